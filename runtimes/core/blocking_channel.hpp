@@ -1,0 +1,44 @@
+// A bounded FIFO for runtimes whose tasks block: a mutex and two condition
+// variables around a ring buffer. Threads instantiate it with std:: types; the
+// pool with a condition variable that suspends the oneTBB task instead of the
+// worker thread.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+namespace cb {
+
+template <class T, class Mutex, class CondVar>
+class blocking_channel {
+public:
+    explicit blocking_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
+
+    void send(T v) {
+        std::unique_lock lk(m_);
+        not_full_.wait(lk, [&] { return count_ < buf_.size(); });
+        buf_[(head_ + count_) % buf_.size()] = std::move(v);
+        ++count_;
+        not_empty_.notify_one();
+    }
+    T recv() {
+        std::unique_lock lk(m_);
+        not_empty_.wait(lk, [&] { return count_ > 0; });
+        T v = std::move(buf_[head_]);
+        head_ = (head_ + 1) % buf_.size();
+        --count_;
+        not_full_.notify_one();
+        return v;
+    }
+    std::size_t capacity() const noexcept { return buf_.size(); }
+
+private:
+    Mutex m_;
+    CondVar not_empty_, not_full_;
+    std::vector<T> buf_;
+    std::size_t head_ = 0, count_ = 0;
+};
+
+}  // namespace cb

@@ -1,0 +1,98 @@
+// File-descriptor and error helpers shared by every runtime.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace cb {
+
+[[noreturn]] inline void throw_errno(const std::string& what, int err = errno) {
+    throw std::system_error(err, std::generic_category(), what);
+}
+
+// A task group could not be started (fork, pthread_create, a stack, ...).
+struct spawn_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+struct fd_pair {
+    unique_fd read_end, write_end;
+};
+
+inline fd_pair make_pipe(bool nonblocking = false) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0)) != 0) throw_errno("pipe2");
+    return {unique_fd{fds[0]}, unique_fd{fds[1]}};
+}
+
+inline void set_nonblocking(int fd, bool on) {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl < 0) throw_errno("fcntl(F_GETFL)");
+    int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    if (want != fl && ::fcntl(fd, F_SETFL, want) != 0) throw_errno("fcntl(F_SETFL)");
+}
+
+// Full-length read/write on a blocking fd, retrying on EINTR and short counts.
+// Returns false at EOF (read) or on error with errno set.
+inline bool read_full(int fd, void* buf, std::size_t n) {
+    auto* p = static_cast<char*>(buf);
+    while (n > 0) {
+        ssize_t r = ::read(fd, p, n);
+        if (r > 0) {
+            p += r;
+            n -= static_cast<std::size_t>(r);
+        } else if (r == 0) {
+            return false;
+        } else if (errno != EINTR) {
+            return false;
+        }
+    }
+    return true;
+}
+inline bool write_full(int fd, const void* buf, std::size_t n) {
+    auto* p = static_cast<const char*>(buf);
+    while (n > 0) {
+        ssize_t r = ::write(fd, p, n);
+        if (r >= 0) {
+            p += r;
+            n -= static_cast<std::size_t>(r);
+        } else if (errno != EINTR) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace cb

@@ -1,0 +1,88 @@
+// epoll readiness plus a timer heap: the waiting half of an event loop.
+//
+// Shared by the coroutine loop (which waits in it directly), the fiber
+// scheduler (whose suspend_until() waits in it) and the pool's I/O thread.
+// Waiters are intrusive structs with a function pointer, so arming a wait
+// allocates nothing and calls no virtual function.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <queue>
+#include <vector>
+
+#include "fd.hpp"
+
+namespace cb {
+
+using steady = std::chrono::steady_clock;
+
+struct io_waiter {
+    void (*ready)(io_waiter*) noexcept = nullptr;
+};
+
+struct timer_waiter {
+    void (*fire)(timer_waiter*) noexcept = nullptr;
+};
+
+class epoll_reactor {
+public:
+    epoll_reactor();
+    epoll_reactor(const epoll_reactor&) = delete;
+    epoll_reactor& operator=(const epoll_reactor&) = delete;
+
+    // One-shot: the waiter is called once when fd reports `events` (EPOLLIN,
+    // EPOLLOUT), then the fd is disarmed. One waiter per fd at a time.
+    void arm(int fd, std::uint32_t events, io_waiter* w);
+    // Thread-safe: makes a blocked poll() return.
+    void wake() noexcept;
+    // Waits up to `timeout` (negative: forever) and calls the ready waiters.
+    // Returns how many waiters it called.
+    int poll(std::chrono::nanoseconds timeout);
+    int armed() const noexcept { return armed_.load(std::memory_order_relaxed); }
+
+private:
+    unique_fd ep_, ev_;
+    std::atomic<int> armed_{0};  // atomic: the pool arms from workers while its I/O thread polls
+};
+
+class timer_heap {
+public:
+    void add(steady::time_point when, timer_waiter* w) { heap_.push({when, seq_++, w}); }
+    bool empty() const noexcept { return heap_.empty(); }
+    steady::time_point next() const noexcept { return heap_.top().when; }
+    std::size_t size() const noexcept { return heap_.size(); }
+    // Fires every timer due at `now`; returns how many fired.
+    int fire_due(steady::time_point now) {
+        int n = 0;
+        while (!heap_.empty() && heap_.top().when <= now) {
+            timer_waiter* w = heap_.top().w;
+            heap_.pop();
+            w->fire(w);
+            ++n;
+        }
+        return n;
+    }
+
+private:
+    struct entry {
+        steady::time_point when;
+        std::uint64_t seq;  // FIFO among equal deadlines
+        timer_waiter* w;
+        bool operator>(const entry& o) const noexcept { return when != o.when ? when > o.when : seq > o.seq; }
+    };
+    std::priority_queue<entry, std::vector<entry>, std::greater<>> heap_;
+    std::uint64_t seq_ = 0;
+};
+
+// Timeout for a poll: zero if work is ready, until the next timer, or forever.
+inline std::chrono::nanoseconds poll_timeout(bool work_ready, const timer_heap& timers) {
+    using namespace std::chrono;
+    if (work_ready) return nanoseconds{0};
+    if (timers.empty()) return nanoseconds{-1};
+    auto d = timers.next() - steady::now();
+    return d.count() < 0 ? nanoseconds{0} : duration_cast<nanoseconds>(d);
+}
+
+}  // namespace cb

@@ -1,0 +1,42 @@
+#include "loop.hpp"
+
+namespace cb {
+
+void event_loop::grow() {
+    std::vector<std::coroutine_handle<>> bigger(ready_.size() * 2);
+    for (std::size_t i = 0; i < count_; ++i) bigger[i] = ready_[(head_ + i) & (ready_.size() - 1)];
+    ready_.swap(bigger);
+    head_ = 0;
+}
+
+void event_loop::run(const std::size_t& live) {
+    while (live > 0) {
+        // One batch: what is ready now. Handles posted meanwhile wait for the
+        // next batch, so timers and I/O get a look-in between batches.
+        for (std::size_t batch = count_; batch > 0 && live > 0; --batch) {
+            std::coroutine_handle<> h = ready_[head_];
+            head_ = (head_ + 1) & (ready_.size() - 1);
+            --count_;
+            h.resume();
+        }
+        if (live == 0) break;
+        const bool work = count_ > 0;
+        if (!timers.empty() && (!work || timers.next() <= steady::now())) {
+            timers.fire_due(steady::now());
+            if (count_ > 0) continue;
+        }
+        // Polling costs a system call, so a loop that has neither fds armed
+        // nor anything else to wait for does not poll between batches.
+        if (reactor.armed() > 0) {
+            reactor.poll(poll_timeout(work, timers));
+        } else if (!work) {
+            if (timers.empty())
+                throw std::runtime_error("coroutines: deadlock: " + std::to_string(live) +
+                                         " tasks suspended with nothing that can wake them");
+            reactor.poll(poll_timeout(false, timers));
+        }
+        if (!timers.empty()) timers.fire_due(steady::now());
+    }
+}
+
+}  // namespace cb

@@ -1,0 +1,207 @@
+// fibers: Boost.Fiber on one thread, with a scheduling algorithm that sleeps
+// in epoll_wait instead of on a condition variable, so a fiber waiting on an
+// fd is parked and woken by readiness, never spinning on EAGAIN.
+//
+// Stacks come from a slab: large MAP_NORESERVE mappings cut into fixed-size
+// stacks and recycled without returning pages to the OS. No guard pages: one
+// guard a stack costs one mapping a stack, and 100,000 fibers would exceed
+// vm.max_map_count (65530 by default). Only the touched pages are resident,
+// and stack_resident_bytes() reports them (mincore).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <boost/context/stack_context.hpp>
+#include <boost/fiber/all.hpp>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../core/context.hpp"
+#include "../core/fd.hpp"
+#include "../core/group.hpp"
+#include "../core/reactor.hpp"
+
+namespace cb {
+
+class stack_slab {
+public:
+    explicit stack_slab(std::size_t stack_size, std::size_t per_chunk = 1024);
+    ~stack_slab();
+    stack_slab(const stack_slab&) = delete;
+    stack_slab& operator=(const stack_slab&) = delete;
+    void* get();
+    void put(void* p) noexcept { free_.push_back(p); }
+    std::size_t stack_size() const noexcept { return size_; }
+    std::size_t in_use() const noexcept { return total_ - free_.size(); }
+    // Resident bytes of every stack the slab has handed out so far.
+    std::size_t resident_bytes() const;
+
+private:
+    std::size_t size_, per_chunk_, total_ = 0;
+    std::vector<void*> free_;
+    std::vector<void*> chunks_;
+};
+
+struct slab_stack_allocator {
+    stack_slab* slab;
+    boost::context::stack_context allocate() {
+        boost::context::stack_context sc;
+        sc.size = slab->stack_size();
+        sc.sp = static_cast<char*>(slab->get()) + sc.size;
+        return sc;
+    }
+    void deallocate(boost::context::stack_context& sc) noexcept {
+        slab->put(static_cast<char*>(sc.sp) - sc.size);
+    }
+};
+
+// Round-robin ready queue; when no fiber is ready it waits in epoll until an
+// fd becomes ready, the next sleeping fiber is due, or notify() is called.
+class epoll_algorithm : public boost::fibers::algo::algorithm {
+public:
+    epoll_algorithm();
+    ~epoll_algorithm() override;
+    void awakened(boost::fibers::context* ctx) noexcept override { ctx->ready_link(rq_); }
+    boost::fibers::context* pick_next() noexcept override;
+    bool has_ready_fibers() const noexcept override { return !rq_.empty(); }
+    void suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept override;
+    void notify() noexcept override { reactor_.wake(); }
+
+    epoll_reactor& reactor() noexcept { return reactor_; }
+
+private:
+    boost::fibers::scheduler::ready_queue_type rq_;
+    epoll_reactor reactor_;
+};
+
+// The calling thread's fiber machinery, set up on first use: the scheduling
+// algorithm and the stack slab. The stack size is fixed per thread by the
+// first call.
+struct fiber_thread {
+    epoll_reactor* reactor = nullptr;
+    std::unique_ptr<stack_slab> slab;
+};
+fiber_thread& this_fiber_thread(std::size_t stack_size = 0);
+inline constexpr std::size_t default_fiber_stack = 64 * 1024;
+
+template <class T>
+class fiber_channel {
+public:
+    // Boost's buffered_channel wants a power of two of at least 2.
+    explicit fiber_channel(std::size_t capacity) : ch_(round_up(capacity)) {}
+    void send(T v) {
+        if (ch_.push(std::move(v)) != boost::fibers::channel_op_status::success) throw std::runtime_error("fiber channel closed");
+    }
+    T recv() {
+        T v{};
+        if (ch_.pop(v) != boost::fibers::channel_op_status::success) throw std::runtime_error("fiber channel closed");
+        return v;
+    }
+
+private:
+    static std::size_t round_up(std::size_t c) {
+        std::size_t p = 2;
+        while (p < c) p *= 2;
+        return p;
+    }
+    boost::fibers::buffered_channel<T> ch_;
+};
+
+class fiber_context {
+public:
+    static constexpr std::string_view name = "fibers";
+    template <class T>
+    using channel = fiber_channel<T>;
+
+    static void configure_fd(int fd) { set_nonblocking(fd, true); }
+
+    ready<void> yield() { boost::this_fiber::yield(); return {}; }
+    ready<void> sleep_for(std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); return {}; }
+    ready<ssize_t> read(int fd, void* b, std::size_t n) {
+        return {retry(fd, EPOLLIN, [&] { return ::read(fd, b, n); })};
+    }
+    ready<ssize_t> write(int fd, const void* b, std::size_t n) {
+        return {retry(fd, EPOLLOUT, [&] { return ::write(fd, b, n); })};
+    }
+    ready<ssize_t> accept(int fd) {
+        return {retry(fd, EPOLLIN, [&] { return static_cast<ssize_t>(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)); })};
+    }
+    template <class T>
+    ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
+    template <class T>
+    ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
+    ready<void> park();
+
+    template <class F>
+    ready<std::uint64_t> spawn_all(std::size_t n, F f) {
+        std::vector<result_slot> slots(n);
+        spawn_fibers(n, [&](std::size_t i) { run_blocking(f, *this, i, slots[i]); });
+        return {sum(collect(slots))};
+    }
+
+    // Parks the calling fiber until fd reports `events`.
+    static void wait_fd(int fd, std::uint32_t events);
+
+    template <class Fn>
+    static void spawn_fibers(std::size_t n, Fn&& fn) {
+        fiber_thread& ft = this_fiber_thread();
+        std::vector<boost::fibers::fiber> fs;
+        fs.reserve(n);
+        // New fibers are only queued (launch::post) and do not run before this
+        // fiber joins, so on a failure none has started: they see `aborted`
+        // and return at once instead of waiting on siblings never born.
+        bool aborted = false;
+        try {
+            for (std::size_t i = 0; i < n; ++i)
+                fs.emplace_back(std::allocator_arg, slab_stack_allocator{ft.slab.get()}, [&fn, &aborted, i] {
+                    if (!aborted) fn(i);
+                });
+        } catch (const std::exception& e) {
+            aborted = true;
+            for (auto& f : fs) f.join();
+            throw spawn_error("fibers: could not create fiber " + std::to_string(fs.size() + 1) + ": " + e.what());
+        }
+        for (auto& f : fs) f.join();
+    }
+
+    const run_options* opts = nullptr;
+    std::size_t tasks = 0;
+
+private:
+    template <class Sys>
+    static ssize_t retry(int fd, std::uint32_t events, Sys sys) {
+        for (;;) {
+            ssize_t r = sys();
+            if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return r;
+            if (errno != EINTR) wait_fd(fd, events);
+        }
+    }
+    boost::fibers::mutex m_;
+    boost::fibers::condition_variable cv_;
+    std::size_t arrived_ = 0;
+    bool released_ = false;
+};
+
+struct fibers_runtime {
+    static constexpr std::string_view name = "fibers";
+    using context = fiber_context;
+
+    template <class Body>
+    static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
+        affinity_guard keep_mask;
+        if (!opts.cpus.empty()) pin_this_thread(opts.cpus[0]);
+        fiber_context ctx;
+        ctx.opts = &opts;
+        ctx.tasks = n;
+        std::vector<result_slot> slots(n);
+        fiber_context::spawn_fibers(n, [&](std::size_t i) { run_blocking(body, ctx, i, slots[i]); });
+        return collect(slots);
+    }
+};
+
+}  // namespace cb

@@ -1,0 +1,191 @@
+// pool: a oneTBB task_arena of W worker threads (default: hardware threads).
+//
+// A pool worker that blocks in a system call or on a condition variable is a
+// worker lost to every other task, and with more waiting tasks than workers it
+// deadlocks. So every wait here suspends the oneTBB task instead
+// (tbb::task::suspend, oneTBB's resumable tasks): the worker picks up other
+// tasks, and whoever ends the wait calls tbb::task::resume. oneTBB runs a
+// suspended task on a stack of its own (a coroutine inside oneTBB), which is
+// part of the memory this runtime is measured with. fd readiness and timers
+// are watched by one extra I/O thread running epoll, as in a pool plus reactor.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <oneapi/tbb/task.h>
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+#include <oneapi/tbb/task_scheduler_observer.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../core/blocking_channel.hpp"
+#include "../core/context.hpp"
+#include "../core/fd.hpp"
+#include "../core/group.hpp"
+#include "../core/reactor.hpp"
+
+namespace cb {
+
+// The pool's reactor: one thread, started on first use, stopped at exit.
+class pool_io_service {
+public:
+    static pool_io_service& get();
+    ~pool_io_service();
+    void add_timer(steady::time_point when, timer_waiter* w);
+    void arm(int fd, std::uint32_t events, io_waiter* w) { reactor_.arm(fd, events, w); }
+
+private:
+    pool_io_service();
+    void loop();
+    std::mutex m_;
+    timer_heap timers_;
+    epoll_reactor reactor_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+// A condition variable whose wait suspends the oneTBB task, not the thread.
+// notify_* must be called with the associated mutex held.
+class task_condvar {
+public:
+    void wait(std::unique_lock<std::mutex>& lk) {
+        tbb::task::suspend([&](tbb::task::suspend_point sp) {
+            waiters_.push_back(sp);
+            lk.unlock();
+        });
+        lk.lock();
+    }
+    template <class Pred>
+    void wait(std::unique_lock<std::mutex>& lk, Pred p) {
+        while (!p()) wait(lk);
+    }
+    void notify_one() {
+        if (waiters_.empty()) return;
+        tbb::task::resume(waiters_[head_]);
+        if (++head_ == waiters_.size()) waiters_.clear(), head_ = 0;
+    }
+    void notify_all() {
+        for (std::size_t i = head_; i < waiters_.size(); ++i) tbb::task::resume(waiters_[i]);
+        waiters_.clear();
+        head_ = 0;
+    }
+
+private:
+    std::vector<tbb::task::suspend_point> waiters_;
+    std::size_t head_ = 0;
+};
+
+struct pool_options {
+    int workers = 0;  // 0: std::thread::hardware_concurrency()
+};
+pool_options& pool_config();
+
+class pool_context {
+public:
+    static constexpr std::string_view name = "pool";
+    template <class T>
+    using channel = blocking_channel<T, std::mutex, task_condvar>;
+
+    static void configure_fd(int fd) { set_nonblocking(fd, true); }
+
+    // Re-queues the task: suspend, and resume at once from the suspend callback.
+    ready<void> yield() {
+        tbb::task::suspend([](tbb::task::suspend_point sp) { tbb::task::resume(sp); });
+        return {};
+    }
+    ready<void> sleep_for(std::chrono::nanoseconds d);
+    ready<ssize_t> read(int fd, void* b, std::size_t n) {
+        return {retry(fd, EPOLLIN, [&] { return ::read(fd, b, n); })};
+    }
+    ready<ssize_t> write(int fd, const void* b, std::size_t n) {
+        return {retry(fd, EPOLLOUT, [&] { return ::write(fd, b, n); })};
+    }
+    ready<ssize_t> accept(int fd) {
+        return {retry(fd, EPOLLIN, [&] { return static_cast<ssize_t>(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)); })};
+    }
+    template <class T>
+    ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
+    template <class T>
+    ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
+    ready<void> park();
+
+    template <class F>
+    ready<std::uint64_t> spawn_all(std::size_t n, F f) {
+        std::vector<result_slot> slots(n);
+        tbb::task_group tg;
+        for (std::size_t i = 0; i < n; ++i) tg.run([&, i] { run_blocking(f, *this, i, slots[i]); });
+        tg.wait();
+        return {sum(collect(slots))};
+    }
+
+    static void wait_fd(int fd, std::uint32_t events);
+
+    const run_options* opts = nullptr;
+    std::size_t tasks = 0;
+
+private:
+    template <class Sys>
+    static ssize_t retry(int fd, std::uint32_t events, Sys sys) {
+        for (;;) {
+            ssize_t r = sys();
+            if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return r;
+            if (errno != EINTR) wait_fd(fd, events);
+        }
+    }
+    std::mutex m_;
+    task_condvar cv_;
+    std::size_t arrived_ = 0;
+    bool released_ = false;
+};
+
+// Pins each thread that enters the arena to the next CPU of a list.
+class pinning_observer : public tbb::task_scheduler_observer {
+public:
+    pinning_observer(tbb::task_arena& a, std::vector<int> cpus) : tbb::task_scheduler_observer(a), cpus_(std::move(cpus)) {
+        observe(true);
+    }
+    ~pinning_observer() override { observe(false); }
+    void on_scheduler_entry(bool) override { pin_this_thread(cpus_[next_.fetch_add(1) % cpus_.size()]); }
+
+private:
+    std::vector<int> cpus_;
+    std::atomic<std::size_t> next_{0};
+};
+
+struct pool_runtime {
+    static constexpr std::string_view name = "pool";
+    using context = pool_context;
+
+    static int workers() {
+        int w = pool_config().workers;
+        return w > 0 ? w : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    }
+
+    template <class Body>
+    static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
+        tbb::task_arena arena(workers());
+        affinity_guard keep_mask;  // the observer pins this thread too while it works in the arena
+        std::unique_ptr<pinning_observer> pin;
+        if (!opts.cpus.empty()) pin = std::make_unique<pinning_observer>(arena, opts.cpus);
+        pool_context ctx;
+        ctx.opts = &opts;
+        ctx.tasks = n;
+        std::vector<result_slot> slots(n);
+        arena.execute([&] {
+            tbb::task_group tg;
+            for (std::size_t i = 0; i < n; ++i) tg.run([&, i] { run_blocking(body, ctx, i, slots[i]); });
+            tg.wait();
+        });
+        return collect(slots);
+    }
+};
+
+}  // namespace cb

@@ -1,0 +1,121 @@
+// processes: one forked child a task. Hand-offs are pipes, results come back
+// to the parent over a pipe, children leave with _exit. fork() is refused in a
+// process that runs other threads: the child would inherit locks held by
+// threads that do not exist in it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sched.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "../core/context.hpp"
+#include "../core/fd.hpp"
+#include "../core/group.hpp"
+
+namespace cb {
+
+// Number of threads in this process (from /proc/self/status).
+int thread_count();
+
+// A pipe carrying fixed-size messages between processes. Created before the
+// fork so that every task inherits both ends. Writes of at most PIPE_BUF bytes
+// are atomic, so several senders and receivers may share one.
+template <class T>
+class pipe_channel {
+    static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 512);
+
+public:
+    // The pipe's buffer is set to hold about `capacity` messages (the kernel
+    // rounds it up to a page, so the real bound is a page's worth at least).
+    explicit pipe_channel(std::size_t capacity);
+    void send(const T& v) {
+        if (!write_full(p_.write_end.get(), &v, sizeof v)) throw_errno("pipe_channel write");
+    }
+    T recv() {
+        T v;
+        if (!read_full(p_.read_end.get(), &v, sizeof v)) throw_errno("pipe_channel read", errno ? errno : EPIPE);
+        return v;
+    }
+
+private:
+    fd_pair p_;
+};
+
+class process_context;
+
+// Forks n children running fn(i) -> uint64 and collects the results. On a
+// failed fork every child already started is killed and reaped, and a
+// spawn_error is thrown. Any child that dies or fails is an error too.
+std::vector<std::uint64_t> run_children(std::size_t n, const run_options& opts, process_context& ctx,
+                                        std::uint64_t (*fn)(void* arg, std::size_t i), void* arg);
+
+class process_context {
+public:
+    static constexpr std::string_view name = "processes";
+    template <class T>
+    using channel = pipe_channel<T>;
+
+    static void configure_fd(int fd) { set_nonblocking(fd, false); }
+
+    ready<void> yield() { ::sched_yield(); return {}; }
+    ready<void> sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); return {}; }
+    ready<ssize_t> read(int fd, void* b, std::size_t n) { return {::read(fd, b, n)}; }
+    ready<ssize_t> write(int fd, const void* b, std::size_t n) { return {::write(fd, b, n)}; }
+    template <class T>
+    ready<void> send(channel<T>& ch, T v) { ch.send(v); return {}; }
+    template <class T>
+    ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
+    ready<void> park();
+
+    template <class F>
+    ready<std::uint64_t> spawn_all(std::size_t n, F f) {
+        struct env { F* f; process_context* ctx; };
+        env e{&f, this};
+        run_options nested;  // nested groups neither pin nor park
+        auto res = run_children(n, nested, *this, [](void* a, std::size_t i) -> std::uint64_t {
+            auto* e = static_cast<env*>(a);
+            result_slot s;
+            run_blocking(*e->f, *e->ctx, i, s);
+            if (s.error) std::rethrow_exception(s.error);
+            return s.value;
+        }, &e);
+        return {sum(res)};
+    }
+
+    // Set by run_children for the duration of a group.
+    int arrive_fd = -1, release_fd = -1;
+};
+
+struct processes_runtime {
+    static constexpr std::string_view name = "processes";
+    using context = process_context;
+
+    template <class Body>
+    static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
+        process_context ctx;
+        struct env { Body* b; process_context* ctx; };
+        env e{&body, &ctx};
+        return run_children(n, opts, ctx, [](void* a, std::size_t i) -> std::uint64_t {
+            auto* e = static_cast<env*>(a);
+            result_slot s;
+            run_blocking(*e->b, *e->ctx, i, s);
+            if (s.error) std::rethrow_exception(s.error);
+            return s.value;
+        }, &e);
+    }
+};
+
+template <class T>
+pipe_channel<T>::pipe_channel(std::size_t capacity) : p_(make_pipe(false)) {
+    long bytes = static_cast<long>(capacity * sizeof(T));
+    if (bytes < 4096) bytes = 4096;
+    // Best effort: an unprivileged process may not grow past pipe-max-size.
+    ::fcntl(p_.write_end.get(), F_SETPIPE_SZ, bytes);
+}
+
+}  // namespace cb

@@ -1,0 +1,119 @@
+// threads: one std::thread a task. Waits are futex-backed (atomic wait,
+// condition variables) and fd operations are plain blocking system calls.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include "../core/blocking_channel.hpp"
+#include "../core/context.hpp"
+#include "../core/fd.hpp"
+#include "../core/group.hpp"
+
+namespace cb {
+
+class thread_context {
+public:
+    static constexpr std::string_view name = "threads";
+    template <class T>
+    using channel = blocking_channel<T, std::mutex, std::condition_variable>;
+
+    static void configure_fd(int fd) { set_nonblocking(fd, false); }
+
+    ready<void> yield() { std::this_thread::yield(); return {}; }
+    ready<void> sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); return {}; }
+    ready<ssize_t> read(int fd, void* b, std::size_t n) { return {::read(fd, b, n)}; }
+    ready<ssize_t> write(int fd, const void* b, std::size_t n) { return {::write(fd, b, n)}; }
+    template <class T>
+    ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
+    template <class T>
+    ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
+    ready<void> park();
+
+    // Spawns n child tasks f(ctx, i), one thread each, and returns the sum of
+    // their results once all have finished.
+    template <class F>
+    ready<std::uint64_t> spawn_all(std::size_t n, F f);
+
+    const run_options* opts = nullptr;
+    std::size_t tasks = 0;
+
+private:
+    std::atomic<std::size_t> arrived_{0};
+    std::atomic<bool> released_{false};
+};
+
+namespace detail {
+// Starts n threads behind a start gate. If a thread cannot be created the
+// gate opens on "abort": the threads already made return without running
+// their body (which could block forever waiting on a sibling that was never
+// born), are joined, and the failure is thrown.
+template <class Fn>
+void run_threads(std::size_t n, const std::vector<int>& cpus, Fn&& fn) {
+    enum : int { wait = 0, go = 1, abort = 2 };
+    std::atomic<int> gate{wait};
+    std::vector<std::thread> ts;
+    ts.reserve(n);
+    try {
+        for (std::size_t i = 0; i < n; ++i) {
+            ts.emplace_back([&, i] {
+                gate.wait(wait, std::memory_order_acquire);
+                if (gate.load(std::memory_order_acquire) == abort) return;
+                if (!cpus.empty()) pin_this_thread(cpus[i % cpus.size()]);
+                fn(i);
+            });
+        }
+    } catch (const std::system_error& e) {
+        gate.store(abort, std::memory_order_release);
+        gate.notify_all();
+        for (auto& t : ts) t.join();
+        throw spawn_error("threads: could not create thread " + std::to_string(ts.size() + 1) + " of " +
+                          std::to_string(n) + ": " + e.what());
+    }
+    gate.store(go, std::memory_order_release);
+    gate.notify_all();
+    for (auto& t : ts) t.join();
+}
+}  // namespace detail
+
+inline ready<void> thread_context::park() {
+    std::size_t me = arrived_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (me == tasks) {
+        if (opts && opts->on_parked) opts->on_parked(opts->user, parked_info{tasks, {}});
+        released_.store(true, std::memory_order_release);
+        released_.notify_all();
+    } else {
+        released_.wait(false, std::memory_order_acquire);
+    }
+    return {};
+}
+
+template <class F>
+ready<std::uint64_t> thread_context::spawn_all(std::size_t n, F f) {
+    std::vector<result_slot> slots(n);
+    detail::run_threads(n, {}, [&](std::size_t i) { run_blocking(f, *this, i, slots[i]); });
+    return {sum(collect(slots))};
+}
+
+struct threads_runtime {
+    static constexpr std::string_view name = "threads";
+    using context = thread_context;
+
+    template <class Body>
+    static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
+        thread_context ctx;
+        ctx.opts = &opts;
+        ctx.tasks = n;
+        std::vector<result_slot> slots(n);
+        detail::run_threads(n, opts.cpus, [&](std::size_t i) { run_blocking(body, ctx, i, slots[i]); });
+        return collect(slots);
+    }
+};
+
+}  // namespace cb
