@@ -46,6 +46,7 @@ concept context = requires(C& c, int fd, void* buf, const void* cbuf, std::size_
     c.sleep_for(d);
     c.read(fd, buf, n);
     c.write(fd, cbuf, n);
+    c.accept(fd);
     c.send(ch, v);
     c.recv(ch);
     c.park();

@@ -11,6 +11,7 @@
 
 #include <sched.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../core/context.hpp"
@@ -66,6 +67,7 @@ public:
     ready<void> sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); return {}; }
     ready<ssize_t> read(int fd, void* b, std::size_t n) { return {::read(fd, b, n)}; }
     ready<ssize_t> write(int fd, const void* b, std::size_t n) { return {::write(fd, b, n)}; }
+    ready<ssize_t> accept(int fd) { return {::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC)}; }
     template <class T>
     ready<void> send(channel<T>& ch, T v) { ch.send(v); return {}; }
     template <class T>

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../core/blocking_channel.hpp"
@@ -30,6 +31,7 @@ public:
     ready<void> sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); return {}; }
     ready<ssize_t> read(int fd, void* b, std::size_t n) { return {::read(fd, b, n)}; }
     ready<ssize_t> write(int fd, const void* b, std::size_t n) { return {::write(fd, b, n)}; }
+    ready<ssize_t> accept(int fd) { return {::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC)}; }
     template <class T>
     ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
     template <class T>

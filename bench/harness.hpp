@@ -1,0 +1,53 @@
+// Runs one workload under one runtime: state built outside the clock, the
+// run timed as wall-clock, the results verified. Used by the benchmark binary
+// and by the workload tests alike, so what is tested is what is measured.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "bench/workload.hpp"
+#include "runtimes/core/context.hpp"
+
+namespace cb {
+
+template <class W, class S>
+run_options options_for(const typename W::params& p, S& s) {
+    if constexpr (requires { W::options(p, s); }) return W::options(p, s);
+    else if constexpr (requires { W::options(p); }) return W::options(p);
+    else return {};
+}
+
+struct run_result {
+    double seconds = 0;
+    std::string error;  // empty: verified
+};
+
+// One timed run of W under R with params p; per-run numbers go into m.
+template <class R, class W>
+run_result run_once(const typename W::params& p, measurement& m) {
+    using C = typename R::context;
+    typename W::template state<C> s(p);
+    run_options o = options_for<W>(p, s);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::uint64_t> res =
+        R::run(W::tasks(p), [&](C& ctx, std::size_t i) { return W::body(ctx, s, i, p); }, o);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    run_result r{secs, W::verify(s, p, res)};
+    if (r.error.empty()) {
+        m.seconds += secs;
+        ++m.iterations;
+        if constexpr (requires { W::collect(s, p, res, m); }) W::collect(s, p, res, m);
+    }
+    return r;
+}
+
+template <class W>
+std::string bench_name(std::string_view runtime, const typename W::params& p) {
+    std::string n = std::string(W::name) + "/" + std::string(runtime);
+    std::string l = p.label();
+    return l.empty() ? n : n + "/" + l;
+}
+
+}  // namespace cb

@@ -1,0 +1,70 @@
+// cpu_bound: a fixed total of kernel units split into N tasks. Throughput and
+// speed-up against one task of the same runtime measured in the same run.
+// Single-threaded runtimes (fibers, coroutines) are expected not to speed up.
+#pragma once
+
+#include <map>
+#include <mutex>
+
+#include "common.hpp"
+#include "kernels/mix.hpp"
+
+namespace cb::wl {
+
+struct cpu_bound {
+    static constexpr std::string_view name = "cpu_bound";
+    struct params {
+        std::size_t tasks;
+        std::uint64_t units;
+        std::string runtime;  // for the speed-up reference; not part of the name
+        std::string label() const { return "tasks:" + std::to_string(tasks); }
+    };
+    static std::vector<params> sizes(profile p, std::string_view runtime) {
+        const std::uint64_t units = by_profile<std::uint64_t>(p, 2000, 200000, 400000);
+        auto ns = by_profile<std::vector<std::size_t>>(p, {1, 2}, {1, 2, 4}, {1, 2, 4, 8, 16, 64});
+        std::vector<params> out;
+        for (auto n : ns) out.push_back({n, units, std::string(runtime)});
+        return out;
+    }
+    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::size_t tasks(const params& p) { return p.tasks; }
+    static double ops(const params& p) { return static_cast<double>(p.units); }
+
+    template <class C>
+    struct state {
+        explicit state(const params&) {}
+    };
+    template <class C>
+    static task<std::uint64_t> body(C&, state<C>&, std::size_t i, const params& p) {
+        const std::uint64_t first = p.units * i / p.tasks, last = p.units * (i + 1) / p.tasks;
+        co_return kernels::range(first, last);
+    }
+    static std::uint64_t reference(std::uint64_t units) {
+        static std::mutex m;
+        static std::map<std::uint64_t, std::uint64_t> memo;
+        std::lock_guard lk(m);
+        auto it = memo.find(units);
+        if (it == memo.end()) it = memo.emplace(units, kernels::range(0, units)).first;
+        return it->second;
+    }
+    template <class C>
+    static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
+        std::uint64_t s = 0;
+        for (auto r : res) s += r;
+        return s == reference(p.units) ? std::string{} : "checksum differs from the single-task reference";
+    }
+    // Seconds per run at tasks:1, per runtime, from earlier in this process.
+    static std::map<std::string, double>& one_task_seconds() {
+        static std::map<std::string, double> m;
+        return m;
+    }
+    static counters report(const params& p, const measurement& m) {
+        counters c{{"items_per_second", ops(p) / m.per_iteration()}};
+        if (p.tasks == 1) one_task_seconds()[p.runtime] = m.per_iteration();
+        if (auto it = one_task_seconds().find(p.runtime); it != one_task_seconds().end())
+            c["speedup"] = it->second / m.per_iteration();
+        return c;
+    }
+};
+
+}  // namespace cb::wl

@@ -1,0 +1,5 @@
+#include "mix.hpp"
+
+namespace cb::kernels {
+int injected_work = 0;
+}
