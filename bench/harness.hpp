@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <valgrind/callgrind.h>
+
 #include "bench/workload.hpp"
 #include "runtimes/core/context.hpp"
 
@@ -24,15 +26,20 @@ struct run_result {
     std::string error;  // empty: verified
 };
 
-// One timed run of W under R with params p; per-run numbers go into m.
+// One timed run of W under R with params p; per-run numbers go into m. With
+// `instrument`, callgrind counts instructions of the run alone (state, verify
+// and the process around it are outside); outside valgrind the requests are
+// a few no-op instructions.
 template <class R, class W>
-run_result run_once(const typename W::params& p, measurement& m) {
+run_result run_once(const typename W::params& p, measurement& m, bool instrument = false) {
     using C = typename R::context;
     typename W::template state<C> s(p);
     run_options o = options_for<W>(p, s);
+    auto body = [&](C& ctx, std::size_t i) { return W::body(ctx, s, i, p); };
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::uint64_t> res =
-        R::run(W::tasks(p), [&](C& ctx, std::size_t i) { return W::body(ctx, s, i, p); }, o);
+    if (instrument) CALLGRIND_START_INSTRUMENTATION;
+    std::vector<std::uint64_t> res = R::run(W::tasks(p), body, o);
+    if (instrument) CALLGRIND_STOP_INSTRUMENTATION;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     run_result r{secs, W::verify(s, p, res)};
     if (r.error.empty()) {

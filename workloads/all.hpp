@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "cpu_bound.hpp"
+#include "idle_memory.hpp"
 #include "ping_pong.hpp"
 #include "skynet.hpp"
 #include "spawn.hpp"
@@ -12,6 +13,6 @@
 
 namespace cb::wl {
 
-using all_workloads = std::tuple<ping_pong, yield_ring, spawn, skynet, cpu_bound>;
+using all_workloads = std::tuple<ping_pong, yield_ring, spawn, skynet, cpu_bound, idle_memory>;
 
 }  // namespace cb::wl

@@ -22,6 +22,7 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/group.hpp"
+#include "../core/inject.hpp"
 #include "../core/reactor.hpp"
 #include "../core/task.hpp"
 
@@ -34,6 +35,7 @@ public:
     event_loop& operator=(const event_loop&) = delete;
 
     void post(std::coroutine_handle<> h) {
+        burn_injected_work();
         if (count_ == ready_.size()) grow();
         ready_[(head_ + count_) & (ready_.size() - 1)] = h;
         ++count_;

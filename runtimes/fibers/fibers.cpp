@@ -1,5 +1,7 @@
 #include "fibers.hpp"
 
+#include <algorithm>
+
 #include <sys/mman.h>
 
 namespace cb {
@@ -36,6 +38,27 @@ std::size_t stack_slab::resident_bytes() const {
         for (unsigned char v : vec) resident += (v & 1) ? 4096 : 0;
     }
     return resident;
+}
+
+std::size_t stack_slab::resident_in_use() const {
+    const std::size_t chunk_bytes = size_ * per_chunk_, pages = chunk_bytes / 4096, per_stack = size_ / 4096;
+    std::vector<unsigned char> vec(pages);
+    std::vector<void*> free_sorted(free_);
+    std::sort(free_sorted.begin(), free_sorted.end());
+    std::size_t resident = 0;
+    for (void* c : chunks_) {
+        if (::mincore(c, chunk_bytes, vec.data()) != 0) throw_errno("mincore");
+        auto* base = static_cast<char*>(c);
+        for (std::size_t st = 0; st < per_chunk_; ++st) {
+            if (std::binary_search(free_sorted.begin(), free_sorted.end(), static_cast<void*>(base + st * size_))) continue;
+            for (std::size_t pg = 0; pg < per_stack; ++pg) resident += (vec[st * per_stack + pg] & 1) ? 4096 : 0;
+        }
+    }
+    return resident;
+}
+
+void stack_slab::trim() noexcept {
+    for (void* p : free_) ::madvise(p, size_, MADV_DONTNEED);
 }
 
 namespace {

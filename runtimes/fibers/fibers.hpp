@@ -40,6 +40,11 @@ public:
     std::size_t in_use() const noexcept { return total_ - free_.size(); }
     // Resident bytes of every stack the slab has handed out so far.
     std::size_t resident_bytes() const;
+    // Resident bytes of the stacks in use now (handed out and not returned).
+    std::size_t resident_in_use() const;
+    // Gives the pages of unused stacks back to the OS (MADV_DONTNEED), so a
+    // memory measurement starts from stacks that hold no pages.
+    void trim() noexcept;
 
 private:
     std::size_t size_, per_chunk_, total_ = 0;
@@ -143,6 +148,14 @@ public:
         spawn_fibers(n, [&](std::size_t i) { run_blocking(f, *this, i, slots[i]); });
         return {sum(collect(slots))};
     }
+
+    // {stack size, resident bytes of the stacks in use}: what a fiber costs
+    // in stack, for memory-per-task reports.
+    static std::pair<std::size_t, std::size_t> stack_usage() {
+        const stack_slab& s = *this_fiber_thread().slab;
+        return {s.stack_size(), s.resident_in_use()};
+    }
+    static void release_free_memory() { this_fiber_thread().slab->trim(); }
 
     // Parks the calling fiber until fd reports `events`.
     static void wait_fd(int fd, std::uint32_t events);

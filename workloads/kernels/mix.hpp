@@ -6,13 +6,12 @@
 
 #include <cstdint>
 
+#include "runtimes/core/inject.hpp"
+
 namespace cb::kernels {
 
 inline constexpr int rounds_per_unit = 256;
 
-// Extra iterations per round, for the regression-gate proof only (see
-// bench/inject.hpp): 0 in every real run.
-extern int injected_work;
 
 inline std::uint64_t splitmix(std::uint64_t x) {
     x += 0x9e3779b97f4a7c15ull;

@@ -1,0 +1,34 @@
+// The runtime x workload product, registered with Google Benchmark one
+// runtime family at a time, plus the pairs declared unable to run.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bench/workload.hpp"
+
+namespace cb {
+
+struct declared_pair {
+    std::string workload, runtime, params, reason;
+};
+
+// Every pair a profile would run, declared ones included, for --list.
+struct planned_pair {
+    std::string name, runtime;
+    bool deterministic;  // counted in instructions by --instructions
+};
+
+std::vector<std::string> runtime_names();
+std::vector<declared_pair> declared_pairs(profile p);
+std::vector<planned_pair> planned_pairs(profile p);
+
+// Registers the benchmarks of one runtime; returns how many.
+std::size_t register_family(const std::string& runtime, profile p);
+
+// Runs one benchmark once with callgrind instrumentation around the run; returns
+// its operation count (the divisor of instructions_per_op). Throws if unknown.
+double run_instrumented(const std::string& name, profile p);
+
+}  // namespace cb

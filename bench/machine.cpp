@@ -1,0 +1,101 @@
+#include "machine.hpp"
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include <boost/version.hpp>
+#include <gnu/libc-version.h>
+#include <oneapi/tbb/version.h>
+#include <sys/utsname.h>
+
+#ifndef COBENCH_CXX_FLAGS
+#define COBENCH_CXX_FLAGS "unknown"
+#endif
+#ifndef COBENCH_BUILD_TYPE
+#define COBENCH_BUILD_TYPE "unknown"
+#endif
+#ifndef COBENCH_SOURCE_DIR
+#define COBENCH_SOURCE_DIR "."
+#endif
+#ifndef COBENCH_BENCHMARK_VERSION
+#define COBENCH_BENCHMARK_VERSION "unknown"
+#endif
+#ifndef COBENCH_URING_VERSION
+#define COBENCH_URING_VERSION "not found"
+#endif
+
+namespace cb {
+namespace {
+
+std::string command_output(const std::string& cmd) {
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+        std::array<char, 256> buf{};
+        while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+        ::pclose(p);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+std::string cpuinfo_field(const std::string& key) {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.compare(0, key.size(), key) == 0) {
+            auto c = line.find(':');
+            return c == std::string::npos ? "" : line.substr(c + 2);
+        }
+    return "";
+}
+
+std::string virtualization() {
+    std::string v = command_output("systemd-detect-virt 2>/dev/null");
+    if (!v.empty()) return v;
+    std::string flags = cpuinfo_field("flags");
+    return flags.find(" hypervisor") != std::string::npos ? "yes (hypervisor flag)" : "none detected";
+}
+
+}  // namespace
+
+kv_list machine_context() {
+    utsname u{};
+    ::uname(&u);
+    const std::string src = COBENCH_SOURCE_DIR;
+    std::string commit = command_output("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
+    std::string dirty = command_output("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null");
+    std::ostringstream boost_v, tbb_v;
+    boost_v << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "." << BOOST_VERSION % 100;
+    tbb_v << TBB_VERSION_MAJOR << "." << TBB_VERSION_MINOR;
+    kv_list kv{
+        {"cobench_build_type", COBENCH_BUILD_TYPE},
+        {"git_commit", commit.empty() ? "unknown" : commit},
+        {"git_dirty", commit.empty() ? "unknown" : (dirty.empty() ? "false" : "true")},
+        {"compiler", std::string("g++ ") + __VERSION__},
+        {"cxx_flags", COBENCH_CXX_FLAGS},
+        {"kernel", std::string(u.sysname) + " " + u.release},
+        {"cpu_model", cpuinfo_field("model name")},
+        {"cpu_count", std::to_string(std::thread::hardware_concurrency())},
+        {"virtualized", virtualization()},
+        {"boost_version", boost_v.str()},
+        {"tbb_version", tbb_v.str()},
+        {"benchmark_version", COBENCH_BENCHMARK_VERSION},
+        {"liburing_version", COBENCH_URING_VERSION},
+        {"glibc_version", gnu_get_libc_version()},
+    };
+    // What decides instruction counts: compiler, flags, build type, libraries.
+    std::string key;
+    for (const char* k : {"cobench_build_type", "compiler", "cxx_flags", "boost_version", "tbb_version", "benchmark_version", "glibc_version"})
+        for (auto& [name, value] : kv)
+            if (name == k) key += name + "=" + value + ";";
+    std::ostringstream fp;
+    fp << std::hex << std::hash<std::string>{}(key);
+    kv.emplace_back("fingerprint", fp.str());
+    return kv;
+}
+
+}  // namespace cb

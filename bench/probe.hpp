@@ -1,0 +1,85 @@
+// max_tasks: the most tasks a runtime holds alive and parked at once. Groups
+// of idle_memory grow geometrically until something says no: a failed spawn
+// (EAGAIN from fork or pthread_create, ENOMEM), the suite's cap for the
+// profile, or a memory budget (half the memory available at the start, judged
+// from the bytes per task of the last group). The reason becomes the label.
+#pragma once
+
+#include <chrono>
+#include <new>
+
+#include "bench/harness.hpp"
+#include "runtimes/core/fd.hpp"
+#include "workloads/idle_memory.hpp"
+
+namespace cb {
+
+struct probe_limits {
+    std::size_t first, cap, factor;
+    double seconds;  // stop growing once a single group took this long
+};
+
+inline probe_limits probe_limits_for(std::string_view runtime, profile p) {
+    auto pick = [&](probe_limits quick, probe_limits full) { return p == profile::full ? full : quick; };
+    if (p == profile::test) return {4, 16, 4, 5};
+    if (runtime == "coroutines") return pick({1000, 1000000, 10, 20}, {1000, 4000000, 2, 60});
+    if (runtime == "fibers") return pick({1000, 100000, 10, 20}, {1000, 1000000, 2, 60});
+    if (runtime == "threads") return pick({100, 4000, 4, 20}, {1000, 64000, 2, 60});
+    if (runtime == "pool") return pick({100, 2000, 4, 20}, {1000, 32000, 2, 60});
+    return pick({16, 256, 4, 20}, {100, 4000, 2, 60});  // processes
+}
+
+struct probe_outcome {
+    std::size_t held = 0;
+    std::string reason;
+};
+
+template <class R>
+probe_outcome probe_max_tasks(profile prof) {
+    using W = wl::idle_memory;
+    const probe_limits lim = probe_limits_for(R::name, prof);
+    const double budget = mem_available() / 2;
+    probe_outcome out;
+    double per_task = 0;
+    for (std::size_t n = lim.first;; n *= lim.factor) {
+        if (n > lim.cap) {
+            out.reason = "limit: the profile's cap of " + std::to_string(lim.cap);
+            break;
+        }
+        if (per_task > 0 && per_task * static_cast<double>(n) > budget) {
+            out.reason = "limit: memory budget (" + std::to_string(static_cast<long long>(budget / 1048576)) +
+                         " MiB, half of MemAvailable) at " + std::to_string(static_cast<long long>(per_task)) + " B/task";
+            break;
+        }
+        measurement m;
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+            run_result r = run_once<R, W>(W::params{n}, m);
+            if (!r.error.empty()) {
+                out.reason = "error: " + r.error;
+                break;
+            }
+        } catch (const spawn_error& e) {
+            out.reason = e.what();
+            break;
+        } catch (const std::bad_alloc&) {
+            out.reason = "ENOMEM: allocation failed at " + std::to_string(n) + " tasks";
+            break;
+        } catch (const std::exception& e) {
+            out.reason = std::string("error: ") + e.what();
+            break;
+        }
+        out.held = n;
+        const auto c = W::report(W::params{n}, m);
+        if (auto it = c.find("pss_per_task"); it != c.end() && it->second > 0) per_task = it->second;
+        if (auto it = c.find("kernel_per_task"); it != c.end() && it->second > 0) per_task += it->second;
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > lim.seconds) {
+            out.reason = "limit: a group of " + std::to_string(n) + " took longer than " +
+                         std::to_string(static_cast<int>(lim.seconds)) + " s";
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace cb

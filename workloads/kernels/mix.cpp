@@ -1,5 +1,0 @@
-#include "mix.hpp"
-
-namespace cb::kernels {
-int injected_work = 0;
-}
