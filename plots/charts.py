@@ -1,0 +1,376 @@
+"""Charts for a cobench results file, rendered in memory.
+
+render_all(results) -> (charts, skipped)
+    charts: list of RenderedChart (name, title, notes, png bytes, svg bytes),
+    the overview last; skipped: list of (name, title) with no data at all.
+Nothing is written to disk here, so the caller can write every file only
+once all of them were produced.
+"""
+
+import io
+import re
+import textwrap
+import zlib
+from dataclasses import dataclass, field
+from statistics import mean
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402  (the backend must be chosen first)
+from matplotlib.lines import Line2D  # noqa: E402
+
+# Fixed per runtime so one runtime has the same colour in every chart.
+RUNTIME_COLOURS = {
+    "processes": "#d62728", "threads": "#1f77b4", "pool": "#9467bd",
+    "fibers": "#ff7f0e", "coroutines": "#2ca02c", "proc_coroutines": "#17becf",
+}
+RUNTIME_MARKERS = {"processes": "s", "threads": "o", "pool": "D", "fibers": "^",
+                   "coroutines": "v", "proc_coroutines": "P"}
+# A runtime added later still gets a stable colour: chosen by a checksum of its
+# name, not by Python's per-process randomised hash().
+FALLBACK_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939")
+FALLBACK_MARKERS = ("X", "*", "h", "<", ">", "p")
+
+matplotlib.rcParams.update({"svg.hashsalt": "cobench", "font.size": 9,
+                            "axes.titlesize": 10, "legend.fontsize": 8})
+
+
+def runtime_colour(runtime):
+    if runtime in RUNTIME_COLOURS:
+        return RUNTIME_COLOURS[runtime]
+    return FALLBACK_COLOURS[zlib.crc32(runtime.encode()) % len(FALLBACK_COLOURS)]
+
+
+def runtime_marker(runtime):
+    if runtime in RUNTIME_MARKERS:
+        return RUNTIME_MARKERS[runtime]
+    return FALLBACK_MARKERS[zlib.crc32(runtime.encode()) % len(FALLBACK_MARKERS)]
+
+
+def machine_caption(context):
+    def get(key, default="unknown"):
+        v = context.get(key)
+        return str(v) if v not in (None, "") else default
+    commit = get("git_commit")[:10]
+    dirty = {"true": " (dirty)", "false": ""}.get(get("git_dirty", "").lower(), "")
+    return (f"Machine: {get('cpu_model')} · {get('cpu_count', get('num_cpus'))} CPUs · "
+            f"{get('kernel')} · virtualized: {get('virtualized')} · {get('compiler')} · "
+            f"commit {commit}{dirty} · profile {get('cobench_profile')} · {get('date')}")
+
+
+# ---- drawing helpers -------------------------------------------------------
+
+def _yscale(ax, values):
+    values = [v for v in values if v is not None]
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return
+    if len(positive) == len(values):
+        ax.set_yscale("log")
+    elif max(positive) / min(positive) > 100:
+        # Zeros (e.g. coroutines' kernel memory) must stay visible next to large values.
+        ax.set_yscale("symlog", linthresh=min(positive))
+        if min(values) >= 0:
+            ax.set_ylim(bottom=0)
+
+
+def _plot_series(ax, series, logx=True, logy=True):
+    for rt, pts in series.items():
+        xs, ys, errs = zip(*pts)
+        kw = dict(color=runtime_colour(rt), marker=runtime_marker(rt), label=rt, linewidth=1.5,
+                  markersize=5)
+        if any(e is not None for e in errs):
+            ax.errorbar(xs, ys, yerr=[e or 0 for e in errs], capsize=3, **kw)
+        else:
+            ax.plot(xs, ys, **kw)
+    if logx and all(x > 0 for pts in series.values() for x, _, _ in pts):
+        ax.set_xscale("log")
+    if logy:
+        _yscale(ax, [y for pts in series.values() for _, y, _ in pts])
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _grouped_bars(ax, groups, values, logy=True, annotate=True):
+    """values: {(group, runtime): y}; one cluster per group, one bar per runtime."""
+    runtimes = []
+    for _, rt in values:
+        if rt not in runtimes:
+            runtimes.append(rt)
+    width = 0.8 / len(runtimes)
+    for i, rt in enumerate(runtimes):
+        xs = [g + (i - (len(runtimes) - 1) / 2) * width
+              for g, name in enumerate(groups) if (name, rt) in values]
+        ys = [values[(name, rt)] for name in groups if (name, rt) in values]
+        bars = ax.bar(xs, ys, width * 0.95, color=runtime_colour(rt), label=rt)
+        if annotate:
+            ax.bar_label(bars, labels=[_short(y) for y in ys], fontsize=6, rotation=90, padding=2)
+    ax.set_xticks(range(len(groups)), groups)
+    if logy:
+        _yscale(ax, list(values.values()))
+    ax.margins(y=0.25)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def _short(v):
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:.3g}"
+
+
+def _label(ax, title, xlabel, ylabel):
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def _most_common(values):
+    values = list(values)
+    return max(sorted(set(values), key=str), key=values.count) if values else None
+
+
+# ---- panels: each takes the results and returns a draw(ax) function, or None
+#      when there is nothing to draw ------------------------------------------
+
+def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fixed=None):
+    """fixed: names of params to hold at their most common value (stated in the title)."""
+    def prepare(r):
+        where = {}
+        for key in fixed or ():
+            where[key] = _most_common(p.params.get(key) for p in r.points(workload)
+                                      if counter in p.counters and key in p.params)
+        s = r.series(workload, counter, x_param, where or None)
+        if not s:
+            return None
+        suffix = "".join(f", {k}:{v}" for k, v in where.items())
+
+        def draw(ax):
+            _plot_series(ax, s, logy=logy)
+            _label(ax, title + suffix, xlabel, ylabel)
+        return draw
+    return prepare
+
+
+def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", logy=True, order=()):
+    """One cluster per value of group_param (or per params combination when None);
+    `order` lists group values to put first, in that order."""
+    def prepare(r):
+        values = {}
+        for p in r.points(workload):
+            if counter in p.counters:
+                try:
+                    group = group_fmt.format(**p.params) if group_param is None else \
+                        group_fmt.format(p.params[group_param])
+                except KeyError:   # an entry without the expected params still shows
+                    group = "/".join(f"{k}:{v}" for k, v in p.params.items()) or "—"
+                values[(group, p.runtime)] = p.counters[counter]
+        if not values:
+            return None
+        first = [group_fmt.format(v) for v in order]
+        groups = sorted({g for g, _ in values},
+                        key=lambda g: (first.index(g) if g in first else len(first), _natural(g)))
+
+        def draw(ax):
+            _grouped_bars(ax, groups, values, logy=logy)
+            _label(ax, title, "", ylabel)
+        return draw
+    return prepare
+
+
+def _natural(text):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def max_tasks_panel(r):
+    pts = [p for p in r.points("max_tasks") if "max_tasks" in p.counters]
+    if not pts:
+        return None
+
+    def draw(ax):
+        vals = [p.counters["max_tasks"] for p in pts]
+        for i, p in enumerate(pts):
+            ax.barh(i, vals[i], color=runtime_colour(p.runtime), label=p.runtime)
+        ax.set_yticks(range(len(pts)), [p.runtime for p in pts])
+        ax.invert_yaxis()
+        if max(vals) > 0:
+            ax.set_xscale("log")
+        low = min([v for v in vals if v > 0] or [1])
+        ax.set_xlim(low / 3, max(vals + [low]) * 300)  # room for the stop reason
+        for i, p in enumerate(pts):
+            ax.text(max(p.counters["max_tasks"], low) * 1.2, i, f"{_short(p.counters['max_tasks'])}  "
+                    f"({p.label or 'no reason given'})", va="center", fontsize=7)
+        ax.grid(True, axis="x", alpha=0.3)
+        _label(ax, "Most tasks held, and why it stopped", "tasks held at once (count, log)", "")
+    return draw
+
+
+def timer_total_panel(r):
+    pts = [p for p in r.points("timer_fanout") if "total_ms" in p.counters]
+    if not pts:
+        return None
+    wait = _most_common(p.params.get("wait_ms") for p in pts)
+    pts = [p for p in pts if p.params.get("wait_ms") == wait]
+    s = r.series("timer_fanout", "total_ms", "tasks", {"wait_ms": wait} if wait is not None else None)
+    if not s:
+        return None
+    refs = {}
+    for key in ("longest_wait_ms", "sum_wait_ms"):
+        by_n = {}
+        for p in pts:
+            if key in p.counters and p.params.get("tasks") is not None:
+                by_n.setdefault(p.params["tasks"], []).append(p.counters[key])
+        refs[key] = sorted((n, mean(v)) for n, v in by_n.items())
+
+    def draw(ax):
+        _plot_series(ax, s)
+        for key, style, text in (("longest_wait_ms", "--", "longest wait"),
+                                 ("sum_wait_ms", ":", "sum of waits")):
+            if refs[key]:
+                xs, ys = zip(*refs[key])
+                ax.plot(xs, ys, style, color="black", linewidth=1.2, label=text)
+        _label(ax, f"Time to finish all waits, wait_ms:{wait}", "tasks", "total_ms (ms, log)")
+    return draw
+
+
+def speedup_panel(r):
+    s = {rt: [(n, v, None) for n, v in by_n.items()] for rt, by_n in r.speedups().items()}
+    s = {rt: pts for rt, pts in s.items() if pts}
+    if not s:
+        return None
+    cpus = r.cpu_count()
+
+    def draw(ax):
+        _plot_series(ax, s, logy=False)
+        xs = sorted({x for pts in s.values() for x, _, _ in pts})
+        if xs[0] > 0:
+            ax.set_xscale("log", base=2)
+        ax.set_xticks(xs, [str(x) for x in xs])
+        ax.minorticks_off()
+        if cpus:
+            ax.plot(xs, [min(x, cpus) for x in xs], "--", color="black", linewidth=1,
+                    label=f"ideal: min(tasks, {cpus} CPUs)")
+        ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+        _label(ax, "CPU-bound speed-up vs tasks:1", "tasks", "speed-up (×)")
+    return draw
+
+
+@dataclass
+class Chart:
+    name: str
+    title: str
+    panels: list           # [(label, prepare)]
+    size: tuple = (11, 4.5)
+
+
+CHARTS = [
+    Chart("switch_cost", "Context-switch cost", [
+        ("ping_pong", bars_panel("ping_pong", "switch_ns", "pin", "ping_pong: one-way hand-off",
+                                 "switch_ns (ns, log)", group_fmt="pin:{}", order=("same", "cross"))),
+        ("yield_ring", lines_panel("yield_ring", "switch_ns", "tasks", "yield_ring: cost per yield",
+                                   "tasks in the ring", "switch_ns (ns, log)")),
+    ]),
+    Chart("spawn_cost", "Spawn cost (create + join)", [
+        ("spawn", lines_panel("spawn", "spawn_ns", "tasks", "spawn: per task", "tasks",
+                              "spawn_ns (ns per task, log)")),
+        ("skynet", bars_panel("skynet", "spawn_ns", "leaves", "skynet: per node of the tree",
+                              "spawn_ns (ns per node, log)", group_fmt="leaves:{}")),
+    ]),
+    Chart("memory_per_task", "Memory per idle task", [
+        (c, lines_panel("idle_memory", f"{c}_per_task", "tasks", f"{label} per task", "tasks (N)",
+                        "bytes per task (log)"))
+        for c, label in (("rss", "RSS"), ("pss", "PSS"), ("kernel", "Kernel memory"))
+    ], size=(14, 4.5)),
+    Chart("max_tasks", "Most tasks held at once", [("max_tasks", max_tasks_panel)], size=(9, 4)),
+    Chart("echo", "Echo server: throughput and tail latency", [
+        ("req_per_s", lines_panel("echo", "req_per_s", "conns", "Throughput", "concurrent connections",
+                                  "req_per_s (requests/s, log)")),
+        ("p99_us", lines_panel("echo", "p99_us", "conns", "p99 latency", "concurrent connections",
+                               "p99_us (µs, log)")),
+    ]),
+    Chart("timer_fanout", "Timer fan-out: concurrent waiting", [
+        ("total_ms", timer_total_panel),
+        ("overhead", lines_panel("timer_fanout", "overhead_us_per_task", "tasks",
+                                 "Overhead beyond the longest wait", "tasks",
+                                 "overhead_us_per_task (µs)", fixed=("wait_ms",))),
+    ]),
+    Chart("cpu_speedup", "CPU-bound work: speed-up", [("speedup", speedup_panel)], size=(7, 4.5)),
+    Chart("producer_consumer", "Producer/consumer channel throughput", [
+        ("msgs_per_s", bars_panel("producer_consumer", "msgs_per_s", None, "Messages per second",
+                                  "msgs_per_s (log)", group_fmt="{producers}P × {consumers}C")),
+    ], size=(8, 4.5)),
+    Chart("bounded_fanout", "Bounded fan-out: K tasks at a time", [
+        ("total_ms", lines_panel("bounded_fanout", "total_ms", "limit", "Time to finish all tasks",
+                                 "limit K (tasks at once)", "total_ms (ms, log)", fixed=("tasks",))),
+    ], size=(7, 4.5)),
+    Chart("lost_updates", "Unsynchronised shared counter: lost updates", [
+        ("lost_updates", bars_panel("lost_updates", "lost_updates", "tasks", "Updates lost",
+                                    "lost_updates (count)", group_fmt="tasks:{}", logy=False)),
+    ], size=(8, 4.5)),
+]
+
+
+@dataclass
+class RenderedChart:
+    name: str
+    title: str
+    png: bytes
+    svg: bytes
+    notes: list = field(default_factory=list)   # panels not measured
+
+
+def _figure(title, n, ncols, size, caption):
+    nrows = (n + ncols - 1) // ncols
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=12, fontweight="bold")
+    # Wrapped by hand: a caption wider than a narrow figure would be cut off.
+    fig.supxlabel(textwrap.fill(caption, width=int(size[0] * 17)), fontsize=7, color="#444444")
+    return fig, axes
+
+
+def _encode(fig):
+    out = []
+    for fmt, meta in (("png", {}), ("svg", {"Date": None})):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=110, metadata=meta)
+        out.append(buf.getvalue())
+    return out
+
+
+def render_all(results):
+    caption = machine_caption(results.context)
+    charts, skipped, overview = [], [], []
+    for chart in CHARTS:
+        ready = [(label, draw) for label, draw in
+                 ((label, prepare(results)) for label, prepare in chart.panels) if draw]
+        if not ready:
+            skipped.append((chart.name, chart.title))
+            continue
+        notes = [f"{label}: not measured in this run" for label, prepare in chart.panels
+                 if label not in {lab for lab, _ in ready}]
+        fig, axes = _figure(chart.title, len(ready), len(ready), chart.size, caption)
+        for ax, (_, draw) in zip(axes, ready):
+            draw(ax)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
+        charts.append(RenderedChart(chart.name, chart.title, *_encode(fig), notes))
+        overview.append(ready[0][1])
+    if overview:
+        # One slot more than panels: it holds the shared runtime legend (matplotlib
+        # 3.6 cannot yet place a figure legend outside a constrained layout).
+        n = len(overview) + 1
+        ncols = min(4, n)
+        rows = (n + ncols - 1) // ncols
+        fig, axes = _figure("cobench overview", n, ncols, (4.2 * ncols, 3.2 * rows + 0.8), caption)
+        for ax, draw in zip(axes, overview):
+            draw(ax)
+            ax.title.set_fontsize(8)
+        handles = [Line2D([], [], color=runtime_colour(rt), marker=runtime_marker(rt), label=rt)
+                   for rt in results.runtimes()]
+        axes[n - 1].axis("off")
+        axes[n - 1].legend(handles=handles, loc="center", title="runtime", fontsize=10)
+        charts.append(RenderedChart("overview", "Overview", *_encode(fig)))
+    return charts, skipped

@@ -1,0 +1,365 @@
+"""Charts and a report (Markdown + self-contained HTML) from one cobench results file.
+
+Run through the launcher, which finds an interpreter with matplotlib:
+    plots/python.sh plots/report.py [RESULTS_JSON] [--out-dir DIR] [--report PATH]
+"""
+
+import argparse
+import base64
+import html
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import claims  # noqa: E402
+from cobench_results import ResultsError, fmt, load, runtime_sort_key  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RESULTS = ROOT / "results" / "latest.json"
+DEFAULT_OUT_DIR = ROOT / "plots" / "out"
+DEFAULT_REPORT = ROOT / "results" / "report.md"
+
+MACHINE_KEYS = ("cpu_model", "cpu_count", "virtualized", "kernel", "compiler", "cxx_flags",
+                "cobench_build_type", "git_commit", "git_dirty", "boost_version", "tbb_version",
+                "benchmark_version", "liburing_version", "host_name", "date", "cobench_profile",
+                "fingerprint")
+
+# (workload, counter, unit) for the key-number tables, in report order.
+KEY_NUMBERS = (
+    ("ping_pong", "switch_ns", "ns per one-way hand-off"),
+    ("yield_ring", "switch_ns", "ns per yield"),
+    ("spawn", "spawn_ns", "ns per task"),
+    ("skynet", "spawn_ns", "ns per node"),
+    ("idle_memory", "rss_per_task", "bytes"),
+    ("idle_memory", "pss_per_task", "bytes"),
+    ("idle_memory", "kernel_per_task", "bytes"),
+    ("idle_memory", "frame_per_task", "bytes"),
+    ("idle_memory", "stack_touched_per_task", "bytes"),
+    ("cpu_bound", "speedup", "× vs tasks:1"),
+    ("timer_fanout", "total_ms", "ms"),
+    ("timer_fanout", "overhead_us_per_task", "µs per task"),
+    ("echo", "req_per_s", "requests per second"),
+    ("echo", "p99_us", "µs"),
+    ("producer_consumer", "msgs_per_s", "messages per second"),
+    ("bounded_fanout", "total_ms", "ms"),
+    ("lost_updates", "lost_updates", "updates"),
+)
+
+
+class Doc:
+    """A report as blocks, rendered both to Markdown and to standalone HTML.
+
+    Text may use **bold** and `code`, which both renderers understand.
+    """
+
+    def __init__(self):
+        self.blocks = []
+
+    def h(self, level, text):
+        self.blocks.append(("h", level, text))
+
+    def p(self, text):
+        self.blocks.append(("p", text))
+
+    def bullets(self, items):
+        if items:
+            self.blocks.append(("ul", list(items)))
+
+    def table(self, header, rows):
+        self.blocks.append(("table", header, rows))
+
+    def image(self, chart):
+        self.blocks.append(("img", chart))
+
+    def markdown(self, image_src):
+        out = []
+        for b in self.blocks:
+            if b[0] == "h":
+                out.append("#" * b[1] + " " + b[2])
+            elif b[0] == "p":
+                out.append(b[1])
+            elif b[0] == "ul":
+                out.append("\n".join(f"- {item}" for item in b[1]))
+            elif b[0] == "table":
+                cell = lambda s: str(s).replace("|", "\\|")  # noqa: E731
+                lines = ["| " + " | ".join(cell(c) for c in b[1]) + " |",
+                         "|" + "---|" * len(b[1])]
+                lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in b[2]]
+                out.append("\n".join(lines))
+            elif b[0] == "img":
+                out.append(f"![{b[1].title}]({image_src(b[1])})")
+        return "\n\n".join(out) + "\n"
+
+    @staticmethod
+    def _inline(text):
+        text = html.escape(str(text))
+        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+        text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+        for verdict in (claims.CONFIRMED, claims.REFUTED, claims.MIXED, claims.UNDECIDED,
+                        claims.NOT_MEASURED):
+            text = text.replace(f"<strong>{verdict}</strong>",
+                                f'<strong class="v-{verdict.replace(" ", "-")}">{verdict}</strong>')
+        return text
+
+    def html(self, title):
+        out = []
+        for b in self.blocks:
+            if b[0] == "h":
+                out.append(f"<h{b[1]}>{self._inline(b[2])}</h{b[1]}>")
+            elif b[0] == "p":
+                out.append(f"<p>{self._inline(b[1])}</p>")
+            elif b[0] == "ul":
+                out.append("<ul>" + "".join(f"<li>{self._inline(i)}</li>" for i in b[1]) + "</ul>")
+            elif b[0] == "table":
+                head = "".join(f"<th>{self._inline(c)}</th>" for c in b[1])
+                body = "".join("<tr>" + "".join(f"<td>{self._inline(c)}</td>" for c in row) + "</tr>"
+                               for row in b[2])
+                out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif b[0] == "img":
+                data = base64.b64encode(b[1].png).decode("ascii")
+                out.append(f'<figure><img alt="{html.escape(b[1].title)}" '
+                           f'src="data:image/png;base64,{data}"></figure>')
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
+th {{ background: #f3f3f3; }}
+figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }}
+code {{ background: #f3f3f3; padding: 0 0.2em; }}
+.v-confirmed {{ color: #1a7f37; }} .v-refuted {{ color: #cf222e; }} .v-mixed {{ color: #9a6700; }}
+.v-undecided, .v-not-measured {{ color: #666; }}
+</style></head><body>
+{chr(10).join(out)}
+</body></html>
+"""
+
+
+def _params_text(params):
+    return "/".join(f"{k}:{v}" for k, v in params.items()) or "—"
+
+
+def _natural(text):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def key_number_table(r, workload, counter):
+    """(header, rows) with one row per runtime and one column per params combination."""
+    cells = {}
+    if counter == "speedup":
+        for rt, by_n in r.speedups().items():
+            for n, v in by_n.items():
+                cells[(rt, f"tasks:{n}")] = f"{v:.2f}"
+    else:
+        for p in r.points(workload):
+            if counter in p.counters:
+                text = fmt(p.counters[counter])
+                if p.spread.get(counter):
+                    text += f" ± {fmt(p.spread[counter])}"
+                cells[(p.runtime, _params_text(p.params))] = text
+    if not cells:
+        return None
+    cols = sorted({c for _, c in cells}, key=_natural)
+    runtimes = sorted({rt for rt, _ in cells}, key=runtime_sort_key)
+    return (["runtime"] + cols,
+            [[rt] + [cells.get((rt, c), "–") for c in cols] for rt in runtimes])
+
+
+def build_report(r, claim_list, charts, skipped, image_src):
+    doc = Doc()
+    ctx = r.context
+    doc.h(1, "cobench report")
+    doc.p(f"Generated from `{r.source}` (profile {ctx.get('cobench_profile', 'unknown')}, "
+          f"{ctx.get('date', 'date unknown')}). Every verdict below is computed from that file.")
+
+    doc.h(2, "Machine")
+    doc.table(["", "value"], [[k, str(ctx[k])] for k in MACHINE_KEYS if k in ctx]
+              or [["context", "none in this file"]])
+
+    doc.h(2, "Problems in this run")
+    bad = [f for f in r.families if f["status"] != "ok"]
+    if bad:
+        doc.p("**Error:** these runtime families did not finish; their numbers are missing or partial.")
+        doc.table(["runtime", "status", "message", "wall_s"],
+                  [[f["runtime"], f["status"], f.get("message", ""), fmt(f.get("wall_s"))] for f in bad])
+    else:
+        doc.p("All runtime families finished with status ok." if r.families
+              else "The file lists no runtime families.")
+    failed = r.failed()
+    if failed:
+        doc.p("**Error:** these benchmarks ran and failed; they are not plotted.")
+        doc.table(["benchmark", "error"], [[e.name, e.error] for e in failed])
+    else:
+        doc.p("No benchmark reported an error.")
+
+    doc.h(2, "Claims")
+    doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", f"**{c.verdict}**"] for c in claim_list])
+    doc.p("Thresholds (named constants in `plots/claims.py`):")
+    doc.table(["constant", "value", "meaning"], [[n, f"{v:g}", m] for n, v, m in claims.THRESHOLDS])
+    for c in claim_list:
+        doc.h(3, f"({c.key}) {c.statement}")
+        doc.p(f"Verdict: **{c.verdict}**")
+        doc.p(f"Rule: {c.rule}")
+        doc.bullets(c.evidence)
+
+    overview = [c for c in charts if c.name == "overview"]
+    if overview:
+        doc.h(2, "Overview")
+        doc.image(overview[0])
+    doc.h(2, "Charts")
+    doc.p("Every chart's caption names the machine; each runtime keeps one colour throughout.")
+    for c in charts:
+        if c.name == "overview":
+            continue
+        doc.h(3, c.title)
+        doc.image(c)
+        doc.bullets(c.notes)
+    for name, title in skipped:
+        doc.h(3, title)
+        doc.p("**Not measured in this run** (no data for this chart).")
+
+    doc.h(2, "Key numbers per runtime")
+    doc.p("Medians where repetitions were run (± standard deviation), otherwise the single value.")
+    missing_tables = []
+    for workload, counter, unit in KEY_NUMBERS:
+        t = key_number_table(r, workload, counter)
+        if t is None:
+            missing_tables.append((workload, counter))
+            continue
+        doc.h(3, f"{workload}: {counter} ({unit})")
+        doc.table(*t)
+    mt = [p for p in r.points("max_tasks") if "max_tasks" in p.counters]
+    if mt:
+        doc.h(3, "max_tasks: most tasks held (tasks)")
+        doc.table(["runtime", "max_tasks", "stopped because"],
+                  [[p.runtime, fmt(p.counters["max_tasks"]), p.label or "no reason given"] for p in mt])
+    else:
+        missing_tables.append(("max_tasks", "max_tasks"))
+
+    doc.h(2, "Declared pairs (not run)")
+    if r.declared:
+        doc.table(["workload", "runtime", "reason"],
+                  [[d["workload"], d["runtime"], d["reason"]] for d in
+                   sorted(r.declared, key=lambda d: (d["workload"], runtime_sort_key(d["runtime"])))])
+    else:
+        doc.p("None: no workload/runtime pair was declared impossible.")
+
+    doc.h(2, "Not measured in this run")
+    measured = {p.workload for p in r.points()}
+    gaps = [f"`{w}`: not measured in this run" for w in
+            dict.fromkeys(w for w, _ in missing_tables if w not in measured)]
+    gaps += [f"`{w}` `{c}`: not measured in this run" for w, c in missing_tables if w in measured]
+    gaps += absent_runtimes(r)
+    if gaps:
+        doc.bullets(gaps)
+    else:
+        doc.p("Everything the report knows how to show was measured.")
+    return doc
+
+
+def absent_runtimes(r):
+    """Runtimes with no usable entry for a workload that others measured, and not declared."""
+    declared = {(d["workload"], d["runtime"]) for d in r.declared}
+    status = {f["runtime"]: f["status"] for f in r.families}
+    have = {(p.workload, p.runtime) for p in r.points()}
+    notes = []
+    for workload in sorted({w for w, _ in have}):
+        for rt in r.runtimes():
+            if (workload, rt) not in have and (workload, rt) not in declared:
+                why = f" (its family: {status[rt]})" if status.get(rt, "ok") != "ok" else ""
+                notes.append(f"`{workload}` on {rt}: no data{why}")
+    return notes
+
+
+def write_atomically(files):
+    """Write (path, bytes) pairs via temporary files in each target folder, then rename.
+
+    Until every temporary file is complete no target is touched, so a failure
+    leaves the previous outputs as they were.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    temps = []
+    try:
+        for path, data in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the report from others
+    except BaseException:
+        for tmp, _ in temps:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    for tmp, path in temps:
+        os.replace(tmp, path)
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        prog="plots/python.sh plots/report.py",
+        description="Draw the charts (PNG and SVG) and write the report (Markdown and a "
+                    "self-contained HTML file) for one cobench results file. Reads only that "
+                    "file. Verdicts on the classic claims are computed from its numbers.",
+        epilog="Outputs are written to temporary files and renamed only when all are ready; on "
+               "any error (missing file, malformed JSON, wrong shape, incomplete entries) nothing "
+               "is changed and the exit status is 1. Charts whose data is absent are skipped (and "
+               "an old copy removed) with a note in the report.")
+    ap.add_argument("results", nargs="?", type=Path, default=DEFAULT_RESULTS,
+                    help=f"results JSON written by bench/cobench (default: {DEFAULT_RESULTS.relative_to(ROOT)})")
+    ap.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
+                    help=f"folder for the charts (default: {DEFAULT_OUT_DIR.relative_to(ROOT)})")
+    ap.add_argument("--report", type=Path, default=DEFAULT_REPORT,
+                    help=f"Markdown report path; the HTML report goes beside it with the suffix "
+                         f".html (default: {DEFAULT_REPORT.relative_to(ROOT)})")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        results = load(args.results)
+    except ResultsError as e:
+        print(f"report.py: error: {e}", file=sys.stderr)
+        return 1
+    # Imported only now so that a bad input is reported without waiting for matplotlib.
+    import charts
+
+    claim_list = claims.evaluate_all(results)
+    rendered, skipped = charts.render_all(results)
+    md_path, html_path = args.report.with_suffix(".md"), args.report.with_suffix(".html")
+
+    def image_src(chart):
+        return Path(os.path.relpath(args.out_dir / f"{chart.name}.png", md_path.parent)).as_posix()
+
+    doc = build_report(results, claim_list, rendered, skipped, image_src)
+    files = []
+    for c in rendered:
+        files += [(args.out_dir / f"{c.name}.png", c.png), (args.out_dir / f"{c.name}.svg", c.svg)]
+    files += [(md_path, doc.markdown(image_src).encode()),
+              (html_path, doc.html("cobench report").encode())]
+    try:
+        write_atomically(files)
+        # A chart from an earlier run that is not measured now would contradict the report.
+        for name in [n for n, _ in skipped] + ([] if rendered else ["overview"]):
+            for ext in ("png", "svg"):
+                (args.out_dir / f"{name}.{ext}").unlink(missing_ok=True)
+    except OSError as e:
+        print(f"report.py: error: cannot write outputs: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {md_path}, {html_path} and {len(rendered) * 2} charts in {args.out_dir}")
+    print("claims: " + ", ".join(f"({c.key}) {c.verdict}" for c in claim_list))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

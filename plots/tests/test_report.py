@@ -1,0 +1,391 @@
+"""Tests for plots/report.py and its modules.
+
+Run from the repository root:
+    plots/python.sh -m unittest discover -s plots/tests -v
+The fixtures under fixtures/ are hand-written results files following
+results/README.md; tests that need other numbers change a copy in memory.
+"""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PLOTS = HERE.parent
+sys.path.insert(0, str(PLOTS))
+
+import claims  # noqa: E402
+import cobench_results  # noqa: E402
+import report  # noqa: E402
+
+FIXTURES = HERE / "fixtures"
+GOOD = FIXTURES / "good.json"
+INCOMPLETE = FIXTURES / "incomplete.json"
+REPORT_PY = PLOTS / "report.py"
+
+
+def run_report(*args):
+    return subprocess.run([sys.executable, str(REPORT_PY), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def good_doc():
+    with open(GOOD, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def set_counter(doc, workload, runtime, counter, value, **params):
+    """Set `counter` on every entry (iterations and aggregates) of the matching benchmark."""
+    hits = 0
+    for e in doc["benchmarks"]:
+        w, rt, p = cobench_results.parse_name(e["run_name"])
+        if w == workload and rt == runtime and all(p.get(k) == v for k, v in params.items()):
+            if value is None:
+                e.pop(counter, None)
+            else:
+                e[counter] = value
+            hits += 1
+    assert hits, f"fixture has no {workload}/{runtime} {params}"
+
+
+def verdict(doc, key):
+    results = cobench_results.parse(copy.deepcopy(doc), "test")
+    return next(c for c in claims.evaluate_all(results) if c.key == key)
+
+
+class ParsingTest(unittest.TestCase):
+    def test_parse_name_drops_google_benchmark_suffixes(self):
+        self.assertEqual(cobench_results.parse_name("ping_pong/threads/pin:same/repeats:3/real_time"),
+                         ("ping_pong", "threads", {"pin": "same"}))
+        self.assertEqual(cobench_results.parse_name("timer_fanout/coroutines/tasks:1000/wait_ms:2.5"),
+                         ("timer_fanout", "coroutines", {"tasks": 1000, "wait_ms": 2.5}))
+        with self.assertRaises(ValueError):
+            cobench_results.parse_name("pingpong")
+        with self.assertRaises(ValueError):
+            cobench_results.parse_name("ping_pong/threads/same")
+
+    def test_repetitions_fold_into_median_with_spread(self):
+        r = cobench_results.load(GOOD)
+        [p] = [p for p in r.points("ping_pong", "threads") if p.params == {"pin": "same"}]
+        self.assertEqual(p.repetitions, 3)
+        self.assertEqual(p.counters["switch_ns"], 2100.0)     # the median aggregate
+        self.assertAlmostEqual(p.spread["switch_ns"], 70.946, places=2)
+
+    def test_failed_entries_are_listed_not_plotted(self):
+        r = cobench_results.load(GOOD)
+        self.assertEqual([e.name for e in r.failed()], ["echo/processes/conns:256"])
+        xs = [x for x, _, _ in r.series("echo", "req_per_s", "conns")["processes"]]
+        self.assertNotIn(256, xs)
+
+    def test_speedup_computed_when_counter_absent(self):
+        r = cobench_results.load(GOOD)   # pool's entries carry no speedup counter
+        self.assertAlmostEqual(r.speedups()["pool"][2], 1.96, places=6)
+
+    def test_non_finite_counter_dropped(self):
+        doc = good_doc()
+        doc["benchmarks"][0]["switch_ns"] = float("nan")
+        r = cobench_results.parse(doc)
+        self.assertNotIn("switch_ns", r.entries[0].counters)
+
+
+class ClaimsTest(unittest.TestCase):
+    def test_good_fixture_verdicts(self):
+        got = {c.key: c.verdict for c in claims.evaluate_all(cobench_results.load(GOOD))}
+        self.assertEqual(got, {"a": "confirmed", "b": "confirmed", "c": "mixed", "d": "confirmed",
+                               "e": "confirmed", "f": "not measured", "g": "confirmed"})
+
+    def test_a_follows_switch_numbers(self):
+        doc = good_doc()
+        for pin in ("same", "cross"):
+            set_counter(doc, "ping_pong", "coroutines", "switch_ns", 5000.0, pin=pin)
+        for n in (2, 64, 1024):
+            set_counter(doc, "yield_ring", "coroutines", "switch_ns", 4000.0, tasks=n)
+        c = verdict(doc, "a")
+        self.assertEqual(c.verdict, claims.REFUTED)
+        self.assertIn("factor 0.4", " ".join(c.evidence))
+        for n in (2, 64, 1024):
+            set_counter(doc, "yield_ring", "coroutines", "switch_ns", 300.0, tasks=n)
+        set_counter(doc, "ping_pong", "coroutines", "switch_ns", 420.0, pin="same")
+        self.assertEqual(verdict(doc, "a").verdict, claims.MIXED)   # factors 3.9 to 6.5
+
+    def test_b_refuted_when_coroutines_hold_no_more(self):
+        doc = good_doc()
+        set_counter(doc, "max_tasks", "coroutines", "max_tasks", 40000.0)
+        for e in doc["benchmarks"]:
+            if e["run_name"] == "max_tasks/coroutines":
+                e["label"] = "ENOMEM: mmap"
+        for n in (1000, 10000):
+            set_counter(doc, "idle_memory", "coroutines", "rss_per_task", 11000.0, tasks=n)
+        self.assertEqual(verdict(doc, "b").verdict, claims.REFUTED)
+
+    def test_c_confirmed_when_every_runtime_waits_concurrently(self):
+        doc = good_doc()
+        for rt in ("processes", "threads", "pool"):
+            for n in (10, 1000, 10000):
+                try:
+                    set_counter(doc, "timer_fanout", rt, "total_ms", 120.0, tasks=n)
+                except AssertionError:
+                    pass   # pool has no tasks:10000 entry
+        c = verdict(doc, "c")
+        self.assertEqual(c.verdict, claims.CONFIRMED)
+        self.assertIn("14 of 14", c.evidence[-1])
+
+    def test_d_depends_on_cpu_count_and_speedups(self):
+        doc = good_doc()
+        doc["context"]["cpu_count"] = "1"
+        c = verdict(doc, "d")
+        self.assertEqual(c.verdict, claims.UNDECIDED)
+        self.assertIn("cannot be decided", " ".join(c.evidence))
+        doc = good_doc()
+        set_counter(doc, "cpu_bound", "fibers", "speedup", 1.9, tasks=2)
+        self.assertEqual(verdict(doc, "d").verdict, claims.MIXED)
+
+    def test_e_reports_crossing_or_its_absence(self):
+        c = verdict(good_doc(), "e")
+        self.assertIn("coroutines overtake threads between conns:16 and conns:256", " ".join(c.evidence))
+        doc = good_doc()
+        for conns in (1, 16, 256):
+            set_counter(doc, "echo", "coroutines", "req_per_s", 400000.0, conns=conns)
+            set_counter(doc, "echo", "coroutines", "p99_us", 10.0, conns=conns)
+        c = verdict(doc, "e")
+        self.assertEqual(c.verdict, claims.MIXED)   # threads not "fine" at conns:1 any more
+        self.assertIn("req_per_s: no crossing between conns:1 and conns:256; coroutines lead throughout",
+                      c.evidence)
+
+    def test_f_needs_a_multi_process_coroutine_runtime(self):
+        self.assertIn("not measured yet", verdict(good_doc(), "f").evidence[0])
+        doc = good_doc()
+        new = []
+        for e in doc["benchmarks"]:
+            if e["run_name"] in ("cpu_bound/coroutines/tasks:1", "cpu_bound/coroutines/tasks:2",
+                                 "ping_pong/coroutines/pin:same"):
+                e = copy.deepcopy(e)
+                e["name"] = e["run_name"] = e["run_name"].replace("/coroutines/", "/proc_coroutines/")
+                new.append(e)
+        doc["benchmarks"] += new
+        set_counter(doc, "cpu_bound", "proc_coroutines", "speedup", 1.93, tasks=2)
+        set_counter(doc, "ping_pong", "proc_coroutines", "switch_ns", 24.0, pin="same")
+        self.assertEqual(verdict(doc, "f").verdict, claims.CONFIRMED)
+        set_counter(doc, "ping_pong", "proc_coroutines", "switch_ns", 2400.0, pin="same")
+        self.assertEqual(verdict(doc, "f").verdict, claims.MIXED)
+
+    def test_g_follows_lost_updates(self):
+        doc = good_doc()
+        for n in (2, 64):
+            set_counter(doc, "lost_updates", "threads", "lost_updates", 0.0, tasks=n)
+        c = verdict(doc, "g")
+        self.assertEqual(c.verdict, claims.UNDECIDED)
+        self.assertIn("did not show", " ".join(c.evidence))
+        set_counter(doc, "lost_updates", "coroutines", "lost_updates", 3.0, tasks=64)
+        self.assertEqual(verdict(doc, "g").verdict, claims.REFUTED)
+
+    def test_report_text_carries_computed_verdict(self):
+        doc = good_doc()
+        for pin in ("same", "cross"):
+            set_counter(doc, "ping_pong", "coroutines", "switch_ns", 5000.0, pin=pin)
+        r = cobench_results.parse(doc, "test")
+        md = report.build_report(r, claims.evaluate_all(r), [], [], lambda c: "").markdown(lambda c: "")
+        self.assertIn("| (a) Switching between coroutines costs far less than switching between threads. "
+                      "| **mixed** |", md)   # ping_pong refuted, yield_ring still confirmed
+        self.assertIn("SWITCH_CONFIRM_FACTOR | 10 |", md)
+
+
+class ChartsTest(unittest.TestCase):
+    def test_colours_are_fixed_with_a_stable_fallback(self):
+        import charts
+        self.assertEqual(charts.runtime_colour("threads"), charts.RUNTIME_COLOURS["threads"])
+        unknown = charts.runtime_colour("green_threads")
+        self.assertIn(unknown, charts.FALLBACK_COLOURS)
+        self.assertEqual(unknown, charts.runtime_colour("green_threads"))
+
+    def test_odd_but_valid_data_does_not_break_charts(self):
+        import charts
+
+        def entry(name, **counters):
+            return {"name": name, "run_name": name, "run_type": "iteration", "real_time": 1.0,
+                    "cpu_time": 1.0, "time_unit": "ns", **counters}
+        doc = {"benchmarks": [
+            entry("producer_consumer/threads", msgs_per_s=5.0),           # params missing
+            entry("max_tasks/green_threads", max_tasks=0.0),              # a sixth runtime, zero
+            entry("timer_fanout/threads/wait_ms:5", total_ms=6.0, longest_wait_ms=5.0),
+            entry("idle_memory/proc_coroutines/tasks:10", rss_per_task=0.0, kernel_per_task=0.0),
+            entry("echo/threads/conns:1", req_per_s=0.0, p99_us=0.0),
+        ]}
+        rendered, skipped = charts.render_all(cobench_results.parse(doc, "odd"))
+        self.assertEqual([c.name for c in rendered],
+                         ["memory_per_task", "max_tasks", "echo", "producer_consumer", "overview"])
+        self.assertIn(("spawn_cost", "Spawn cost (create + join)"), skipped)
+
+    def test_caption_names_the_machine(self):
+        import charts
+        caption = charts.machine_caption(good_doc()["context"])
+        for text in ("AMD EPYC 7B13", "2 CPUs", "Linux 6.1.0", "kvm", "g++ 12.2.0", "3f9c2a1d8e"):
+            self.assertIn(text, caption)
+
+
+def snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in Path(folder).rglob("*") if p.is_file()}
+
+
+class GoodRunTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = Path(cls.tmp.name)
+        cls.proc = run_report(GOOD, "--out-dir", cls.dir / "out", "--report", cls.dir / "rep" / "report.md")
+        cls.md = (cls.dir / "rep" / "report.md").read_text(encoding="utf-8")
+        cls.html = (cls.dir / "rep" / "report.html").read_text(encoding="utf-8")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_exit_status(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+
+    def test_every_chart_in_png_and_svg(self):
+        names = ("switch_cost", "spawn_cost", "memory_per_task", "max_tasks", "echo", "timer_fanout",
+                 "cpu_speedup", "producer_consumer", "bounded_fanout", "lost_updates", "overview")
+        for name in names:
+            self.assertTrue((self.dir / "out" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name)
+            self.assertIn(b"<svg", (self.dir / "out" / f"{name}.svg").read_bytes()[:2000], name)
+            self.assertIn(f"](../out/{name}.png)", self.md)
+        leftovers = [p.name for p in self.dir.rglob("*.tmp")]
+        self.assertEqual(leftovers, [])
+
+    def test_report_sections(self):
+        for text in ("## Machine", "AMD EPYC 7B13", "## Claims", "## Key numbers per runtime",
+                     "| fibers | crashed | killed by signal 11", "echo/processes/conns:256",
+                     "| skynet | threads | 1,111,111 OS threads", "| threads | 5,200 | 2,100 ± 70.9 |",
+                     "`max_tasks` on fibers: no data (its family: crashed)"):
+            self.assertIn(text, self.md)
+        self.assertIn("(a) Switching between coroutines costs far less than switching between threads. "
+                      "| **confirmed**", self.md)
+
+    def test_html_stands_alone(self):
+        self.assertEqual(self.html.count('src="data:image/png;base64,'), 11)
+        self.assertNotIn('src="../', self.html)
+        self.assertIn('<strong class="v-mixed">mixed</strong>', self.html)
+
+
+class IncompleteRunTest(unittest.TestCase):
+    def test_missing_workloads_become_notes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            out.mkdir()
+            (out / "echo.png").write_bytes(b"stale chart from an earlier run")
+            proc = run_report(INCOMPLETE, "--out-dir", out, "--report", Path(tmp) / "report.md")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            md = (Path(tmp) / "report.md").read_text(encoding="utf-8")
+            self.assertTrue((out / "switch_cost.png").exists())
+            self.assertFalse((out / "echo.png").exists())   # would contradict the report
+            self.assertIn("### Echo server: throughput and tail latency\n\n"
+                          "**Not measured in this run**", md)
+            self.assertIn("- yield_ring: not measured in this run", md)
+            self.assertIn("- `timer_fanout`: not measured in this run", md)
+            self.assertIn("Verdict: **not measured**", md)
+            self.assertIn("None: no workload/runtime pair was declared impossible.", md)
+
+
+class BadInputTest(unittest.TestCase):
+    """Every bad input: exit 1, one clear line on stderr, earlier outputs untouched."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        (self.dir / "out").mkdir()
+        (self.dir / "out" / "switch_cost.png").write_bytes(b"previous chart")
+        (self.dir / "report.md").write_text("# previous report\n")
+        (self.dir / "report.html").write_text("<p>previous report</p>\n")
+        self.before = snapshot(self.dir)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def check_rejected(self, text, expect, name="input.json"):
+        path = self.dir / name
+        if text is not None:
+            path.write_text(text, encoding="utf-8")
+            self.before = snapshot(self.dir)
+        proc = run_report(path, "--out-dir", self.dir / "out", "--report", self.dir / "report.md")
+        self.assertEqual(proc.returncode, 1, proc.stdout)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertTrue(lines[0].startswith("report.py: error: "), lines[0])
+        self.assertIn(expect, lines[0])
+        self.assertEqual(snapshot(self.dir), self.before)
+
+    def mutated(self, change):
+        doc = good_doc()
+        change(doc)
+        return json.dumps(doc)
+
+    def test_missing_file(self):
+        self.check_rejected(None, "no such file", name="absent.json")
+
+    def test_malformed_json(self):
+        self.check_rejected(GOOD.read_text(encoding="utf-8")[:5000], "malformed JSON")
+
+    def test_top_level_not_an_object(self):
+        self.check_rejected("[1, 2]", "top level is not a JSON object")
+
+    def test_no_benchmarks_list(self):
+        self.check_rejected('{"context": {}, "families": []}', "no 'benchmarks' list")
+        self.check_rejected('{"benchmarks": {"a": 1}}', "no 'benchmarks' list")
+
+    def test_entry_missing_field_late_in_file(self):
+        def drop(doc):
+            del doc["benchmarks"][-1]["run_type"]
+        self.check_rejected(self.mutated(drop), "missing or non-string field 'run_type'")
+
+    def test_entry_without_time(self):
+        def drop(doc):
+            del doc["benchmarks"][5]["real_time"]
+        self.check_rejected(self.mutated(drop), "'real_time'")
+
+    def test_entry_with_prose_in_name(self):
+        def rename(doc):
+            doc["benchmarks"][3]["run_name"] = "ping_pong/threads/same core"
+        self.check_rejected(self.mutated(rename), "is not key:value")
+
+    def test_declared_without_reason(self):
+        def drop(doc):
+            del doc["declared"][0]["reason"]
+        self.check_rejected(self.mutated(drop), "declared[0] has no string field 'reason'")
+
+
+class AtomicWriteTest(unittest.TestCase):
+    def test_failure_midway_leaves_targets_and_no_temporaries(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "a.png").write_bytes(b"old a")
+            (tmp / "blocker").write_bytes(b"a file where a folder is needed")
+            before = snapshot(tmp)
+            files = [(tmp / "a.png", b"new a"), (tmp / "b.md", b"new b"),
+                     (tmp / "blocker" / "c.html", b"cannot be written")]
+            with self.assertRaises(OSError):
+                report.write_atomically(files)
+            self.assertEqual(snapshot(tmp), before)
+
+    def test_success_replaces_all(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "a.png").write_bytes(b"old a")
+            report.write_atomically([(tmp / "a.png", b"new a"), (tmp / "sub" / "b.md", b"new b")])
+            self.assertEqual(snapshot(tmp), {"a.png": b"new a", "sub/b.md": b"new b"})
+            self.assertEqual(os.stat(tmp / "a.png").st_mode & 0o077, 0o066 & ~_umask())
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+if __name__ == "__main__":
+    unittest.main()
