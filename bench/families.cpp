@@ -1,6 +1,7 @@
 #include "families.hpp"
 
 #include <cmath>
+#include <regex>
 #include <stdexcept>
 #include <tuple>
 
@@ -81,7 +82,7 @@ void bench_probe(benchmark::State& st, profile prof) {
     st.SetLabel(o.reason);
 }
 
-double min_time(profile p) { return p == profile::full ? 0.5 : p == profile::test ? 0.0 : 0.1; }
+double min_time(profile p) { return p == profile::full ? 0.5 : p == profile::test ? 0.0 : 0.2; }
 
 // Calls f.template operator()<R, W>() for every runtime and workload.
 template <class F>
@@ -121,24 +122,28 @@ std::vector<planned_pair> planned_pairs(profile prof) {
     return out;
 }
 
-std::size_t register_family(const std::string& runtime, profile prof) {
+std::size_t register_family(const std::string& runtime, profile prof, const std::string& filter) {
+    // Matched against our names: Google Benchmark's own filter also sees the
+    // suffixes it appends (/min_time:0.200/...), which breaks anchored patterns.
+    const std::regex re(filter.empty() ? std::string(".") : filter);
+    auto wanted = [&](const std::string& name) { return std::regex_search(name, re); };
     std::size_t n = 0;
     for_each_pair([&]<class R, class W>() {
         if (R::name != runtime) return;
         for (const auto& p : W::sizes(prof, R::name)) {
-            if (!W::unsupported(R::name, p).empty()) continue;
+            if (!W::unsupported(R::name, p).empty() || !wanted(bench_name<W>(R::name, p))) continue;
             auto* b = benchmark::RegisterBenchmark(bench_name<W>(R::name, p).c_str(),
                                                    [p](benchmark::State& st) { bench_pair<R, W>(st, p); });
             b->UseManualTime()->Unit(benchmark::kMillisecond);
             if constexpr (requires { W::iterations(p); }) b->Iterations(W::iterations(p));
             else if (prof == profile::test) b->Iterations(1);
-            else b->MinTime(min_time(prof));
+            else b->MinTime(min_time(prof))->MinWarmUpTime(min_time(prof) / 4);
             ++n;
         }
     });
     for_each_runtime([&](auto r) {
         using R = decltype(r);
-        if (R::name != runtime) return;
+        if (R::name != runtime || !wanted("max_tasks/" + runtime)) return;
         benchmark::RegisterBenchmark(("max_tasks/" + runtime).c_str(), [prof](benchmark::State& st) { bench_probe<R>(st, prof); })
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond)

@@ -24,8 +24,9 @@ std::vector<std::string> runtime_names();
 std::vector<declared_pair> declared_pairs(profile p);
 std::vector<planned_pair> planned_pairs(profile p);
 
-// Registers the benchmarks of one runtime; returns how many.
-std::size_t register_family(const std::string& runtime, profile p);
+// Registers the benchmarks of one runtime whose name matches `filter` (a
+// regular expression searched in the name; empty: all); returns how many.
+std::size_t register_family(const std::string& runtime, profile p, const std::string& filter);
 
 // Runs one benchmark once with callgrind instrumentation around the run; returns
 // its operation count (the divisor of instructions_per_op). Throws if unknown.

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,6 +40,10 @@ namespace {
 using json = nlohmann::json;
 using cb::profile;
 
+constexpr const char* allocator_policy =
+    "glibc malloc; M_MMAP_THRESHOLD=32 MiB, M_TRIM_THRESHOLD=1 GiB: memory one run frees is reused by the next "
+    "instead of being returned to the OS; idle_memory calls malloc_trim before its baseline";
+
 constexpr const char* usage_text = R"(usage: cobench [options] [--benchmark_* flags]
 
 Runs every workload under every runtime and writes one results JSON
@@ -50,8 +55,8 @@ options:
   --out FILE            results file (default: results/latest.json); written
                         atomically, so a failed run never leaves half a file
   --runtimes LIST       comma-separated subset of: %RUNTIMES%
-  --filter REGEX        only benchmarks whose name matches (Google Benchmark's
-                        --benchmark_filter)
+  --filter REGEX        only benchmarks whose name (workload/runtime/params)
+                        contains a match, e.g. '^ping_pong/' or 'tasks:1$'
   --family-timeout S    seconds a family may run before it is killed and
                         recorded as "timeout" (default: 300 quick, 1800 full)
   --repetitions N       repetitions of every benchmark (default: 1, full: 3)
@@ -204,7 +209,17 @@ json context_json(const options& o, const json& base) {
     c["cobench_profile"] = o.instructions ? "instructions" : std::string(cb::profile_name(o.prof));
     for (auto& [k, v] : cb::machine_context()) c[k] = v;
     c["injected_work"] = cb::injected_work;
+    c["allocator"] = allocator_policy;
+    c["timing"] = "wall-clock of each run (manual time); state setup and verify outside the clock; one warm-up "
+                  "run or more before timing, except memory probes";
     return c;
+}
+
+// Google Benchmark prints non-finite statistics (the coefficient of variation
+// of an all-zero counter) as nan or inf, which is not JSON; they become null.
+std::string without_non_finite(const std::string& text) {
+    static const std::regex bad(R"(:\s*-?(nan|NaN|inf|Infinity)\b)");
+    return std::regex_replace(text, bad, ": null");
 }
 
 // ---- running children ------------------------------------------------------
@@ -278,10 +293,9 @@ bool selected(const options& o, const std::string& name, const std::string& runt
 int run_family(const options& o) {
     const auto known = cb::runtime_names();
     if (std::find(known.begin(), known.end(), o.family) == known.end()) die("unknown family '" + o.family + "'");
-    if (cb::register_family(o.family, o.prof) == 0) return 0;
+    if (cb::register_family(o.family, o.prof, o.filter) == 0) return 0;
     std::vector<std::string> args{"cobench", "--benchmark_out=" + o.family_out, "--benchmark_out_format=json",
                                   "--benchmark_repetitions=" + std::to_string(o.repetitions)};
-    if (!o.filter.empty()) args.push_back("--benchmark_filter=" + o.filter);
     for (auto& f : o.gbench_flags) args.push_back(f);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -326,9 +340,12 @@ int run_benchmarks(const options& o) {
         std::ifstream f(part);
         if (f) {
             try {
-                json j = json::parse(f);
+                json j = json::parse(without_non_finite(std::string(std::istreambuf_iterator<char>(f), {})));
                 if (context.is_null() && j.contains("context")) context = j["context"];
                 for (auto& b : j.at("benchmarks")) {
+                    // A statistic that does not exist (the spread of an
+                    // all-zero counter) is left out, not written as a number.
+                    for (auto it = b.begin(); it != b.end();) it = it->is_null() ? b.erase(it) : std::next(it);
                     benchmarks.push_back(b);
                     ++got;
                 }
@@ -421,7 +438,14 @@ int run_instr_one(const options& o) {
 
 }  // namespace
 
+// The allocator is part of what is measured. On a VM a page fault costs
+// microseconds, so glibc giving freed memory back to the OS between runs (heap
+// trimming, large blocks mmapped and unmapped) would dominate spawn-heavy
+// figures. Freed memory is kept for the next run instead; idle_memory still
+// trims explicitly before its baseline. Recorded in every result's context.
 int main(int argc, char** argv) {
+    ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
     cb::read_injected_work_from_env();
     options o = parse(argc, argv);
     try {

@@ -24,9 +24,9 @@ inline probe_limits probe_limits_for(std::string_view runtime, profile p) {
     if (p == profile::test) return {4, 16, 4, 5};
     if (runtime == "coroutines") return pick({1000, 1000000, 10, 20}, {1000, 4000000, 2, 60});
     if (runtime == "fibers") return pick({1000, 100000, 10, 20}, {1000, 1000000, 2, 60});
-    if (runtime == "threads") return pick({100, 4000, 4, 20}, {1000, 64000, 2, 60});
-    if (runtime == "pool") return pick({100, 2000, 4, 20}, {1000, 32000, 2, 60});
-    return pick({16, 256, 4, 20}, {100, 4000, 2, 60});  // processes
+    if (runtime == "threads") return pick({250, 4000, 4, 20}, {1000, 64000, 2, 60});
+    if (runtime == "pool") return pick({125, 2000, 4, 20}, {1000, 32000, 2, 60});
+    return pick({16, 256, 4, 20}, {125, 4000, 2, 60});  // processes
 }
 
 struct probe_outcome {

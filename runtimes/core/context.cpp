@@ -1,6 +1,7 @@
 #include "context.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -26,18 +27,20 @@ void pin_this_thread(int cpu) {
 
 static_assert(sizeof(cpu_set_t) <= 128);
 
-affinity_guard::affinity_guard() {
+cpu_mask cpu_mask::of_this_thread() {
+    cpu_mask m;
     cpu_set_t set;
     if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-        std::memcpy(mask_, &set, sizeof set);
-        saved_ = true;
+        std::memcpy(m.bytes_, &set, sizeof set);
+        m.valid_ = true;
     }
+    return m;
 }
 
-affinity_guard::~affinity_guard() {
-    if (!saved_) return;
+void cpu_mask::apply_to_this_thread() const {
+    if (!valid_) return;
     cpu_set_t set;
-    std::memcpy(&set, mask_, sizeof set);
+    std::memcpy(&set, bytes_, sizeof set);
     ::sched_setaffinity(0, sizeof set, &set);
 }
 

@@ -1,8 +1,8 @@
 // Deliberate extra work, for proving that the regression gate catches a known
 // slowdown (bench/compare tests). COBENCH_INJECT_WORK=N adds N iterations of a
 // small loop to the coroutine loop's post() (every switch) and N extra mixing
-// steps per round of the cpu_bound kernel. 0, the default, costs one
-// predictable branch.
+// steps to every unit of the cpu_bound kernel (a unit is 256 steps). 0, the
+// default, costs one predictable branch.
 #pragma once
 
 namespace cb {

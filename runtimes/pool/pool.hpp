@@ -146,17 +146,22 @@ private:
     bool released_ = false;
 };
 
-// Pins each thread that enters the arena to the next CPU of a list.
+// Pins each thread that enters the arena to the next CPU of a list, and
+// gives it back the process's CPU mask when it leaves: pool workers outlive
+// the arena, and one left pinned would skew every later benchmark.
 class pinning_observer : public tbb::task_scheduler_observer {
 public:
-    pinning_observer(tbb::task_arena& a, std::vector<int> cpus) : tbb::task_scheduler_observer(a), cpus_(std::move(cpus)) {
+    pinning_observer(tbb::task_arena& a, std::vector<int> cpus)
+        : tbb::task_scheduler_observer(a), cpus_(std::move(cpus)), unpinned_(cpu_mask::of_this_thread()) {
         observe(true);
     }
     ~pinning_observer() override { observe(false); }
     void on_scheduler_entry(bool) override { pin_this_thread(cpus_[next_.fetch_add(1) % cpus_.size()]); }
+    void on_scheduler_exit(bool) override { unpinned_.apply_to_this_thread(); }
 
 private:
     std::vector<int> cpus_;
+    cpu_mask unpinned_;
     std::atomic<std::size_t> next_{0};
 };
 
@@ -171,8 +176,8 @@ struct pool_runtime {
 
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
-        tbb::task_arena arena(workers());
         affinity_guard keep_mask;  // the observer pins this thread too while it works in the arena
+        tbb::task_arena arena(workers());
         std::unique_ptr<pinning_observer> pin;
         if (!opts.cpus.empty()) pin = std::make_unique<pinning_observer>(arena, opts.cpus);
         pool_context ctx;

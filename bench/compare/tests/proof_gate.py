@@ -1,0 +1,120 @@
+"""End-to-end proof that the regression gate is neither flaky nor blind.
+
+Runs the real benchmark binary (COBENCH_BIN) and the real compare tool:
+  - the same build against itself raises no alarm, in instruction counts and
+    in wall-clock with repetitions;
+  - extra work injected through COBENCH_INJECT_WORK, calibrated to about 10%
+    of a benchmark's instructions, is caught by the deterministic gate, on the
+    coroutine switch path and on the cpu_bound kernel;
+  - about 30% injected into the kernel is caught in wall-clock mode with
+    repetitions.
+The injection sizes are not guessed: each is computed from measured
+instruction counts at two injection levels, and the test checks that what it
+injected really is in the intended range before judging the gate.
+
+Run by ctest (see CMakeLists.txt), which sets COBENCH_BIN.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+COMPARE = os.path.join(ROOT, "bench", "compare", "compare.py")
+SWITCH = "yield_ring/coroutines/tasks:16"
+KERNEL = "cpu_bound/coroutines/tasks:1"
+
+
+def cobench(out, *args, inject=0):
+    env = dict(os.environ, COBENCH_INJECT_WORK=str(inject))
+    r = subprocess.run([os.environ["COBENCH_BIN"], "--out", out, *args], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    if r.returncode != 0:
+        raise AssertionError(f"cobench {args} failed ({r.returncode}): {r.stderr[-2000:]}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def compare(base, cand, *extra):
+    r = subprocess.run([sys.executable, COMPARE, base, cand, *extra],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    return r.returncode, r.stdout + r.stderr
+
+
+def per_op(doc, name):
+    for b in doc["benchmarks"]:
+        if b["name"] == name:
+            return b["instructions_per_op"]
+    raise AssertionError(f"{name} missing from {[b['name'] for b in doc['benchmarks']]}")
+
+
+@unittest.skipUnless(os.environ.get("COBENCH_BIN"), "COBENCH_BIN not set: run through ctest")
+class GateProof(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.filter = f"^({SWITCH}|{KERNEL})$"
+        cls.base = os.path.join(cls.tmp.name, "base.json")
+        cls.base_doc = cobench(cls.base, "--instructions", "--filter", cls.filter)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def calibrate(self, name, target):
+        """Smallest injection that adds at least `target` (a fraction) to name's instructions."""
+        probe = 8
+        doc = cobench(self.path(f"probe-{probe}.json"), "--instructions", "--filter", self.filter, inject=probe)
+        base = per_op(self.base_doc, name)
+        slope = (per_op(doc, name) - base) / probe
+        self.assertGreater(slope, 0, f"injection adds no instructions to {name}")
+        return max(1, math.ceil(target * base / slope))
+
+    def test_same_build_raises_no_alarm_in_instructions(self):
+        again = self.path("again.json")
+        cobench(again, "--instructions", "--filter", self.filter)
+        rc, out = compare(self.base, again)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("PASS", out)
+
+    def test_ten_percent_is_caught_by_instruction_counts(self):
+        for name in (SWITCH, KERNEL):
+            with self.subTest(benchmark=name):
+                n = self.calibrate(name, 0.10)
+                cand = self.path(f"inject-{n}.json")
+                doc = cobench(cand, "--instructions", "--filter", self.filter, inject=n)
+                change = per_op(doc, name) / per_op(self.base_doc, name) - 1
+                self.assertGreaterEqual(change, 0.10)
+                self.assertLess(change, 0.20, f"calibration overshot: {change:.1%}")
+                rc, out = compare(self.base, cand)
+                self.assertEqual(rc, 1, out)
+                line = next(l for l in out.splitlines() if name in l and "instructions_per_op" in l)
+                self.assertIn("regressed", line)
+
+    def test_wall_clock_thirty_percent_is_caught_with_repetitions(self):
+        n = self.calibrate(KERNEL, 0.35)
+        args = ["--profile", "quick", "--filter", f"^{KERNEL}$", "--repetitions", "7"]
+        a = self.path("wall-a.json")
+        b = self.path("wall-b.json")
+        slow = self.path("wall-slow.json")
+        cobench(a, *args)
+        cobench(b, *args)
+        cobench(slow, *args, inject=n)
+        rc, out = compare(a, b, "--gate-wallclock")
+        self.assertEqual(rc, 0, "same build flagged:\n" + out)
+        rc, out = compare(a, slow)
+        self.assertEqual(rc, 0, "wall-clock must only warn without --gate-wallclock:\n" + out)
+        self.assertIn("warning", out)
+        rc, out = compare(a, slow, "--gate-wallclock")
+        self.assertEqual(rc, 1, out)
+
+
+if __name__ == "__main__":
+    unittest.main()

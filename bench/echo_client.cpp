@@ -1,0 +1,266 @@
+// cobench_echo_client: the load generator of the echo workload.
+//
+//   cobench_echo_client PORT CONNS REQUESTS SIZE GO_FD REPORT_FD
+//
+// A single-threaded, closed-loop driver: it opens CONNS connections to
+// 127.0.0.1:PORT, waits for one byte on GO_FD (the server's first task sends
+// it once the runtime under test is running), then keeps exactly one request
+// of SIZE bytes outstanding on every connection until each has made REQUESTS
+// round trips, checking every reply byte for byte against its request. It runs
+// in a process of its own, outside the runtime under test, and uses epoll with
+// no threads, so what it adds per request is a write, a read and a share of an
+// epoll_wait; on a 2-core machine it still takes one core.
+//
+// It closes each connection once that connection is done (the server's task
+// for it then sees EOF and ends), and writes one line to REPORT_FD:
+//
+//   requests mismatches errors p50_ns p99_ns elapsed_ns
+//
+// Exit status: 0 if every request came back intact, 1 otherwise, 2 for bad
+// arguments or set-up failures, 3 if the go byte never came (parent gone).
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+using clk = std::chrono::steady_clock;
+
+[[noreturn]] void die(const char* what) {
+    std::fprintf(stderr, "cobench_echo_client: %s: %s\n", what, std::strerror(errno));
+    std::exit(2);
+}
+
+std::uint64_t arg(const char* s, const char* what) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0') {
+        std::fprintf(stderr, "cobench_echo_client: bad %s: %s\n", what, s);
+        std::exit(2);
+    }
+    return v;
+}
+
+struct conn {
+    int fd = -1;
+    std::uint64_t done = 0;  // completed round trips
+    std::size_t out = 0;     // bytes of the current request written
+    std::size_t in = 0;      // bytes of the current reply read
+    bool writing = false;
+    clk::time_point t0;
+    std::vector<unsigned char> req, rep;
+};
+
+// Request n of connection c: a pattern that differs between connections and
+// between consecutive requests, so a reply sent to the wrong connection or a
+// stale one shows as a mismatch.
+void fill(conn& k, std::size_t c) {
+    for (std::size_t j = 0; j < k.req.size(); ++j)
+        k.req[j] = static_cast<unsigned char>(c * 131 + k.done * 31 + j * 7 + 1);
+}
+
+std::uint64_t percentile(std::vector<std::uint64_t>& v, double q) {
+    if (v.empty()) return 0;
+    std::size_t rank = static_cast<std::size_t>(q * static_cast<double>(v.size()) + 0.999999);  // nearest rank
+    std::size_t idx = std::min(v.size() - 1, rank == 0 ? 0 : rank - 1);
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(idx), v.end());
+    return v[idx];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 7) {
+        std::fprintf(stderr, "usage: %s PORT CONNS REQUESTS SIZE GO_FD REPORT_FD\n", argv[0]);
+        return 2;
+    }
+    const auto port = static_cast<std::uint16_t>(arg(argv[1], "port"));
+    const std::size_t nconn = arg(argv[2], "conns");
+    const std::uint64_t requests = arg(argv[3], "requests");
+    const std::size_t size = arg(argv[4], "size");
+    const int go_fd = static_cast<int>(arg(argv[5], "go fd"));
+    const int report_fd = static_cast<int>(arg(argv[6], "report fd"));
+    if (nconn == 0 || size == 0 || size > 65536) {
+        std::fprintf(stderr, "cobench_echo_client: need 1 <= conns and 1 <= size <= 65536\n");
+        return 2;
+    }
+    std::signal(SIGPIPE, SIG_IGN);  // a server gone away is an error to report, not a death
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::vector<conn> cs(nconn);
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) die("epoll_create1");
+    for (std::size_t c = 0; c < nconn; ++c) {
+        conn& k = cs[c];
+        k.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (k.fd < 0) die("socket");
+        // Blocking connect: the server accepts while we connect, so a backlog
+        // smaller than CONNS only slows this (untimed) set-up down.
+        if (::connect(k.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("connect");
+        int one = 1;
+        ::setsockopt(k.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ::fcntl(k.fd, F_SETFL, ::fcntl(k.fd, F_GETFL) | O_NONBLOCK);
+        k.req.resize(size);
+        k.rep.resize(size);
+        epoll_event e{};
+        e.events = EPOLLIN;
+        e.data.u64 = c;
+        if (::epoll_ctl(ep, EPOLL_CTL_ADD, k.fd, &e) != 0) die("epoll_ctl");
+    }
+
+    char go = 0;
+    ssize_t g;
+    while ((g = ::read(go_fd, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (g != 1) return 3;
+    ::close(go_fd);
+
+    std::vector<std::uint64_t> lat;
+    lat.reserve(nconn * requests);
+    std::uint64_t mismatches = 0, errors = 0;
+    std::size_t active = 0;
+
+    auto finish_conn = [&](conn& k) {
+        ::close(k.fd);  // also leaves the epoll set
+        k.fd = -1;
+        --active;
+    };
+    // Writes what is left of the current request; false on a hard error.
+    auto push = [&](conn& k, std::size_t c) -> bool {
+        while (k.out < size) {
+            ssize_t w = ::write(k.fd, k.req.data() + k.out, size - k.out);
+            if (w > 0) {
+                k.out += static_cast<std::size_t>(w);
+            } else if (w < 0 && errno == EINTR) {
+                continue;
+            } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (!k.writing) {
+                    k.writing = true;
+                    epoll_event e{};
+                    e.events = EPOLLOUT;
+                    e.data.u64 = c;
+                    ::epoll_ctl(ep, EPOLL_CTL_MOD, k.fd, &e);
+                }
+                return true;
+            } else {
+                return false;
+            }
+        }
+        if (k.writing) {
+            k.writing = false;
+            epoll_event e{};
+            e.events = EPOLLIN;
+            e.data.u64 = c;
+            ::epoll_ctl(ep, EPOLL_CTL_MOD, k.fd, &e);
+        }
+        return true;
+    };
+    auto start = [&](conn& k, std::size_t c) -> bool {
+        fill(k, c);
+        k.out = k.in = 0;
+        k.t0 = clk::now();
+        return push(k, c);
+    };
+
+    const clk::time_point begin = clk::now();
+    for (std::size_t c = 0; c < nconn; ++c) {
+        if (requests == 0) {
+            ::close(cs[c].fd);
+            continue;
+        }
+        ++active;
+        if (!start(cs[c], c)) {
+            ++errors;
+            finish_conn(cs[c]);
+        }
+    }
+    clk::time_point end = begin;
+    std::vector<epoll_event> evs(std::min<std::size_t>(nconn, 1024));
+    while (active > 0) {
+        // No event for 30 s: the server is stuck. Give up and say so.
+        int n = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), 30000);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die("epoll_wait");
+        }
+        if (n == 0) {
+            std::fprintf(stderr, "cobench_echo_client: no progress for 30 s with %zu connections active\n", active);
+            errors += active;
+            for (auto& k : cs)
+                if (k.fd >= 0) finish_conn(k);
+            break;
+        }
+        for (int i = 0; i < n; ++i) {
+            const std::size_t c = evs[i].data.u64;
+            conn& k = cs[c];
+            if (k.fd < 0) continue;
+            if (k.writing) {
+                if (!push(k, c)) {
+                    ++errors;
+                    finish_conn(k);
+                }
+                continue;
+            }
+            ssize_t r = ::read(k.fd, k.rep.data() + k.in, size - k.in);
+            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+            if (r <= 0) {
+                std::fprintf(stderr, "cobench_echo_client: connection %zu: %s after %llu replies\n", c,
+                             r == 0 ? "server closed" : std::strerror(errno), static_cast<unsigned long long>(k.done));
+                ++errors;
+                finish_conn(k);
+                continue;
+            }
+            k.in += static_cast<std::size_t>(r);
+            if (k.in < size) continue;
+            const clk::time_point now = clk::now();
+            lat.push_back(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - k.t0).count()));
+            end = now;
+            if (std::memcmp(k.req.data(), k.rep.data(), size) != 0) ++mismatches;
+            if (++k.done == requests) {
+                finish_conn(k);
+            } else if (!start(k, c)) {
+                ++errors;
+                finish_conn(k);
+            }
+        }
+    }
+
+    const std::uint64_t count = lat.size();
+    const std::uint64_t p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99);
+    char line[256];
+    int len = std::snprintf(line, sizeof line, "%llu %llu %llu %llu %llu %llu\n", static_cast<unsigned long long>(count),
+                            static_cast<unsigned long long>(mismatches), static_cast<unsigned long long>(errors),
+                            static_cast<unsigned long long>(p50), static_cast<unsigned long long>(p99),
+                            static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - begin).count()));
+    bool reported = len > 0 && ::write(report_fd, line, static_cast<std::size_t>(len)) == len;
+    if (!reported) std::fprintf(stderr, "cobench_echo_client: could not write the report: %s\n", std::strerror(errno));
+    if (mismatches > 0)
+        std::fprintf(stderr, "cobench_echo_client: %llu replies differed from their request\n",
+                     static_cast<unsigned long long>(mismatches));
+    return (reported && mismatches == 0 && errors == 0 && count == nconn * requests) ? 0 : 1;
+}
