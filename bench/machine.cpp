@@ -53,11 +53,18 @@ std::string cpuinfo_field(const std::string& key) {
     return "";
 }
 
+// A container inside a VM is both; say both, since the VM is what makes
+// system calls and page faults expensive.
 std::string virtualization() {
-    std::string v = command_output("systemd-detect-virt 2>/dev/null");
-    if (!v.empty()) return v;
-    std::string flags = cpuinfo_field("flags");
-    return flags.find(" hypervisor") != std::string::npos ? "yes (hypervisor flag)" : "none detected";
+    const bool hypervisor = cpuinfo_field("flags").find(" hypervisor") != std::string::npos;
+    std::string vm = command_output("systemd-detect-virt --vm 2>/dev/null");
+    std::string ct = command_output("systemd-detect-virt --container 2>/dev/null");
+    if (vm.empty() || vm == "none") vm = hypervisor ? "vm (hypervisor flag)" : "";
+    else vm = "vm: " + vm;
+    if (ct == "none") ct.clear();
+    if (!ct.empty()) ct = "container: " + ct;
+    std::string out = vm + (vm.empty() || ct.empty() ? "" : "; ") + ct;
+    return out.empty() ? "none detected" : out;
 }
 
 }  // namespace

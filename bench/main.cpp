@@ -311,9 +311,50 @@ int run_list(const options& o) {
     for (auto& p : cb::planned_pairs(o.prof))
         if (selected(o, p.name, p.runtime)) std::printf("%s%s\n", p.name.c_str(), p.deterministic ? "  [instructions]" : "");
     for (auto& d : cb::declared_pairs(o.prof))
-        if (std::find(o.runtimes.begin(), o.runtimes.end(), d.runtime) != o.runtimes.end())
+        if (selected(o, d.workload + "/" + d.runtime + "/" + d.params, d.runtime))
             std::printf("declared %s/%s/%s: %s\n", d.workload.c_str(), d.runtime.c_str(), d.params.c_str(), d.reason.c_str());
     return 0;
+}
+
+// The kernel's own scheduler benchmark, measured the way pipe_pong measures
+// a runtime: two tasks pinned to CPU 0 bounce a byte through two pipes;
+// perf prints the round trip in usecs/op, one-way is half. Recorded as
+// kernel_sched_pipe/{processes,threads}/pin:same, or declared if perf is
+// missing.
+void kernel_reference(const options& o, json& benchmarks, json& declared) {
+    const bool have_perf = ::system("perf bench sched pipe -l 1 >/dev/null 2>&1") == 0;
+    const long loops = o.prof == profile::full ? 100000 : o.prof == profile::test ? 1000 : 20000;
+    for (const std::string mode : {"processes", "threads"}) {
+        const std::string name = "kernel_sched_pipe/" + mode + "/pin:same";
+        if (!selected(o, name, mode)) continue;
+        if (!have_perf) {
+            declared.push_back({{"workload", "kernel_sched_pipe"}, {"runtime", mode}, {"params", "pin:same"},
+                                {"reason", "perf is not installed (Debian package linux-perf)"}});
+            continue;
+        }
+        const std::string cmd = "taskset -c 0 perf bench sched pipe -l " + std::to_string(loops) +
+                                (mode == "threads" ? " -T" : "") + " 2>&1";
+        for (int rep = 0; rep < o.repetitions; ++rep) {
+            std::string out;
+            if (FILE* p = ::popen(cmd.c_str(), "r")) {
+                char buf[256];
+                while (std::fgets(buf, sizeof buf, p)) out += buf;
+                ::pclose(p);
+            }
+            std::smatch m;
+            static const std::regex usecs(R"(([0-9.]+) usecs/op)");
+            if (!std::regex_search(out, m, usecs)) {
+                benchmarks.push_back({{"name", name}, {"run_name", name}, {"run_type", "iteration"}, {"error_occurred", true},
+                                      {"error_message", "could not read perf's output: " + out.substr(0, 200)}});
+                break;
+            }
+            const double round_trip_ns = std::stod(m[1]) * 1e3;
+            benchmarks.push_back({{"name", name}, {"run_name", name}, {"run_type", "iteration"},
+                                  {"repetitions", o.repetitions}, {"repetition_index", rep}, {"threads", 1},
+                                  {"iterations", loops}, {"real_time", round_trip_ns}, {"cpu_time", round_trip_ns},
+                                  {"time_unit", "ns"}, {"switch_ns", round_trip_ns / 2}, {"label", "perf bench sched pipe"}});
+        }
+    }
 }
 
 int run_benchmarks(const options& o) {
@@ -364,8 +405,9 @@ int run_benchmarks(const options& o) {
     }
     json declared = json::array();
     for (auto& d : cb::declared_pairs(o.prof))
-        if (std::find(o.runtimes.begin(), o.runtimes.end(), d.runtime) != o.runtimes.end())
+        if (selected(o, d.workload + "/" + d.runtime + "/" + d.params, d.runtime))
             declared.push_back({{"workload", d.workload}, {"runtime", d.runtime}, {"params", d.params}, {"reason", d.reason}});
+    kernel_reference(o, benchmarks, declared);
     json doc{{"context", context_json(o, context)}, {"benchmarks", benchmarks}, {"families", families}, {"declared", declared}};
     write_atomically(o.out, doc.dump(1) + "\n");
     std::fprintf(stderr, "cobench: wrote %s (%zu benchmarks, %zu declared pairs)\n", o.out.c_str(), benchmarks.size(),

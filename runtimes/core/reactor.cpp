@@ -5,9 +5,14 @@
 
 namespace cb {
 
-epoll_reactor::epoll_reactor()
-    : ep_(::epoll_create1(EPOLL_CLOEXEC)), ev_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+epoll_reactor::epoll_reactor(start s) {
+    if (s == start::now) open();
+}
+
+void epoll_reactor::open() {
+    ep_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep_) throw_errno("epoll_create1");
+    ev_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!ev_) throw_errno("eventfd");
     epoll_event e{};
     e.events = EPOLLIN;
@@ -16,6 +21,7 @@ epoll_reactor::epoll_reactor()
 }
 
 void epoll_reactor::arm(int fd, std::uint32_t events, io_waiter* w) {
+    if (!ep_) open();
     epoll_event e{};
     e.events = events | EPOLLONESHOT;
     e.data.ptr = w;
@@ -28,11 +34,13 @@ void epoll_reactor::arm(int fd, std::uint32_t events, io_waiter* w) {
 }
 
 void epoll_reactor::wake() noexcept {
+    if (!ev_) return;  // a lazy reactor nobody waits in has nobody to wake
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t r = ::write(ev_.get(), &one, sizeof one);
 }
 
 int epoll_reactor::poll(std::chrono::nanoseconds timeout) {
+    if (!ep_) open();
     epoll_event evs[64];
     int ms = -1;
     if (timeout.count() >= 0) {

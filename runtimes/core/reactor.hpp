@@ -28,7 +28,11 @@ struct timer_waiter {
 
 class epoll_reactor {
 public:
-    epoll_reactor();
+    // A lazy reactor opens its epoll fd and eventfd on first use, so an event
+    // loop whose tasks never wait on an fd makes no system call for them. Only
+    // for single-threaded use: the first use must not race.
+    enum class start { now, lazily };
+    explicit epoll_reactor(start s = start::now);
     epoll_reactor(const epoll_reactor&) = delete;
     epoll_reactor& operator=(const epoll_reactor&) = delete;
 
@@ -43,6 +47,7 @@ public:
     int armed() const noexcept { return armed_.load(std::memory_order_relaxed); }
 
 private:
+    void open();
     unique_fd ep_, ev_;
     std::atomic<int> armed_{0};  // atomic: the pool arms from workers while its I/O thread polls
 };

@@ -30,7 +30,7 @@ namespace cb {
 
 class event_loop {
 public:
-    event_loop() : ready_(64) {}
+    event_loop() : reactor(epoll_reactor::start::lazily), ready_(64) {}
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
