@@ -109,16 +109,5 @@ void fiber_context::wait_fd(int fd, std::uint32_t events) {
     w.waiting->suspend();
 }
 
-ready<void> fiber_context::park() {
-    std::unique_lock lk(m_);
-    if (++arrived_ == tasks) {
-        if (opts && opts->on_parked) opts->on_parked(opts->user, parked_info{tasks, {}});
-        released_ = true;
-        cv_.notify_all();
-    } else {
-        cv_.wait(lk, [&] { return released_; });
-    }
-    return {};
-}
 
 }  // namespace cb

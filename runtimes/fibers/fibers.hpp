@@ -24,6 +24,7 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/group.hpp"
+#include "../core/parking.hpp"
 #include "../core/reactor.hpp"
 
 namespace cb {
@@ -97,8 +98,10 @@ inline constexpr std::size_t default_fiber_stack = 64 * 1024;
 template <class T>
 class fiber_channel {
 public:
-    // Boost's buffered_channel wants a power of two of at least 2.
-    explicit fiber_channel(std::size_t capacity) : ch_(round_up(capacity)) {}
+    // Boost's buffered_channel wants a power of two of at least 2 and holds
+    // one element less than that (a ring with one slot kept empty): ask for
+    // capacity + 1 so that `capacity` sends never block.
+    explicit fiber_channel(std::size_t capacity) : ch_(round_up(capacity + 1)) {}
     void send(T v) {
         if (ch_.push(std::move(v)) != boost::fibers::channel_op_status::success) throw std::runtime_error("fiber channel closed");
     }
@@ -117,7 +120,7 @@ private:
     boost::fibers::buffered_channel<T> ch_;
 };
 
-class fiber_context {
+class fiber_context : public parking_fd_ops<fiber_context> {
 public:
     static constexpr std::string_view name = "fibers";
     template <class T>
@@ -127,20 +130,14 @@ public:
 
     ready<void> yield() { boost::this_fiber::yield(); return {}; }
     ready<void> sleep_for(std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); return {}; }
-    ready<ssize_t> read(int fd, void* b, std::size_t n) {
-        return {retry(fd, EPOLLIN, [&] { return ::read(fd, b, n); })};
-    }
-    ready<ssize_t> write(int fd, const void* b, std::size_t n) {
-        return {retry(fd, EPOLLOUT, [&] { return ::write(fd, b, n); })};
-    }
-    ready<ssize_t> accept(int fd) {
-        return {retry(fd, EPOLLIN, [&] { return static_cast<ssize_t>(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)); })};
-    }
     template <class T>
     ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
     template <class T>
     ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
-    ready<void> park();
+    ready<void> park() {
+        barrier_.arrive_and_wait(tasks, opts);
+        return {};
+    }
 
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
@@ -186,18 +183,7 @@ public:
     std::size_t tasks = 0;
 
 private:
-    template <class Sys>
-    static ssize_t retry(int fd, std::uint32_t events, Sys sys) {
-        for (;;) {
-            ssize_t r = sys();
-            if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return r;
-            if (errno != EINTR) wait_fd(fd, events);
-        }
-    }
-    boost::fibers::mutex m_;
-    boost::fibers::condition_variable cv_;
-    std::size_t arrived_ = 0;
-    bool released_ = false;
+    hooked_barrier<boost::fibers::mutex, boost::fibers::condition_variable> barrier_;
 };
 
 struct fibers_runtime {

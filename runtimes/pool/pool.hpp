@@ -30,6 +30,7 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/group.hpp"
+#include "../core/parking.hpp"
 #include "../core/reactor.hpp"
 
 namespace cb {
@@ -88,7 +89,7 @@ struct pool_options {
 };
 pool_options& pool_config();
 
-class pool_context {
+class pool_context : public parking_fd_ops<pool_context> {
 public:
     static constexpr std::string_view name = "pool";
     template <class T>
@@ -102,20 +103,14 @@ public:
         return {};
     }
     ready<void> sleep_for(std::chrono::nanoseconds d);
-    ready<ssize_t> read(int fd, void* b, std::size_t n) {
-        return {retry(fd, EPOLLIN, [&] { return ::read(fd, b, n); })};
-    }
-    ready<ssize_t> write(int fd, const void* b, std::size_t n) {
-        return {retry(fd, EPOLLOUT, [&] { return ::write(fd, b, n); })};
-    }
-    ready<ssize_t> accept(int fd) {
-        return {retry(fd, EPOLLIN, [&] { return static_cast<ssize_t>(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)); })};
-    }
     template <class T>
     ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
     template <class T>
     ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
-    ready<void> park();
+    ready<void> park() {
+        barrier_.arrive_and_wait(tasks, opts);
+        return {};
+    }
 
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
@@ -132,18 +127,7 @@ public:
     std::size_t tasks = 0;
 
 private:
-    template <class Sys>
-    static ssize_t retry(int fd, std::uint32_t events, Sys sys) {
-        for (;;) {
-            ssize_t r = sys();
-            if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return r;
-            if (errno != EINTR) wait_fd(fd, events);
-        }
-    }
-    std::mutex m_;
-    task_condvar cv_;
-    std::size_t arrived_ = 0;
-    bool released_ = false;
+    hooked_barrier<std::mutex, task_condvar> barrier_;
 };
 
 // Pins each thread that enters the arena to the next CPU of a list, and

@@ -1,0 +1,70 @@
+// Pieces shared by the runtimes whose tasks block by parking (fibers park the
+// fiber, the pool suspends the oneTBB task): fd operations built on a
+// runtime's own wait_fd, and a barrier whose last arrival runs the park hook.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <mutex>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "context.hpp"
+#include "task.hpp"
+
+namespace cb {
+
+// read/write/accept for a context whose fds are non-blocking: try the call;
+// on EAGAIN park until epoll reports readiness (Derived::wait_fd), then retry.
+template <class Derived>
+struct parking_fd_ops {
+    ready<ssize_t> read(int fd, void* b, std::size_t n) {
+        return {retry(fd, EPOLLIN, [&] { return ::read(fd, b, n); })};
+    }
+    ready<ssize_t> write(int fd, const void* b, std::size_t n) {
+        return {retry(fd, EPOLLOUT, [&] { return ::write(fd, b, n); })};
+    }
+    ready<ssize_t> accept(int fd) {
+        return {retry(fd, EPOLLIN, [&] {
+            return static_cast<ssize_t>(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        })};
+    }
+
+private:
+    template <class Sys>
+    static ssize_t retry(int fd, std::uint32_t events, Sys sys) {
+        for (;;) {
+            ssize_t r = sys();
+            if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return r;
+            if (errno != EINTR) Derived::wait_fd(fd, events);
+        }
+    }
+};
+
+// park(): every task arrives once; the last one runs the hook (while all
+// others wait) and releases them. Mutex and CondVar are the runtime's own, so
+// waiting parks a fiber or suspends a task rather than blocking a thread.
+template <class Mutex, class CondVar>
+class hooked_barrier {
+public:
+    void arrive_and_wait(std::size_t tasks, const run_options* opts) {
+        std::unique_lock lk(m_);
+        if (++arrived_ == tasks) {
+            if (opts && opts->on_parked) opts->on_parked(opts->user, parked_info{tasks, {}});
+            released_ = true;
+            cv_.notify_all();
+        } else {
+            cv_.wait(lk, [&] { return released_; });
+        }
+    }
+
+private:
+    Mutex m_;
+    CondVar cv_;
+    std::size_t arrived_ = 0;
+    bool released_ = false;
+};
+
+}  // namespace cb
