@@ -31,6 +31,8 @@ MACHINE_KEYS = ("cpu_model", "cpu_count", "virtualized", "kernel", "compiler", "
 # (workload, counter, unit) for the key-number tables, in report order.
 KEY_NUMBERS = (
     ("ping_pong", "switch_ns", "ns per one-way hand-off"),
+    ("pipe_pong", "switch_ns", "ns per one-way hand-off through a pipe"),
+    ("kernel_sched_pipe", "switch_ns", "ns per one-way hand-off, perf bench sched pipe"),
     ("yield_ring", "switch_ns", "ns per yield"),
     ("spawn", "spawn_ns", "ns per task"),
     ("skynet", "spawn_ns", "ns per node"),
@@ -241,6 +243,18 @@ def build_report(r, claim_list, charts, skipped, image_src):
     else:
         missing_tables.append(("max_tasks", "max_tasks"))
 
+    doc.h(2, "Switch cost against the kernel's own scheduler benchmark")
+    rows = kernel_reference_rows(r)
+    if rows:
+        doc.p("pipe_pong hands a byte back and forth through two pipes between two tasks pinned to CPU 0, "
+              "as `perf bench sched pipe` does (recorded as kernel_sched_pipe in the same run). "
+              "A ratio near 1 means the runtime's hand-off costs what the kernel's benchmark says a "
+              "pinned process or thread switch costs on this machine.")
+        doc.table(["runtime", "pipe_pong switch_ns", "kernel_sched_pipe switch_ns", "ratio"], rows)
+    else:
+        doc.p("**Not measured in this run** (needs pipe_pong and kernel_sched_pipe pin:same; "
+              "kernel_sched_pipe needs `perf`, Debian package linux-perf).")
+
     doc.h(2, "Declared pairs (not run)")
     if r.declared:
         doc.table(["workload", "runtime", "reason"],
@@ -260,6 +274,17 @@ def build_report(r, claim_list, charts, skipped, image_src):
     else:
         doc.p("Everything the report knows how to show was measured.")
     return doc
+
+
+def kernel_reference_rows(r):
+    """pipe_pong vs perf bench sched pipe, same-core, for processes and threads."""
+    rows = []
+    for rt in ("processes", "threads"):
+        ours = r.value("pipe_pong", rt, "switch_ns", pin="same")
+        kern = r.value("kernel_sched_pipe", rt, "switch_ns", pin="same")
+        if ours is not None and kern is not None and kern > 0:
+            rows.append([rt, fmt(ours), fmt(kern), f"{ours / kern:.2f}"])
+    return rows
 
 
 def absent_runtimes(r):

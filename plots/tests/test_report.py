@@ -389,3 +389,19 @@ def _umask():
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class KernelReferenceTest(unittest.TestCase):
+    @staticmethod
+    def entry(name, ns):
+        return {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1, "repetition_index": 0,
+                "iterations": 1, "real_time": 1.0, "cpu_time": 1.0, "time_unit": "ms", "switch_ns": ns}
+
+    def test_ratio_of_pipe_pong_to_the_kernel_benchmark(self):
+        doc = {"context": {}, "benchmarks": [self.entry("pipe_pong/processes/pin:same", 7000.0),
+                                             self.entry("kernel_sched_pipe/processes/pin:same", 6500.0),
+                                             self.entry("pipe_pong/threads/pin:same", 4000.0)]}
+        rows = report.kernel_reference_rows(cobench_results.parse(doc, "test"))
+        # threads has no kernel number in this file: no row rather than a made-up one
+        self.assertEqual([row[0] for row in rows], ["processes"])
+        self.assertEqual(rows[0][3], f"{7000 / 6500:.2f}")
