@@ -14,7 +14,10 @@
 // It closes each connection once that connection is done (the server's task
 // for it then sees EOF and ends), and writes one line to REPORT_FD:
 //
-//   requests mismatches errors p50_ns p99_ns elapsed_ns
+//   requests mismatches errors p50_ns p99_ns elapsed_ns cpu_ns
+//
+// (elapsed: go byte to last reply; cpu: this process's user + system time,
+// to tell whether the client rather than the server was the limit.)
 //
 // Exit status: 0 if every request came back intact, 1 otherwise, 2 for bad
 // arguments or set-up failures, 3 if the go byte never came (parent gone).
@@ -252,11 +255,17 @@ int main(int argc, char** argv) {
 
     const std::uint64_t count = lat.size();
     const std::uint64_t p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99);
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    const unsigned long long cpu_ns =
+        (static_cast<unsigned long long>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ull +
+         static_cast<unsigned long long>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)) * 1000ull;
     char line[256];
-    int len = std::snprintf(line, sizeof line, "%llu %llu %llu %llu %llu %llu\n", static_cast<unsigned long long>(count),
+    int len = std::snprintf(line, sizeof line, "%llu %llu %llu %llu %llu %llu %llu\n", static_cast<unsigned long long>(count),
                             static_cast<unsigned long long>(mismatches), static_cast<unsigned long long>(errors),
                             static_cast<unsigned long long>(p50), static_cast<unsigned long long>(p99),
-                            static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - begin).count()));
+                            static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - begin).count()),
+                            cpu_ns);
     bool reported = len > 0 && ::write(report_fd, line, static_cast<std::size_t>(len)) == len;
     if (!reported) std::fprintf(stderr, "cobench_echo_client: could not write the report: %s\n", std::strerror(errno));
     if (mismatches > 0)

@@ -4,15 +4,22 @@
 
 #include <tuple>
 
+#include "bounded_fanout.hpp"
 #include "cpu_bound.hpp"
+#include "echo.hpp"
 #include "idle_memory.hpp"
+#include "lost_updates.hpp"
 #include "ping_pong.hpp"
+#include "pipe_pong.hpp"
+#include "producer_consumer.hpp"
 #include "skynet.hpp"
 #include "spawn.hpp"
+#include "timer_fanout.hpp"
 #include "yield_ring.hpp"
 
 namespace cb::wl {
 
-using all_workloads = std::tuple<ping_pong, yield_ring, spawn, skynet, cpu_bound, idle_memory>;
+using all_workloads = std::tuple<ping_pong, pipe_pong, yield_ring, spawn, skynet, cpu_bound, idle_memory,
+                                 timer_fanout, producer_consumer, bounded_fanout, lost_updates, echo>;
 
 }  // namespace cb::wl

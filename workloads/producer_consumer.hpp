@@ -37,9 +37,9 @@ struct producer_consumer {
         // A hand-off costs tens of ns in one thread, microseconds through a
         // futex or a pipe: fewer messages keep the blocking runtimes' runs short.
         std::uint64_t m;
-        if (single_threaded(runtime)) m = by_profile<std::uint64_t>(p, 2000, 1000000, 4000000);
-        else if (runtime == "processes") m = by_profile<std::uint64_t>(p, 500, 50000, 200000);
-        else m = by_profile<std::uint64_t>(p, 1000, 100000, 400000);
+        if (single_threaded(runtime)) m = by_profile<std::uint64_t>(p, 2000, 4000000, 20000000);
+        else if (runtime == "processes") m = by_profile<std::uint64_t>(p, 500, 50000, 400000);
+        else m = by_profile<std::uint64_t>(p, 1000, 200000, 1000000);
         std::vector<params> out;
         for (auto [np, nc] : shapes) out.push_back({np, nc, m});
         return out;

@@ -17,7 +17,7 @@ struct pair {
     using workload = W;
 };
 
-// gtest's Types takes at most 50 types: one list of every runtime x workload pair.
+// One list of every runtime x workload pair.
 template <class T>
 struct to_types;
 template <class... Ws>
