@@ -367,6 +367,7 @@ struct echo {
         m.sums["client_s"] += static_cast<double>(r.elapsed_ns) / 1e9;
         m.sums["p50_us"] += static_cast<double>(r.p50_ns) / 1e3;
         m.sums["p99_us"] += static_cast<double>(r.p99_ns) / 1e3;
+        m.sums["client_cpu_s"] += static_cast<double>(r.cpu_ns) / 1e9;
     }
     static counters report(const params&, const measurement& m) {
         auto sum = [&](const char* k) {
@@ -377,7 +378,10 @@ struct echo {
         const double secs = sum("client_s");
         return {{"req_per_s", secs > 0 ? sum("requests") / secs : 0},
                 {"p50_us", sum("p50_us") / runs},
-                {"p99_us", sum("p99_us") / runs}};
+                {"p99_us", sum("p99_us") / runs},
+                // Near 1, the client had its core to itself and req_per_s is
+                // a lower bound on what the server could do.
+                {"client_cpu_frac", secs > 0 ? sum("client_cpu_s") / secs : 0}};
     }
 };
 

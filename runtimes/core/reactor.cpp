@@ -42,12 +42,18 @@ void epoll_reactor::wake() noexcept {
 int epoll_reactor::poll(std::chrono::nanoseconds timeout) {
     if (!ep_) open();
     epoll_event evs[64];
-    int ms = -1;
+    // epoll_pwait2 takes nanoseconds (Linux 5.11); epoll_wait rounds a timer
+    // to whole milliseconds, which made a 1 ms sleep cost 1.1-1.4 ms.
+    timespec ts{};
     if (timeout.count() >= 0) {
-        // Round up so a timer due in 0.3 ms does not turn into a busy loop.
-        ms = static_cast<int>((timeout.count() + 999'999) / 1'000'000);
+        ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
+        ts.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
     }
-    int n = ::epoll_wait(ep_.get(), evs, 64, ms);
+    int n = ::epoll_pwait2(ep_.get(), evs, 64, timeout.count() >= 0 ? &ts : nullptr, nullptr);
+    if (n < 0 && errno == ENOSYS) {
+        int ms = timeout.count() < 0 ? -1 : static_cast<int>((timeout.count() + 999'999) / 1'000'000);
+        n = ::epoll_wait(ep_.get(), evs, 64, ms);
+    }
     if (n < 0) {
         if (errno == EINTR) return 0;
         throw_errno("epoll_wait");

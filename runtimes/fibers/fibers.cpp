@@ -1,6 +1,8 @@
 #include "fibers.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include <sys/mman.h>
 
@@ -86,6 +88,14 @@ boost::fibers::context* epoll_algorithm::pick_next() noexcept {
 
 void epoll_algorithm::suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept {
     std::chrono::nanoseconds timeout{-1};
+    if (tp == std::chrono::steady_clock::time_point::max() && reactor_.armed() == 0) {
+        // No fiber ready, none sleeping, no fd armed, and nothing on another
+        // thread schedules fibers here: every fiber waits on another. The
+        // coroutine loop throws in this state; suspend_until is noexcept, so
+        // end loudly rather than sleep forever.
+        std::fputs("fibers: deadlock: every fiber waits and nothing can wake one\n", stderr);
+        std::abort();
+    }
     if (tp != std::chrono::steady_clock::time_point::max()) {
         timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(tp - std::chrono::steady_clock::now());
         if (timeout.count() < 0) timeout = std::chrono::nanoseconds{0};

@@ -95,3 +95,22 @@ TEST(FiberStacks, SlabReportsTouchedPagesOnly) {
 }
 
 }  // namespace
+
+namespace {
+
+cb::task<std::uint64_t> wait_forever(cb::fiber_context& ctx, cb::fiber_context::channel<std::uint64_t>& ch) {
+    co_return co_await ctx.recv(ch);
+}
+
+// A fiber deadlock must end the process with a message, not hang it.
+TEST(FiberScheduler, DeadlockEndsLoudlyInsteadOfHanging) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(
+        {
+            cb::fiber_context::channel<std::uint64_t> never(1);
+            cb::fibers_runtime::run(2, [&](cb::fiber_context& ctx, std::size_t) { return wait_forever(ctx, never); });
+        },
+        "deadlock");
+}
+
+}  // namespace
