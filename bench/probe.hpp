@@ -43,8 +43,12 @@ probe_outcome probe_max_tasks(profile prof) {
     double per_task = 0;
     for (std::size_t n = lim.first;; n *= lim.factor) {
         if (n > lim.cap) {
-            out.reason = "limit: the profile's cap of " + std::to_string(lim.cap);
-            break;
+            if (out.held < lim.cap) {
+                n = lim.cap;  // growing by `factor` overshot: the cap itself is the last group
+            } else {
+                out.reason = "limit: the profile's cap of " + std::to_string(lim.cap);
+                break;
+            }
         }
         if (per_task > 0 && per_task * static_cast<double>(n) > budget) {
             out.reason = "limit: memory budget (" + std::to_string(static_cast<long long>(budget / 1048576)) +

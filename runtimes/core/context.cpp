@@ -9,6 +9,9 @@
 #include "inject.hpp"
 
 #include <cstdlib>
+#include <fstream>
+
+#include <sys/resource.h>
 
 namespace cb {
 
@@ -16,6 +19,19 @@ int injected_work = 0;
 
 void read_injected_work_from_env() {
     if (const char* v = std::getenv("COBENCH_INJECT_WORK")) injected_work = std::atoi(v);
+}
+
+std::string task_limits() {
+    auto sysctl = [](const char* path) {
+        std::ifstream f(path);
+        std::string v;
+        return f >> v ? v : std::string("?");
+    };
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NPROC, &rl);
+    return std::string("kernel.pid_max ") + sysctl("/proc/sys/kernel/pid_max") + ", kernel.threads-max " +
+           sysctl("/proc/sys/kernel/threads-max") + ", RLIMIT_NPROC " +
+           (rl.rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_cur));
 }
 
 void pin_this_thread(int cpu) {

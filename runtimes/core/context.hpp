@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -51,6 +52,10 @@ concept context = requires(C& c, int fd, void* buf, const void* cbuf, std::size_
     c.recv(ch);
     c.park();
 };
+
+// The kernel's limits on tasks, for spawn errors: "kernel.pid_max 32768,
+// kernel.threads-max 192730, RLIMIT_NPROC 96365".
+std::string task_limits();
 
 // Pins the calling thread; used by runtimes for run_options::cpus.
 void pin_this_thread(int cpu);

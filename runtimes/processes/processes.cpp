@@ -99,13 +99,10 @@ std::vector<std::uint64_t> run_children(std::size_t n, const run_options& opts, 
         pid_t pid = ::fork();
         if (pid < 0) {
             int err = errno;
-            rlimit rl{};
-            ::getrlimit(RLIMIT_NPROC, &rl);
             ctx.arrive_fd = saved_arrive;
             ctx.release_fd = saved_release;
             throw spawn_error("processes: fork failed for child " + std::to_string(i + 1) + " of " +
-                              std::to_string(n) + ": " + std::strerror(err) +
-                              (rl.rlim_cur == RLIM_INFINITY ? std::string{} : " (RLIMIT_NPROC " + std::to_string(rl.rlim_cur) + ")"));
+                              std::to_string(n) + ": " + std::strerror(err) + " (" + task_limits() + ")");
         }
         if (pid == 0) {
             record r{i, 0, 0};

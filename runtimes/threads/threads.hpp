@@ -76,7 +76,7 @@ void run_threads(std::size_t n, const std::vector<int>& cpus, Fn&& fn) {
         gate.notify_all();
         for (auto& t : ts) t.join();
         throw spawn_error("threads: could not create thread " + std::to_string(ts.size() + 1) + " of " +
-                          std::to_string(n) + ": " + e.what());
+                          std::to_string(n) + ": " + e.what() + " (" + task_limits() + ")");
     }
     gate.store(go, std::memory_order_release);
     gate.notify_all();
