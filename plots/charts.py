@@ -106,6 +106,10 @@ def _grouped_bars(ax, groups, values, logy=True, annotate=True):
         if annotate:
             ax.bar_label(bars, labels=[_short(y) for y in ys], fontsize=6, rotation=90, padding=2)
     ax.set_xticks(range(len(groups)), groups)
+    if sum(len(str(g)) for g in groups) > 24:  # long group names would run into each other
+        ax.tick_params(axis="x", labelrotation=30)
+        for t in ax.get_xticklabels():
+            t.set_ha("right")
     if logy:
         _yscale(ax, list(values.values()))
     ax.margins(y=0.25)
@@ -117,6 +121,12 @@ def _short(v):
         if abs(v) >= div:
             return f"{v / div:.3g}{suffix}"
     return f"{v:.3g}"
+
+
+def _clip(text, width=48):
+    """A stop reason short enough to sit beside a bar; the report's table has it whole."""
+    text = text.split(" (kernel.")[0]
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _label(ax, title, xlabel, ylabel):
@@ -199,7 +209,7 @@ def max_tasks_panel(r):
         ax.set_xlim(low / 3, max(vals + [low]) * 300)  # room for the stop reason
         for i, p in enumerate(pts):
             ax.text(max(p.counters["max_tasks"], low) * 1.2, i, f"{_short(p.counters['max_tasks'])}  "
-                    f"({p.label or 'no reason given'})", va="center", fontsize=7)
+                    f"({_clip(p.label or 'no reason given')})", va="center", fontsize=7)
         ax.grid(True, axis="x", alpha=0.3)
         _label(ax, "Most tasks held, and why it stopped", "tasks held at once (count, log)", "")
     return draw
