@@ -441,7 +441,7 @@ int run_instructions(const options& o) {
         ++k;
         std::string out = o.out + ".callgrind." + std::to_string(::getpid());
         std::string ops_file = out + ".ops";
-        std::vector<std::string> args{"/usr/bin/env", "valgrind", "--tool=callgrind", "--instr-atstart=no",
+        std::vector<std::string> args{"/usr/bin/env", "valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
                                       "--callgrind-out-file=" + out, exe, "--instr-one", p.name,
                                       "--profile", std::string(cb::profile_name(prof)), "--family-out", ops_file};
         std::fprintf(stderr, "cobench: [%zu/%zu] %s under callgrind...\n", k, todo.size(), p.name.c_str());

@@ -120,7 +120,7 @@ private:
     boost::fibers::buffered_channel<T> ch_;
 };
 
-class fiber_context : public parking_fd_ops<fiber_context> {
+class fiber_context : public parking_context<fiber_context, boost::fibers::mutex, boost::fibers::condition_variable> {
 public:
     static constexpr std::string_view name = "fibers";
     template <class T>
@@ -130,14 +130,6 @@ public:
 
     ready<void> yield() { boost::this_fiber::yield(); return {}; }
     ready<void> sleep_for(std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); return {}; }
-    template <class T>
-    ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
-    template <class T>
-    ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
-    ready<void> park() {
-        barrier_.arrive_and_wait(tasks, opts);
-        return {};
-    }
 
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
@@ -179,11 +171,6 @@ public:
         for (auto& f : fs) f.join();
     }
 
-    const run_options* opts = nullptr;
-    std::size_t tasks = 0;
-
-private:
-    hooked_barrier<boost::fibers::mutex, boost::fibers::condition_variable> barrier_;
 };
 
 struct fibers_runtime {

@@ -89,7 +89,7 @@ struct pool_options {
 };
 pool_options& pool_config();
 
-class pool_context : public parking_fd_ops<pool_context> {
+class pool_context : public parking_context<pool_context, std::mutex, task_condvar> {
 public:
     static constexpr std::string_view name = "pool";
     template <class T>
@@ -103,14 +103,6 @@ public:
         return {};
     }
     ready<void> sleep_for(std::chrono::nanoseconds d);
-    template <class T>
-    ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
-    template <class T>
-    ready<T> recv(channel<T>& ch) { return {ch.recv()}; }
-    ready<void> park() {
-        barrier_.arrive_and_wait(tasks, opts);
-        return {};
-    }
 
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
@@ -123,11 +115,6 @@ public:
 
     static void wait_fd(int fd, std::uint32_t events);
 
-    const run_options* opts = nullptr;
-    std::size_t tasks = 0;
-
-private:
-    hooked_barrier<std::mutex, task_condvar> barrier_;
 };
 
 // Pins each thread that enters the arena to the next CPU of a list, and
