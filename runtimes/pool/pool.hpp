@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -145,12 +146,25 @@ struct pool_runtime {
         return w > 0 ? w : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     }
 
+    // A pool lives longer than one group of tasks: unpinned runs share one
+    // arena, started on first use, so a run pays for its tasks and not for
+    // the arena. A pinned run gets an arena of its own, whose observer pins
+    // only that arena's threads.
+    static tbb::task_arena& shared_arena() {
+        static tbb::task_arena a(workers());
+        return a;
+    }
+
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         affinity_guard keep_mask;  // the observer pins this thread too while it works in the arena
-        tbb::task_arena arena(workers());
+        std::optional<tbb::task_arena> pinned;
         std::unique_ptr<pinning_observer> pin;
-        if (!opts.cpus.empty()) pin = std::make_unique<pinning_observer>(arena, opts.cpus);
+        if (!opts.cpus.empty()) {
+            pinned.emplace(workers());
+            pin = std::make_unique<pinning_observer>(*pinned, opts.cpus);
+        }
+        tbb::task_arena& arena = pinned ? *pinned : shared_arena();
         pool_context ctx;
         ctx.opts = &opts;
         ctx.tasks = n;
