@@ -76,17 +76,23 @@ public:
 
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
-        struct env { F* f; process_context* ctx; };
-        env e{&f, this};
-        run_options nested;  // nested groups neither pin nor park
-        auto res = run_children(n, nested, *this, [](void* a, std::size_t i) -> std::uint64_t {
+        return {sum(run_group(n, run_options{}, f))};  // nested groups neither pin nor park
+    }
+
+    // Runs body(*this, i) in n children. The typed body goes behind a function
+    // pointer, so run_children (the forking and reaping) is compiled once,
+    // not once per body.
+    template <class Body>
+    std::vector<std::uint64_t> run_group(std::size_t n, const run_options& opts, Body& body) {
+        struct env { Body* b; process_context* ctx; };
+        env e{&body, this};
+        return run_children(n, opts, *this, [](void* a, std::size_t i) -> std::uint64_t {
             auto* e = static_cast<env*>(a);
             result_slot s;
-            run_blocking(*e->f, *e->ctx, i, s);
+            run_blocking(*e->b, *e->ctx, i, s);
             if (s.error) std::rethrow_exception(s.error);
             return s.value;
         }, &e);
-        return {sum(res)};
     }
 
     // Set by run_children for the duration of a group.
@@ -100,15 +106,7 @@ struct processes_runtime {
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         process_context ctx;
-        struct env { Body* b; process_context* ctx; };
-        env e{&body, &ctx};
-        return run_children(n, opts, ctx, [](void* a, std::size_t i) -> std::uint64_t {
-            auto* e = static_cast<env*>(a);
-            result_slot s;
-            run_blocking(*e->b, *e->ctx, i, s);
-            if (s.error) std::rethrow_exception(s.error);
-            return s.value;
-        }, &e);
+        return ctx.run_group(n, opts, body);
     }
 };
 
