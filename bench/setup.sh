@@ -3,7 +3,7 @@
 # Everything comes from Debian's archive: no pip, no downloads at build time.
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config git libbenchmark-dev libgtest-dev libboost-fiber-dev libboost-context-dev
-      libtbb-dev liburing-dev nlohmann-json3-dev python3 python3-matplotlib python3-numpy python3-scipy valgrind
+      libtbb-dev liburing-dev nlohmann-json3-dev libre2-dev python3 python3-matplotlib python3-numpy python3-scipy valgrind
       linux-perf)
 missing=()
 for p in "${pkgs[@]}"; do
