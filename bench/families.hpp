@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bench/workload.hpp"
 
 namespace cb {
@@ -21,6 +23,11 @@ struct planned_pair {
 };
 
 std::vector<std::string> runtime_names();
+
+// What the results say about themselves (results/README.md, schema 2):
+// {"runtimes": [traits of every registered runtime, in registry order],
+//  "counters": {counter: {"unit", "better", ...}}}. Merged into the context.
+nlohmann::json results_metadata();
 std::vector<declared_pair> declared_pairs(profile p);
 std::vector<planned_pair> planned_pairs(profile p);
 
