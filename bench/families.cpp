@@ -4,25 +4,21 @@
 #include <regex>
 #include <stdexcept>
 #include <tuple>
+#include <unistd.h>
 
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
-#include "bench/harness.hpp"
 #include "bench/probe.hpp"
+#include "bench/product.hpp"
 #include "runtimes/registry.hpp"
 #include "workloads/all.hpp"
+#include "workloads/run.hpp"
 
 namespace cb {
 namespace {
 
-// Instruction counts are repeatable only where one thread runs everything and
-// nothing waits on the OS: the single-threaded runtimes, for these workloads.
-bool deterministic(std::string_view workload, std::string_view runtime) {
-    if (!wl::single_threaded(runtime)) return false;
-    return workload == "ping_pong" || workload == "yield_ring" || workload == "spawn" || workload == "skynet" ||
-           workload == "cpu_bound";
-}
+using the_product = product<all_runtimes, wl::all_workloads>;
 
 struct usage {
     double user = 0, sys = 0, vcsw = 0, ivcsw = 0;
@@ -64,6 +60,7 @@ void bench_pair(benchmark::State& st, const typename W::params& p) {
     const usage u1 = usage::now();
     const double ops = static_cast<double>(m.iterations) * W::ops(p);
     for (auto& [k, v] : W::report(p, m)) st.counters[k] = v;
+    st.counters["ops"] = ops;
     st.counters["cpu_user_ns_per_op"] = (u1.user - u0.user) * 1e9 / ops;
     st.counters["cpu_sys_ns_per_op"] = (u1.sys - u0.sys) * 1e9 / ops;
     st.counters["vcsw_per_op"] = (u1.vcsw - u0.vcsw) / ops;
@@ -84,47 +81,55 @@ void bench_probe(benchmark::State& st, profile prof) {
 
 double min_time(profile p) { return p == profile::full ? 0.5 : p == profile::test ? 0.0 : 0.2; }
 
-// Calls f.template operator()<R, W>() for every runtime and workload.
-template <class F>
-void for_each_pair(F&& f) {
-    for_each_runtime([&](auto r) {
-        using R = decltype(r);
-        std::apply([&](auto... w) { (f.template operator()<R, decltype(w)>(), ...); }, wl::all_workloads{});
-    });
+// One USER_HZ tick: getrusage's CPU times move in these steps on a
+// tick-accounted kernel, so a per-op CPU counter cannot resolve less than
+// this divided by the operations measured.
+double tick_ns() {
+    const long hz = ::sysconf(_SC_CLK_TCK);
+    return 1e9 / static_cast<double>(hz > 0 ? hz : 100);
 }
 
 }  // namespace
 
-std::vector<std::string> runtime_names() {
-    std::vector<std::string> n;
-    for_each_runtime([&](auto r) { n.emplace_back(decltype(r)::name); });
-    return n;
-}
+std::vector<std::string> runtime_names() { return the_product::runtime_names(); }
 
 nlohmann::json results_metadata() {
-    return {{"runtimes", nlohmann::json::array()}, {"counters", nlohmann::json::object()}};  // filled in by the traits work
+    nlohmann::json runtimes = nlohmann::json::array();
+    for (const runtime_traits& t : the_product::traits()) {
+        runtimes.push_back({{"name", t.name},
+                            {"label", t.label},
+                            {"kind", to_string(t.kind)},
+                            {"multi_core", t.multi_core},
+                            {"shared_memory", t.shared_memory},
+                            {"stack", to_string(t.stack)},
+                            {"cost", to_string(t.cost)}});
+    }
+    nlohmann::json counters = nlohmann::json::object();
+    auto put = [&](const counter_meta& c) {
+        nlohmann::json j{{"unit", c.unit}, {"better", to_string(c.direction)}};
+        if (c.quantum > 0) j["quantum"] = c.quantum;
+        if (c.per_op) j["per"] = "ops";
+        counters[std::string(c.name)] = j;
+    };
+    for (const counter_meta& c : the_product::workload_counters()) put(c);
+    // The harness's own counters (bench_pair, bench_probe, --instructions).
+    const counter_meta harness[] = {
+        {"ops", "ops", better::none},
+        {"cpu_user_ns_per_op", "ns/op", better::lower, tick_ns(), true},
+        {"cpu_sys_ns_per_op", "ns/op", better::lower, tick_ns(), true},
+        {"vcsw_per_op", "switches/op", better::lower, 1, true},
+        {"ivcsw_per_op", "switches/op", better::lower, 1, true},
+        {"max_tasks", "tasks", better::higher},
+        {"instructions_per_op", "instructions/op", better::lower},
+        {"instructions", "instructions", better::none},
+    };
+    for (const counter_meta& c : harness) put(c);
+    return {{"runtimes", runtimes}, {"counters", counters}};
 }
 
-std::vector<declared_pair> declared_pairs(profile prof) {
-    std::vector<declared_pair> out;
-    for_each_pair([&]<class R, class W>() {
-        for (const auto& p : W::sizes(prof, R::name))
-            if (auto why = W::unsupported(R::name, p); !why.empty())
-                out.push_back({std::string(W::name), std::string(R::name), p.label(), why});
-    });
-    return out;
-}
+std::vector<declared_pair> declared_pairs(profile prof) { return the_product::declared(prof); }
 
-std::vector<planned_pair> planned_pairs(profile prof) {
-    std::vector<planned_pair> out;
-    for_each_pair([&]<class R, class W>() {
-        for (const auto& p : W::sizes(prof, R::name))
-            if (W::unsupported(R::name, p).empty())
-                out.push_back({bench_name<W>(R::name, p), std::string(R::name), deterministic(W::name, R::name)});
-    });
-    for (auto& r : runtime_names()) out.push_back({"max_tasks/" + r, r, false});
-    return out;
-}
+std::vector<planned_pair> planned_pairs(profile prof) { return the_product::planned(prof); }
 
 std::size_t register_family(const std::string& runtime, profile prof, const std::string& filter) {
     // Matched against our names: Google Benchmark's own filter also sees the
@@ -132,12 +137,12 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
     const std::regex re(filter.empty() ? std::string(".") : filter);
     auto wanted = [&](const std::string& name) { return std::regex_search(name, re); };
     std::size_t n = 0;
-    for_each_pair([&]<class R, class W>() {
-        if (R::name != runtime) return;
-        for (const auto& p : W::sizes(prof, R::name)) {
-            if (!W::unsupported(R::name, p).empty() || !wanted(bench_name<W>(R::name, p))) continue;
-            auto* b = benchmark::RegisterBenchmark(bench_name<W>(R::name, p).c_str(),
-                                                   [p](benchmark::State& st) { bench_pair<R, W>(st, p); });
+    the_product::for_each_pair([&]<class R, class W>() {
+        if (R::traits.name != runtime) return;
+        for (const auto& p : W::sizes(prof, R::traits)) {
+            const std::string name = bench_name<W>(R::traits.name, p);
+            if (!W::unsupported(R::traits, p).empty() || !wanted(name)) continue;
+            auto* b = benchmark::RegisterBenchmark(name.c_str(), [p](benchmark::State& st) { bench_pair<R, W>(st, p); });
             b->UseManualTime()->Unit(benchmark::kMillisecond);
             if constexpr (requires { W::iterations(p); }) b->Iterations(W::iterations(p));
             else if (prof == profile::test) b->Iterations(1);
@@ -147,8 +152,9 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
     });
     for_each_runtime([&](auto r) {
         using R = decltype(r);
-        if (R::name != runtime || !wanted("max_tasks/" + runtime)) return;
-        benchmark::RegisterBenchmark(("max_tasks/" + runtime).c_str(), [prof](benchmark::State& st) { bench_probe<R>(st, prof); })
+        const std::string name = "max_tasks/" + std::string(R::traits.name);
+        if (R::traits.name != runtime || !wanted(name)) return;
+        benchmark::RegisterBenchmark(name.c_str(), [prof](benchmark::State& st) { bench_probe<R>(st, prof); })
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond)
             ->Iterations(1)
@@ -160,12 +166,12 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
 
 double run_instrumented(const std::string& name, profile prof) {
     double ops = -1;
-    for_each_pair([&]<class R, class W>() {
-        if (ops >= 0) return;
-        for (const auto& p : W::sizes(prof, R::name)) {
-            if (bench_name<W>(R::name, p) != name || !deterministic(W::name, R::name)) continue;
+    the_product::for_each_pair([&]<class R, class W>() {
+        if (ops >= 0 || !the_product::deterministic<R, W>()) return;
+        for (const auto& p : W::sizes(prof, R::traits)) {
+            if (bench_name<W>(R::traits.name, p) != name) continue;
             measurement warm, m;
-            run_once<R, W>(p, warm);  // first-touch effects stay out of the count
+            (void)run_once<R, W>(p, warm);  // first-touch effects stay out of the count
             run_result r = run_once<R, W>(p, m, true);
             if (!r.error.empty()) throw std::runtime_error(name + ": " + r.error);
             ops = W::ops(p);

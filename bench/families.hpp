@@ -8,19 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/workload.hpp"
+#include "bench/product.hpp"
+#include "workloads/workload.hpp"
 
 namespace cb {
 
-struct declared_pair {
-    std::string workload, runtime, params, reason;
-};
-
-// Every pair a profile would run, declared ones included, for --list.
-struct planned_pair {
-    std::string name, runtime;
-    bool deterministic;  // counted in instructions by --instructions
-};
 
 std::vector<std::string> runtime_names();
 

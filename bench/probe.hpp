@@ -8,7 +8,8 @@
 #include <chrono>
 #include <new>
 
-#include "bench/harness.hpp"
+#include "workloads/common.hpp"
+#include "workloads/run.hpp"
 #include "runtimes/core/fd.hpp"
 #include "workloads/idle_memory.hpp"
 
@@ -19,14 +20,16 @@ struct probe_limits {
     double seconds;  // stop growing once a single group took this long
 };
 
-inline probe_limits probe_limits_for(std::string_view runtime, profile p) {
-    auto pick = [&](probe_limits quick, probe_limits full) { return p == profile::full ? full : quick; };
+// By what a parked task holds (its stack model): a process, an OS thread, a
+// oneTBB stack per suspended task, a fiber stack, a coroutine frame.
+inline probe_limits probe_limits_for(const runtime_traits& rt, profile p) {
     if (p == profile::test) return {4, 16, 4, 5};
-    if (runtime == "coroutines") return pick({1000, 1000000, 10, 20}, {1000, 4000000, 2, 60});
-    if (runtime == "fibers") return pick({1000, 100000, 10, 20}, {1000, 1000000, 2, 60});
-    if (runtime == "threads") return pick({250, 4000, 4, 20}, {1000, 64000, 2, 60});
-    if (runtime == "pool") return pick({125, 2000, 4, 20}, {1000, 32000, 2, 60});
-    return pick({16, 256, 4, 20}, {125, 4000, 2, 60});  // processes
+    const bool full = p == profile::full;
+    return wl::by_stack<probe_limits>(rt, full ? probe_limits{125, 4000, 2, 60} : probe_limits{16, 256, 4, 20},
+                                      full ? probe_limits{1000, 64000, 2, 60} : probe_limits{250, 4000, 4, 20},
+                                      full ? probe_limits{1000, 32000, 2, 60} : probe_limits{125, 2000, 4, 20},
+                                      full ? probe_limits{1000, 1000000, 2, 60} : probe_limits{1000, 100000, 10, 20},
+                                      full ? probe_limits{1000, 4000000, 2, 60} : probe_limits{1000, 1000000, 10, 20});
 }
 
 struct probe_outcome {
@@ -37,7 +40,7 @@ struct probe_outcome {
 template <class R>
 probe_outcome probe_max_tasks(profile prof) {
     using W = wl::idle_memory;
-    const probe_limits lim = probe_limits_for(R::name, prof);
+    const probe_limits lim = probe_limits_for(R::traits, prof);
     const double budget = mem_available() / 2;
     probe_outcome out;
     double per_task = 0;
@@ -83,6 +86,9 @@ probe_outcome probe_max_tasks(profile prof) {
             break;
         }
     }
+    // Not even the first group could be held: say so, rather than let a 0
+    // read as a measurement.
+    if (out.held == 0) out.reason = "none held: " + out.reason;
     return out;
 }
 

@@ -1,10 +1,13 @@
-// The runtimes the suite knows. Adding a runtime: a folder under runtimes/,
-// its header here, one entry in the list, and a green conformance suite.
+// The runtimes the suite knows. Adding a runtime: a folder under runtimes/
+// whose runtime type declares its traits (core/traits.hpp) and satisfies the
+// `runtime` concept (core/context.hpp), its header here, one entry in the
+// list, and a green conformance suite. Nothing else names a runtime: the
+// harness, the workloads and the charts ask its traits.
 #pragma once
 
 #include <tuple>
 
-#include "coroutines/loop.hpp"
+#include "coroutines/coroutines.hpp"
 #include "fibers/fibers.hpp"
 #include "pool/pool.hpp"
 #include "processes/processes.hpp"
@@ -12,11 +15,24 @@
 
 namespace cb {
 
+// The order is the order of families in a run and of runtimes in charts.
 using all_runtimes = std::tuple<processes_runtime, threads_runtime, pool_runtime, fibers_runtime, coroutines_runtime>;
+
+// Calls f(R{}) for every runtime R of a list (a std::tuple of runtime types).
+template <class List, class F>
+void for_each_runtime_in(F&& f) {
+    std::apply([&](auto... r) { (f(r), ...); }, List{});
+}
 
 template <class F>
 void for_each_runtime(F&& f) {
-    std::apply([&](auto... r) { (f(r), ...); }, all_runtimes{});
+    for_each_runtime_in<all_runtimes>(std::forward<F>(f));
 }
+
+template <class List>
+struct all_are_runtimes;
+template <class... R>
+struct all_are_runtimes<std::tuple<R...>> : std::bool_constant<(runtime<R> && ...)> {};
+static_assert(all_are_runtimes<all_runtimes>::value);
 
 }  // namespace cb

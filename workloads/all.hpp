@@ -1,5 +1,5 @@
-// The workloads the suite runs. Adding one: a header in workloads/, one entry
-// here; the workload tests then run it under every runtime at test sizes.
+// The workloads the suite runs. Adding one: a header in workloads/ that
+// satisfies the `workload` concept (workload.hpp), one entry here; the workload tests then run it under every runtime at test sizes.
 #pragma once
 
 #include <tuple>
@@ -21,5 +21,11 @@ namespace cb::wl {
 
 using all_workloads = std::tuple<ping_pong, pipe_pong, yield_ring, spawn, skynet, cpu_bound, idle_memory,
                                  timer_fanout, producer_consumer, bounded_fanout, lost_updates, echo>;
+
+template <class List>
+struct all_are_workloads;
+template <class... W>
+struct all_are_workloads<std::tuple<W...>> : std::bool_constant<(workload<W> && ...)> {};
+static_assert(all_are_workloads<all_workloads>::value);
 
 }  // namespace cb::wl

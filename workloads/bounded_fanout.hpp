@@ -30,10 +30,10 @@ struct bounded_fanout {
         std::chrono::microseconds hold;  // sleep while holding a permit
         std::string label() const { return "tasks:" + std::to_string(tasks) + "/limit:" + std::to_string(limit); }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         std::size_t n;
         std::vector<std::size_t> ks;
-        if (runtime == "processes") {
+        if (rt.cost == cost_class::heavy) {
             n = by_profile<std::size_t>(p, 8, 100, 1000);
             ks = by_profile<std::vector<std::size_t>>(p, {1, 3}, {10, 100}, {10, 100, 1000});
         } else {
@@ -45,7 +45,7 @@ struct bounded_fanout {
         for (auto k : ks) out.push_back({n, k, hold});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits& rt, const params&) { return needs_concurrency(rt, "a task waiting for a permit"); }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.tasks); }
 
@@ -83,6 +83,7 @@ struct bounded_fanout {
         if (most == 0 || left != 0) return "in-flight count inconsistent: most " + std::to_string(most) + ", left " + std::to_string(left);
         return {};
     }
+    static constexpr counter_meta counter_info[] = {{"total_ms", "ms", better::lower}};
     static counters report(const params&, const measurement& m) {
         return {{"total_ms", m.per_iteration() * 1e3}};
     }

@@ -4,18 +4,50 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
-#include "bench/workload.hpp"
+#include "workloads/workload.hpp"
 #include "runtimes/core/task.hpp"
+#include "runtimes/core/traits.hpp"
 
 namespace cb::wl {
 
 inline unsigned cpu_count() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-// True for runtimes that run every task on one OS thread.
-inline bool single_threaded(std::string_view runtime) { return runtime == "fibers" || runtime == "coroutines"; }
+// Sizes follow a runtime's traits, never its name. By cost: what creating a
+// task costs (a fork, an OS thread, a user-space context or pool task, a
+// frame). By stack: what a live, waiting task holds, which bounds how many
+// can wait at once.
+template <class T>
+T by_cost(const runtime_traits& t, T heavy, T medium, T light, T tiny) {
+    switch (t.cost) {
+        case cost_class::heavy: return heavy;
+        case cost_class::medium: return medium;
+        case cost_class::light: return light;
+        case cost_class::tiny: return tiny;
+    }
+    return medium;
+}
+template <class T>
+T by_stack(const runtime_traits& t, T process, T os_thread, T per_suspended_task, T fixed_user_stack, T stackless) {
+    switch (t.stack) {
+        case stack_model::process: return process;
+        case stack_model::os_thread: return os_thread;
+        case stack_model::per_suspended_task: return per_suspended_task;
+        case stack_model::fixed_user_stack: return fixed_user_stack;
+        case stack_model::stackless: return stackless;
+    }
+    return os_thread;
+}
+
+// For workloads whose tasks wait for each other: under a runtime that runs
+// each task to completion in turn, the first wait would never return.
+inline std::string needs_concurrency(const runtime_traits& t, std::string_view what) {
+    if (t.concurrent) return {};
+    return std::string("tasks run to completion one after another: ") + std::string(what) + " would wait forever";
+}
 
 // Picks a value by profile: test (tiny, for ctest), quick, full; ci uses quick.
 template <class T>

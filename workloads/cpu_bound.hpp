@@ -13,20 +13,23 @@ namespace cb::wl {
 
 struct cpu_bound {
     static constexpr std::string_view name = "cpu_bound";
+    // Counted in instructions (--instructions) under single-threaded runtimes:
+    // nothing in a run waits on the OS, so the count repeats exactly.
+    static constexpr bool deterministic = true;
     struct params {
         std::size_t tasks;
         std::uint64_t units;
         std::string runtime;  // for the speed-up reference; not part of the name
         std::string label() const { return "tasks:" + std::to_string(tasks); }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         const std::uint64_t units = by_profile<std::uint64_t>(p, 2000, 200000, 400000);
         auto ns = by_profile<std::vector<std::size_t>>(p, {1, 2}, {1, 2, 4}, {1, 2, 4, 8, 16, 64});
         std::vector<params> out;
-        for (auto n : ns) out.push_back({n, units, std::string(runtime)});
+        for (auto n : ns) out.push_back({n, units, std::string(rt.name)});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.units); }
 
@@ -58,6 +61,8 @@ struct cpu_bound {
         static std::map<std::string, double> m;
         return m;
     }
+    static constexpr counter_meta counter_info[] = {{"items_per_second", "items/s", better::higher},
+                                                    {"speedup", "x", better::higher}};
     static counters report(const params& p, const measurement& m) {
         counters c{{"items_per_second", ops(p) / m.per_iteration()}};
         if (p.tasks == 1) one_task_seconds()[p.runtime] = m.per_iteration();

@@ -13,7 +13,7 @@
 // baseline, so a delta is what the run holds, not what an earlier run left.
 #pragma once
 
-#include "bench/memory.hpp"
+#include "workloads/memory.hpp"
 #include "common.hpp"
 
 namespace cb::wl {
@@ -24,18 +24,19 @@ struct idle_memory {
         std::size_t tasks;
         std::string label() const { return "tasks:" + std::to_string(tasks); }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
-        std::vector<std::size_t> ns;
-        if (runtime == "coroutines") ns = by_profile<std::vector<std::size_t>>(p, {100}, {1000, 100000}, {1, 1000, 10000, 100000, 1000000});
-        else if (runtime == "fibers") ns = by_profile<std::vector<std::size_t>>(p, {100}, {1000, 10000}, {1, 1000, 10000, 100000});
-        else if (runtime == "threads") ns = by_profile<std::vector<std::size_t>>(p, {16}, {100, 1000}, {1, 100, 1000, 10000});
-        else if (runtime == "pool") ns = by_profile<std::vector<std::size_t>>(p, {16}, {100, 1000}, {1, 100, 1000, 10000});
-        else ns = by_profile<std::vector<std::size_t>>(p, {4}, {10, 100}, {1, 10, 100, 1000});
+    // What a parked task holds decides how many are parked: a process, an
+    // OS thread or a oneTBB stack (one mapping each), a fiber stack, a frame.
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
+        using v = std::vector<std::size_t>;
+        const v stacks = by_profile<v>(p, {16}, {100, 1000}, {1, 100, 1000, 10000});
+        const v ns = by_stack<v>(rt, by_profile<v>(p, {4}, {10, 100}, {1, 10, 100, 1000}), stacks, stacks,
+                                 by_profile<v>(p, {100}, {1000, 10000}, {1, 1000, 10000, 100000}),
+                                 by_profile<v>(p, {100}, {1000, 100000}, {1, 1000, 10000, 100000, 1000000}));
         std::vector<params> out;
         for (auto n : ns) out.push_back({n});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits& rt, const params&) { return needs_concurrency(rt, "parking until every task has arrived"); }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.tasks); }
     static int iterations(const params&) { return 1; }
@@ -69,7 +70,7 @@ struct idle_memory {
             } else {
                 s.delta = sample_self() - s.before;
             }
-            if (single_threaded(C::name)) s.frames = static_cast<double>(t_frames.live_bytes - s.frames_before);
+            if (!C::traits.multi_core) s.frames = static_cast<double>(t_frames.live_bytes - s.frames_before);
             if constexpr (requires { C::stack_usage(); }) {
                 auto [size, touched] = C::stack_usage();
                 s.stack_size = static_cast<double>(size);
@@ -102,6 +103,10 @@ struct idle_memory {
             m.sums["stack_touched"] += s.stack_touched;
         }
     }
+    static constexpr counter_meta counter_info[] = {
+        {"rss_per_task", "bytes/task", better::lower},          {"pss_per_task", "bytes/task", better::lower},
+        {"kernel_per_task", "bytes/task", better::lower},       {"frame_per_task", "bytes/task", better::lower},
+        {"stack_per_task", "bytes/task", better::lower},        {"stack_touched_per_task", "bytes/task", better::lower}};
     static counters report(const params& p, const measurement& m) {
         const double per = static_cast<double>(m.iterations) * static_cast<double>(p.tasks);
         counters c;

@@ -27,16 +27,16 @@ struct lost_updates {
         std::string label() const { return "tasks:" + std::to_string(tasks); }
         std::uint64_t total() const { return tasks * increments; }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         // 64 processes yielding on 2 cores take seconds: processes stop at 16.
-        auto ns = runtime == "processes" ? by_profile<std::vector<std::size_t>>(p, {2}, {2, 4, 16}, {2, 4, 16})
+        auto ns = rt.cost == cost_class::heavy ? by_profile<std::vector<std::size_t>>(p, {2}, {2, 4, 16}, {2, 4, 16})
                                          : by_profile<std::vector<std::size_t>>(p, {2, 8}, {2, 4, 16}, {2, 4, 16, 64});
         const std::uint64_t r = by_profile<std::uint64_t>(p, 5000, 200000, 1000000);
         std::vector<params> out;
         for (auto n : ns) out.push_back({n, r, 100});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.total()); }
 
@@ -70,6 +70,9 @@ struct lost_updates {
         m.sums["lost"] += static_cast<double>(p.total() - s.final_value());
     }
     // Mean over the runs.
+    // Lost updates are what the workload shows, not a cost: no better direction.
+    static constexpr counter_meta counter_info[] = {{"lost_updates", "updates", better::none},
+                                                    {"lost_fraction", "fraction", better::none}};
     static counters report(const params& p, const measurement& m) {
         const double runs = static_cast<double>(std::max<std::uint64_t>(1, m.iterations));
         auto it = m.sums.find("lost");

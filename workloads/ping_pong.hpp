@@ -11,20 +11,24 @@ namespace cb::wl {
 
 struct ping_pong {
     static constexpr std::string_view name = "ping_pong";
+    // Counted in instructions (--instructions) under single-threaded runtimes:
+    // nothing in a run waits on the OS, so the count repeats exactly.
+    static constexpr bool deterministic = true;
     struct params {
         std::uint64_t rounds;
         bool same_core;
         std::string label() const { return same_core ? "pin:same" : "pin:cross"; }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         std::uint64_t r = by_profile<std::uint64_t>(p, 200, 20000, 100000);
         // Blocking hand-offs cost microseconds on a VM; fewer rounds keep runs short.
-        if (!single_threaded(runtime)) r /= 10;
+        if (rt.multi_core) r /= 10;
         return {{r, true}, {r, false}};
     }
-    static std::string unsupported(std::string_view runtime, const params& p) {
+    static std::string unsupported(const runtime_traits& rt, const params& p) {
+        if (auto why = needs_concurrency(rt, "a hand-off"); !why.empty()) return why;
         if (p.same_core) return {};
-        if (single_threaded(runtime)) return "one OS thread runs every task: a cross-core hand-off cannot happen";
+        if (!rt.multi_core) return "one OS thread runs every task: a cross-core hand-off cannot happen";
         if (cpu_count() < 2) return "cross-core needs 2 CPUs";
         return {};
     }
@@ -61,6 +65,7 @@ struct ping_pong {
     static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
         return expect_each(res, p.rounds, "tokens in order");
     }
+    static constexpr counter_meta counter_info[] = {{"switch_ns", "ns", better::lower}};
     static counters report(const params& p, const measurement& m) {
         return {{"switch_ns", m.per_iteration() * 1e9 / ops(p)}};
     }

@@ -15,12 +15,12 @@ namespace cb::wl {
 struct pipe_pong {
     static constexpr std::string_view name = "pipe_pong";
     using params = ping_pong::params;
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         std::uint64_t r = by_profile<std::uint64_t>(p, 100, 5000, 20000);
-        if (!single_threaded(runtime)) r /= 2;
+        if (rt.multi_core) r /= 2;
         return {{r, true}, {r, false}};
     }
-    static std::string unsupported(std::string_view runtime, const params& p) { return ping_pong::unsupported(runtime, p); }
+    static std::string unsupported(const runtime_traits& rt, const params& p) { return ping_pong::unsupported(rt, p); }
     static std::size_t tasks(const params&) { return 2; }
     static double ops(const params& p) { return 2.0 * static_cast<double>(p.rounds); }
     static run_options options(const params& p) { return ping_pong::options(p); }
@@ -56,6 +56,7 @@ struct pipe_pong {
     static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
         return expect_each(res, p.rounds, "bytes in order");
     }
+    static constexpr counter_meta counter_info[] = {{"switch_ns", "ns", better::lower}};
     static counters report(const params& p, const measurement& m) {
         return {{"switch_ns", m.per_iteration() * 1e9 / ops(p)}};
     }

@@ -30,21 +30,21 @@ struct producer_consumer {
             return "producers:" + std::to_string(producers) + "/consumers:" + std::to_string(consumers);
         }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         using pq = std::pair<std::size_t, std::size_t>;
         auto shapes = by_profile<std::vector<pq>>(p, {{1, 1}, {2, 3}}, {{1, 1}, {1, 4}, {4, 1}, {4, 4}},
                                                   {{1, 1}, {1, 4}, {4, 1}, {4, 4}, {16, 16}, {64, 64}});
         // A hand-off costs tens of ns in one thread, microseconds through a
         // futex or a pipe: fewer messages keep the blocking runtimes' runs short.
         std::uint64_t m;
-        if (single_threaded(runtime)) m = by_profile<std::uint64_t>(p, 2000, 4000000, 20000000);
-        else if (runtime == "processes") m = by_profile<std::uint64_t>(p, 500, 50000, 400000);
+        if (!rt.multi_core) m = by_profile<std::uint64_t>(p, 2000, 4000000, 20000000);
+        else if (rt.cost == cost_class::heavy) m = by_profile<std::uint64_t>(p, 500, 50000, 400000);
         else m = by_profile<std::uint64_t>(p, 1000, 200000, 1000000);
         std::vector<params> out;
         for (auto [np, nc] : shapes) out.push_back({np, nc, m});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits& rt, const params&) { return needs_concurrency(rt, "a consumer waiting on an empty channel"); }
     static std::size_t tasks(const params& p) { return p.producers + p.consumers; }
     static double ops(const params& p) { return static_cast<double>(p.messages); }
 
@@ -91,6 +91,7 @@ struct producer_consumer {
         if (sum != want_sum) return "received values sum to " + std::to_string(sum) + ", sent " + std::to_string(want_sum);
         return {};
     }
+    static constexpr counter_meta counter_info[] = {{"msgs_per_s", "msgs/s", better::higher}};
     static counters report(const params& p, const measurement& m) {
         const double t = m.per_iteration();
         return {{"msgs_per_s", t > 0 ? ops(p) / t : 0}};

@@ -10,21 +10,25 @@ namespace cb::wl {
 
 struct skynet {
     static constexpr std::string_view name = "skynet";
+    // Counted in instructions (--instructions) under single-threaded runtimes:
+    // nothing in a run waits on the OS, so the count repeats exactly.
+    static constexpr bool deterministic = true;
     static constexpr std::uint64_t fanout = 10;
     struct params {
         std::uint64_t leaves;
         std::string label() const { return "leaves:" + std::to_string(leaves); }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
-        std::uint64_t full;
-        if (runtime == "processes") full = 1000;       // 1,111 processes alive at once
-        else if (runtime == "threads") full = 10000;   // 11,111 threads alive at once
-        else if (runtime == "fibers") full = 100000;   // every fiber of the tree is alive at once: ~111k stacks
-        else full = 1000000;
-        std::uint64_t quick = std::min<std::uint64_t>(full, runtime == "processes" ? 100 : runtime == "threads" ? 1000 : 100000);
-        return {{by_profile<std::uint64_t>(p, runtime == "processes" ? 10 : 100, quick, full)}};
+    // Every parent stays alive while its children run, so what a waiting
+    // task holds bounds the tree: 1,111 processes or 11,111 threads alive at
+    // once; ~111k fiber stacks; frames only for coroutines; a pool task that
+    // waits on its group runs other tasks on its own stack and holds none.
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
+        using u = std::uint64_t;
+        const u full = by_stack<u>(rt, 1000, 10000, 1000000, 100000, 1000000);
+        const u quick = std::min<u>(full, by_stack<u>(rt, 100, 1000, 100000, 100000, 100000));
+        return {{by_profile<u>(p, rt.stack == stack_model::process ? 10 : 100, quick, full)}};
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params&) { return 1; }
     static double nodes(const params& p) {
         double n = 0;
@@ -54,6 +58,7 @@ struct skynet {
             return "sum " + std::to_string(res.empty() ? 0 : res[0]) + ", expected " + std::to_string(want);
         return {};
     }
+    static constexpr counter_meta counter_info[] = {{"spawn_ns", "ns", better::lower}};
     static counters report(const params& p, const measurement& m) {
         return {{"spawn_ns", m.per_iteration() * 1e9 / ops(p)}};
     }

@@ -7,20 +7,23 @@ namespace cb::wl {
 
 struct spawn {
     static constexpr std::string_view name = "spawn";
+    // Counted in instructions (--instructions) under single-threaded runtimes:
+    // nothing in a run waits on the OS, so the count repeats exactly.
+    static constexpr bool deterministic = true;
     struct params {
         std::size_t tasks;
         std::string label() const { return "tasks:" + std::to_string(tasks); }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
-        std::vector<std::size_t> ns;
-        if (runtime == "processes") ns = by_profile<std::vector<std::size_t>>(p, {4}, {10, 100}, {10, 100, 1000});
-        else if (runtime == "threads") ns = by_profile<std::vector<std::size_t>>(p, {16}, {10, 100, 1000}, {10, 100, 1000, 10000});
-        else ns = by_profile<std::vector<std::size_t>>(p, {16}, {10, 1000, 100000}, {10, 100, 1000, 10000, 100000});
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
+        using v = std::vector<std::size_t>;
+        const v light = by_profile<v>(p, {16}, {10, 1000, 100000}, {10, 100, 1000, 10000, 100000});
+        const v ns = by_cost<v>(rt, by_profile<v>(p, {4}, {10, 100}, {10, 100, 1000}),
+                                by_profile<v>(p, {16}, {10, 100, 1000}, {10, 100, 1000, 10000}), light, light);
         std::vector<params> out;
         for (auto n : ns) out.push_back({n});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.tasks); }
 
@@ -39,6 +42,7 @@ struct spawn {
             if (res[i] != i) return "task " + std::to_string(i) + " returned " + std::to_string(res[i]);
         return {};
     }
+    static constexpr counter_meta counter_info[] = {{"spawn_ns", "ns", better::lower}};
     static counters report(const params& p, const measurement& m) {
         return {{"spawn_ns", m.per_iteration() * 1e9 / ops(p)}};
     }

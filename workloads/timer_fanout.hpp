@@ -23,22 +23,19 @@ struct timer_fanout {
         std::uint64_t wait_ms;
         std::string label() const { return "tasks:" + std::to_string(tasks) + "/wait_ms:" + std::to_string(wait_ms); }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
-        std::vector<std::size_t> ns;
-        if (single_threaded(runtime))
-            ns = by_profile<std::vector<std::size_t>>(p, {1, 100}, {1, 100, 10000}, {1, 10, 100, 1000, 10000, 100000});
-        else if (runtime == "threads")
-            ns = by_profile<std::vector<std::size_t>>(p, {1, 16}, {1, 100, 1000}, {1, 10, 100, 1000, 10000});
-        else if (runtime == "pool")  // each sleeper is a suspended oneTBB task holding a stack of its own
-            ns = by_profile<std::vector<std::size_t>>(p, {1, 16}, {1, 100, 1000}, {1, 10, 100, 1000, 10000});
-        else
-            ns = by_profile<std::vector<std::size_t>>(p, {1, 4}, {1, 10, 100}, {1, 10, 100, 1000});
+    // Every sleeper is a waiting task: a process, an OS thread, a suspended
+    // oneTBB task with a stack of its own, a fiber, a frame.
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
+        using v = std::vector<std::size_t>;
+        const v stacks = by_profile<v>(p, {1, 16}, {1, 100, 1000}, {1, 10, 100, 1000, 10000});
+        const v user = by_profile<v>(p, {1, 100}, {1, 100, 10000}, {1, 10, 100, 1000, 10000, 100000});
+        const v ns = by_stack<v>(rt, by_profile<v>(p, {1, 4}, {1, 10, 100}, {1, 10, 100, 1000}), stacks, stacks, user, user);
         const std::uint64_t w = by_profile<std::uint64_t>(p, 2, 10, 20);
         std::vector<params> out;
         for (auto n : ns) out.push_back({n, w});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.tasks); }
 
@@ -77,6 +74,9 @@ struct timer_fanout {
         }
         return {};
     }
+    static constexpr counter_meta counter_info[] = {
+        {"total_ms", "ms", better::lower}, {"longest_wait_ms", "ms", better::none}, {"sum_wait_ms", "ms", better::none},
+        {"overhead_us_per_task", "us/task", better::lower}};
     static counters report(const params& p, const measurement& m) {
         const double total_ns = m.per_iteration() * 1e9;
         return {{"total_ms", total_ns / 1e6},

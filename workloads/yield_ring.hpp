@@ -9,18 +9,21 @@ namespace cb::wl {
 
 struct yield_ring {
     static constexpr std::string_view name = "yield_ring";
+    // Counted in instructions (--instructions) under single-threaded runtimes:
+    // nothing in a run waits on the OS, so the count repeats exactly.
+    static constexpr bool deterministic = true;
     struct params {
         std::size_t tasks;
         std::uint64_t yields;  // per task
         std::string label() const { return "tasks:" + std::to_string(tasks); }
     };
-    static std::vector<params> sizes(profile p, std::string_view runtime) {
+    static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         std::vector<std::size_t> ns;
         double total;  // yields per run, all tasks together
-        if (single_threaded(runtime)) {
+        if (!rt.multi_core) {
             ns = by_profile<std::vector<std::size_t>>(p, {2, 16}, {2, 100, 10000}, {2, 10, 100, 1000, 10000, 100000});
             total = by_profile(p, 2e3, 1e6, 2e6);
-        } else if (runtime == "processes") {
+        } else if (rt.cost == cost_class::heavy) {
             ns = by_profile<std::vector<std::size_t>>(p, {2, 4}, {2, 16}, {2, 10, 100});
             total = by_profile(p, 2e2, 2e4, 1e5);
         } else {
@@ -31,7 +34,7 @@ struct yield_ring {
         for (auto n : ns) out.push_back({n, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(total / n))});
         return out;
     }
-    static std::string unsupported(std::string_view, const params&) { return {}; }
+    static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.tasks * p.yields); }
     static run_options options(const params&) {
@@ -57,6 +60,7 @@ struct yield_ring {
     static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
         return expect_each(res, p.yields, "yields");
     }
+    static constexpr counter_meta counter_info[] = {{"switch_ns", "ns", better::lower}};
     static counters report(const params& p, const measurement& m) {
         return {{"switch_ns", m.per_iteration() * 1e9 / ops(p)}};
     }

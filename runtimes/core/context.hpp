@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <concepts>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,7 @@
 #include <sys/types.h>
 
 #include "task.hpp"
+#include "traits.hpp"
 
 namespace cb {
 
@@ -37,20 +39,49 @@ struct run_options {
     void* user = nullptr;
 };
 
+// An awaitable whose co_await gives a T (void: nothing).
+template <class A, class T>
+concept awaitable_of = requires(A a, std::coroutine_handle<> h) {
+    { a.await_ready() } -> std::convertible_to<bool>;
+    a.await_suspend(h);
+    { a.await_resume() } -> std::convertible_to<T>;
+};
+
+// The task body shape the concepts check with: f(ctx, i) -> task<uint64_t>.
 template <class C>
-concept context = requires(C& c, int fd, void* buf, const void* cbuf, std::size_t n,
-                           std::chrono::nanoseconds d,
-                           typename C::template channel<std::uint64_t>& ch, std::uint64_t v) {
-    { C::name } -> std::convertible_to<std::string_view>;
+struct body_archetype {
+    task<std::uint64_t> operator()(C&, std::size_t) const;
+};
+
+// Everything a workload body may do, and so everything a runtime's context
+// must offer. Each operation returns an awaitable ([[nodiscard]]: a call
+// without co_await is a compile error under -Werror, because under the
+// coroutine loop it would silently do nothing).
+template <class C>
+concept context = requires(C& c, int fd, void* buf, const void* cbuf, std::size_t n, std::chrono::nanoseconds d,
+                           typename C::template channel<std::uint64_t>& ch, std::uint64_t v,
+                           body_archetype<C> body) {
+    typename C::template channel<std::uint64_t>;
+    requires std::constructible_from<typename C::template channel<std::uint64_t>, std::size_t>;
     C::configure_fd(fd);
-    c.yield();
-    c.sleep_for(d);
-    c.read(fd, buf, n);
-    c.write(fd, cbuf, n);
-    c.accept(fd);
-    c.send(ch, v);
-    c.recv(ch);
-    c.park();
+    { c.yield() } -> awaitable_of<void>;
+    { c.sleep_for(d) } -> awaitable_of<void>;
+    { c.read(fd, buf, n) } -> awaitable_of<ssize_t>;
+    { c.write(fd, cbuf, n) } -> awaitable_of<ssize_t>;
+    { c.accept(fd) } -> awaitable_of<ssize_t>;
+    { c.send(ch, v) } -> awaitable_of<void>;
+    { c.recv(ch) } -> awaitable_of<std::uint64_t>;
+    { c.park() } -> awaitable_of<void>;
+    { c.spawn_all(n, body) } -> awaitable_of<std::uint64_t>;
+};
+
+// A runtime: its traits, its context, and run(n, body, options), which runs
+// body(ctx, i) for i in [0, n) and returns the n results or throws.
+template <class R>
+concept runtime = requires(std::size_t n, body_archetype<typename R::context> body, const run_options& o) {
+    { R::traits } -> std::convertible_to<runtime_traits>;
+    requires context<typename R::context>;
+    { R::run(n, body, o) } -> std::same_as<std::vector<std::uint64_t>>;
 };
 
 // The kernel's limits on tasks, for spawn errors: "kernel.pid_max 32768,

@@ -160,14 +160,14 @@ inline task<void> promise<void>::get_return_object() noexcept {
 // An awaitable that is already complete: what a blocking runtime's context
 // returns after doing the blocking call.
 template <class T>
-struct ready {
+struct [[nodiscard]] ready {
     T value;
     constexpr bool await_ready() const noexcept { return true; }
     constexpr void await_suspend(std::coroutine_handle<>) const noexcept {}
     constexpr T await_resume() noexcept { return std::move(value); }
 };
 template <>
-struct ready<void> {
+struct [[nodiscard]] ready<void> {
     constexpr bool await_ready() const noexcept { return true; }
     constexpr void await_suspend(std::coroutine_handle<>) const noexcept {}
     constexpr void await_resume() const noexcept {}

@@ -120,9 +120,12 @@ private:
     boost::fibers::buffered_channel<T> ch_;
 };
 
+// What this runtime is (traits.hpp): declared once, asked everywhere.
+inline constexpr runtime_traits fibers_traits{"fibers", "Boost.Fiber (one thread, epoll scheduler)", task_kind::fiber, false, true, stack_model::fixed_user_stack, cost_class::light};
+
 class fiber_context : public parking_context<fiber_context, boost::fibers::mutex, boost::fibers::condition_variable> {
 public:
-    static constexpr std::string_view name = "fibers";
+    static constexpr const runtime_traits& traits = fibers_traits;
     template <class T>
     using channel = fiber_channel<T>;
 
@@ -174,7 +177,7 @@ public:
 };
 
 struct fibers_runtime {
-    static constexpr std::string_view name = "fibers";
+    static constexpr const runtime_traits& traits = fibers_traits;
     using context = fiber_context;
 
     template <class Body>
@@ -189,5 +192,7 @@ struct fibers_runtime {
         return collect(slots);
     }
 };
+
+static_assert(runtime<fibers_runtime>);
 
 }  // namespace cb

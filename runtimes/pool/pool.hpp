@@ -90,9 +90,12 @@ struct pool_options {
 };
 pool_options& pool_config();
 
+// What this runtime is (traits.hpp): declared once, asked everywhere.
+inline constexpr runtime_traits pool_traits{"pool", "oneTBB pool (resumable tasks)", task_kind::pooled, true, true, stack_model::per_suspended_task, cost_class::light};
+
 class pool_context : public parking_context<pool_context, std::mutex, task_condvar> {
 public:
-    static constexpr std::string_view name = "pool";
+    static constexpr const runtime_traits& traits = pool_traits;
     template <class T>
     using channel = blocking_channel<T, std::mutex, task_condvar>;
 
@@ -138,7 +141,7 @@ private:
 };
 
 struct pool_runtime {
-    static constexpr std::string_view name = "pool";
+    static constexpr const runtime_traits& traits = pool_traits;
     using context = pool_context;
 
     static int workers() {
@@ -177,5 +180,7 @@ struct pool_runtime {
         return collect(slots);
     }
 };
+
+static_assert(runtime<pool_runtime>);
 
 }  // namespace cb

@@ -55,9 +55,12 @@ class process_context;
 std::vector<std::uint64_t> run_children(std::size_t n, const run_options& opts, process_context& ctx,
                                         std::uint64_t (*fn)(void* arg, std::size_t i), void* arg);
 
+// What this runtime is (traits.hpp): declared once, asked everywhere.
+inline constexpr runtime_traits processes_traits{"processes", "processes (fork, one a task)", task_kind::process, true, false, stack_model::process, cost_class::heavy};
+
 class process_context {
 public:
-    static constexpr std::string_view name = "processes";
+    static constexpr const runtime_traits& traits = processes_traits;
     template <class T>
     using channel = pipe_channel<T>;
 
@@ -100,7 +103,7 @@ public:
 };
 
 struct processes_runtime {
-    static constexpr std::string_view name = "processes";
+    static constexpr const runtime_traits& traits = processes_traits;
     using context = process_context;
 
     template <class Body>
@@ -120,5 +123,7 @@ pipe_channel<T>::pipe_channel(std::size_t capacity) : p_(make_pipe(false)) {
     // Best effort: an unprivileged process may not grow past pipe-max-size.
     ::fcntl(p_.write_end.get(), F_SETPIPE_SZ, bytes);
 }
+
+static_assert(runtime<processes_runtime>);
 
 }  // namespace cb

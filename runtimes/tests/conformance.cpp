@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "runtimes/registry.hpp"
+#include "runtimes/tests/test_registry.hpp"
 
 namespace {
 
@@ -23,18 +23,32 @@ class Conformance : public ::testing::Test {};
 // Test names carry the runtime's name, so `ctest -N` lists every runtime.
 struct runtime_names {
     template <class R>
-    static std::string GetName(int) { return std::string(R::name); }
+    static std::string GetName(int) { return std::string(R::traits.name); }
 };
-using Runtimes = ::testing::Types<cb::processes_runtime, cb::threads_runtime, cb::pool_runtime, cb::fibers_runtime,
-                                  cb::coroutines_runtime>;
+// Every runtime of the test registry, test-only ones included.
+template <class List>
+struct as_types;
+template <class... R>
+struct as_types<std::tuple<R...>> {
+    using type = ::testing::Types<R...>;
+};
+using Runtimes = as_types<cb::testing::test_runtimes>::type;
 TYPED_TEST_SUITE(Conformance, Runtimes, runtime_names);
 
+// Sizes and expectations follow the traits, never the name. Tasks that are
+// whole processes are expensive on a 2-core VM: they get smaller groups.
 template <class R>
-constexpr bool is_processes = std::is_same_v<R, cb::processes_runtime>;
+constexpr bool heavy = R::traits.cost == cb::cost_class::heavy;
+template <class R>
+constexpr std::size_t group_size = heavy<R> ? 16 : 64;
 
-// Processes are expensive on a 2-core VM; they get smaller groups.
-template <class R>
-constexpr std::size_t group_size = is_processes<R> ? 16 : 64;
+// Tests of tasks waiting for each other cannot run where tasks do not
+// interleave; such a runtime declares it (traits.concurrent).
+#define SKIP_UNLESS_CONCURRENT(R)                                                               \
+    do {                                                                                        \
+        if (!R::traits.concurrent)                                                              \
+            GTEST_SKIP() << R::traits.name << " runs tasks one after another: nothing can wait for a sibling"; \
+    } while (0)
 
 std::size_t open_fds() {
     std::size_t n = 0;
@@ -69,6 +83,7 @@ TYPED_TEST(Conformance, TasksCompleteAndResultsAddUp) {
 
 TYPED_TEST(Conformance, PingPongArrivesCompleteAndInOrder) {
     using R = TypeParam;
+    SKIP_UNLESS_CONCURRENT(R);
     using C = typename R::context;
     const std::uint64_t k = 2000;
     typename C::template channel<std::uint64_t> to_b(1), to_a(1);
@@ -93,7 +108,8 @@ TYPED_TEST(Conformance, PingPongArrivesCompleteAndInOrder) {
 
 TYPED_TEST(Conformance, SleepingTasksOverlapTheirWaits) {
     using R = TypeParam;
-    const std::size_t n = is_processes<R> ? 8 : 32;
+    SKIP_UNLESS_CONCURRENT(R);
+    const std::size_t n = heavy<R> ? 8 : 32;
     const auto wait = 100ms;
     auto t0 = std::chrono::steady_clock::now();
     auto res = R::run(n, [&](typename R::context& ctx, std::size_t) -> task<std::uint64_t> {
@@ -112,7 +128,8 @@ TYPED_TEST(Conformance, SleepingTasksOverlapTheirWaits) {
 TYPED_TEST(Conformance, TasksParkedOnFdsDoNotSpin) {
     using R = TypeParam;
     using C = typename R::context;
-    const std::size_t readers = is_processes<R> ? 4 : 16;
+    SKIP_UNLESS_CONCURRENT(R);
+    const std::size_t readers = heavy<R> ? 4 : 16;
     std::vector<cb::fd_pair> pipes;
     for (std::size_t i = 0; i < readers; ++i) {
         pipes.push_back(cb::make_pipe());
@@ -140,6 +157,7 @@ TYPED_TEST(Conformance, TasksParkedOnFdsDoNotSpin) {
 
 TYPED_TEST(Conformance, ParkHookSeesEveryTaskParked) {
     using R = TypeParam;
+    SKIP_UNLESS_CONCURRENT(R);
     const std::size_t n = group_size<R>;
     struct seen { std::size_t tasks = 0, children = 0, calls = 0; } s;
     cb::run_options o;
@@ -156,12 +174,12 @@ TYPED_TEST(Conformance, ParkHookSeesEveryTaskParked) {
         co_return i;
     }, o);
     EXPECT_EQ(cb::sum(res), n * (n - 1) / 2);
-    if (is_processes<R>) {
-        // The hook ran in the parent; the children's own copies of `s` do not count.
-        EXPECT_EQ(s.calls, 1u);
+    // The hook runs once, where the run was started (for processes: in the
+    // parent; the children's own copies of `s` do not count), and a runtime
+    // whose tasks are processes names them, so their memory can be read.
+    EXPECT_EQ(s.calls, 1u);
+    if (R::traits.stack == cb::stack_model::process) {
         EXPECT_EQ(s.children, n);
-    } else {
-        EXPECT_EQ(s.calls, 1u);
     }
     EXPECT_EQ(s.tasks, n);
 }
@@ -176,7 +194,7 @@ task<std::uint64_t> tree(C& ctx, std::uint64_t base, std::uint64_t size, std::ui
 TYPED_TEST(Conformance, NestedSpawnTreeAddsUp) {
     using R = TypeParam;
     using C = typename R::context;
-    const std::uint64_t leaves = is_processes<R> ? 16 : 1000, fanout = is_processes<R> ? 4 : 10;
+    const std::uint64_t leaves = heavy<R> ? 16 : 1000, fanout = heavy<R> ? 4 : 10;
     auto res = R::run(1, [&](C& ctx, std::size_t) { return tree(ctx, 0, leaves, fanout); });
     EXPECT_EQ(res[0], leaves * (leaves - 1) / 2);
 }
@@ -224,8 +242,8 @@ TYPED_TEST(Conformance, FailingTaskSurfacesAsError) {
 // RLIMIT_NPROC), which reports back by exit status.
 TYPED_TEST(Conformance, SpawnFailureUnderLowProcessLimitIsAClearError) {
     using R = TypeParam;
-    if constexpr (!is_processes<R> && !std::is_same_v<R, cb::threads_runtime>) {
-        GTEST_SKIP() << R::name << " creates no OS process or thread per task";
+    if constexpr (R::traits.stack != cb::stack_model::process && R::traits.stack != cb::stack_model::os_thread) {
+        GTEST_SKIP() << R::traits.name << " creates no OS process or thread per task";
     } else {
         std::fflush(nullptr);
         pid_t pid = ::fork();

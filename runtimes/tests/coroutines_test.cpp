@@ -3,7 +3,7 @@
 // deadlock is reported instead of sleeping forever.
 #include <gtest/gtest.h>
 
-#include "runtimes/coroutines/loop.hpp"
+#include "runtimes/coroutines/coroutines.hpp"
 #include "runtimes/fibers/fibers.hpp"
 
 namespace {

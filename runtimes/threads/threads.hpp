@@ -19,9 +19,12 @@
 
 namespace cb {
 
+// What this runtime is (traits.hpp): declared once, asked everywhere.
+inline constexpr runtime_traits threads_traits{"threads", "std::thread (one a task)", task_kind::thread, true, true, stack_model::os_thread, cost_class::medium};
+
 class thread_context {
 public:
-    static constexpr std::string_view name = "threads";
+    static constexpr const runtime_traits& traits = threads_traits;
     template <class T>
     using channel = blocking_channel<T, std::mutex, std::condition_variable>;
 
@@ -104,7 +107,7 @@ ready<std::uint64_t> thread_context::spawn_all(std::size_t n, F f) {
 }
 
 struct threads_runtime {
-    static constexpr std::string_view name = "threads";
+    static constexpr const runtime_traits& traits = threads_traits;
     using context = thread_context;
 
     template <class Body>
@@ -117,5 +120,7 @@ struct threads_runtime {
         return collect(slots);
     }
 };
+
+static_assert(runtime<threads_runtime>);
 
 }  // namespace cb

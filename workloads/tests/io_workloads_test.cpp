@@ -11,7 +11,7 @@
 
 #include <unistd.h>
 
-#include "bench/harness.hpp"
+#include "workloads/run.hpp"
 #include "runtimes/registry.hpp"
 #include "workloads/all.hpp"
 

@@ -1,4 +1,4 @@
-#include "loop.hpp"
+#include "event_loop.hpp"
 
 namespace cb {
 

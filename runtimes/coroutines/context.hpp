@@ -1,18 +1,12 @@
-// coroutines: the suite's own single-threaded C++20 event loop.
-//
-// A ready queue (ring buffer of coroutine handles), a timer heap and epoll
-// readiness, in the shape of the single-threaded loops of libunifex and Asio.
-// Every operation is an awaitable that lives in the awaiting coroutine's
-// frame, so waiting allocates nothing; the only allocation a task makes is its
-// frame (counted by task.hpp). The loop resumes ready coroutines one at a time
-// from the queue, which also serves as the trampoline that keeps the C stack
-// flat at -O0 and under sanitizers.
+// The coroutine loop's context: every suspension point a workload body may
+// use, each an awaitable that lives in the awaiting frame, so waiting
+// allocates nothing.
 #pragma once
 
+#include <cassert>
 #include <cerrno>
 #include <coroutine>
 #include <cstdint>
-#include <stdexcept>
 #include <vector>
 
 #include <sys/epoll.h>
@@ -21,130 +15,29 @@
 
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
-#include "../core/group.hpp"
-#include "../core/inject.hpp"
-#include "../core/reactor.hpp"
 #include "../core/task.hpp"
+#include "channel.hpp"
+#include "event_loop.hpp"
 
 namespace cb {
 
-class event_loop {
-public:
-    event_loop() : reactor(epoll_reactor::start::lazily), ready_(64) {}
-    event_loop(const event_loop&) = delete;
-    event_loop& operator=(const event_loop&) = delete;
-
-    void post(std::coroutine_handle<> h) {
-        burn_injected_work();
-        if (count_ == ready_.size()) grow();
-        ready_[(head_ + count_) & (ready_.size() - 1)] = h;
-        ++count_;
-    }
-    // Runs until `live` drops to zero. Throws if nothing can ever wake a task
-    // again (a deadlock in the workload), instead of sleeping forever.
-    void run(const std::size_t& live);
-
-    epoll_reactor reactor;
-    timer_heap timers;
-
-private:
-    void grow();
-    std::vector<std::coroutine_handle<>> ready_;
-    std::size_t head_ = 0, count_ = 0;
-};
-
-// A FIFO of suspended awaiters, linked through the awaiters themselves.
-template <class Node>
-struct waiter_list {
-    Node* head = nullptr;
-    Node* tail = nullptr;
-    bool empty() const noexcept { return head == nullptr; }
-    void push(Node* n) noexcept {
-        n->next = nullptr;
-        if (tail) tail->next = n; else head = n;
-        tail = n;
-    }
-    Node* pop() noexcept {
-        Node* n = head;
-        head = n->next;
-        if (!head) tail = nullptr;
-        return n;
-    }
-};
-
-template <class T>
-class coro_channel {
-public:
-    explicit coro_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
-
-    struct recv_op {
-        coro_channel* ch;
-        event_loop* loop;
-        T value{};
-        std::coroutine_handle<> h{};
-        recv_op* next = nullptr;
-        bool await_ready() noexcept { return ch->try_recv(*this); }
-        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->receivers_.push(this); }
-        T await_resume() noexcept { return std::move(value); }
-    };
-    struct send_op {
-        coro_channel* ch;
-        event_loop* loop;
-        T value;
-        std::coroutine_handle<> h{};
-        send_op* next = nullptr;
-        bool await_ready() noexcept { return ch->try_send(*this); }
-        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->senders_.push(this); }
-        void await_resume() const noexcept {}
-    };
-
-private:
-    // A waiting receiver takes the value directly and is made ready; no copy
-    // through the buffer, no allocation.
-    bool try_send(send_op& op) {
-        if (!receivers_.empty()) {
-            recv_op* r = receivers_.pop();
-            r->value = std::move(op.value);
-            op.loop->post(r->h);
-            return true;
-        }
-        if (count_ < buf_.size()) {
-            buf_[(head_ + count_) % buf_.size()] = std::move(op.value);
-            ++count_;
-            return true;
-        }
-        return false;
-    }
-    bool try_recv(recv_op& op) {
-        if (count_ == 0) return false;
-        op.value = std::move(buf_[head_]);
-        head_ = (head_ + 1) % buf_.size();
-        --count_;
-        if (!senders_.empty()) {
-            send_op* s = senders_.pop();
-            buf_[(head_ + count_) % buf_.size()] = std::move(s->value);
-            ++count_;
-            op.loop->post(s->h);
-        }
-        return true;
-    }
-
-    std::vector<T> buf_;
-    std::size_t head_ = 0, count_ = 0;
-    waiter_list<recv_op> receivers_;
-    waiter_list<send_op> senders_;
-};
+// What this runtime is (traits.hpp): declared once, asked everywhere.
+inline constexpr runtime_traits coroutines_traits{"coroutines", "C++20 coroutines (own epoll loop, one thread)", task_kind::coroutine, false, true, stack_model::stackless, cost_class::tiny};
 
 class coro_context {
 public:
-    static constexpr std::string_view name = "coroutines";
+    static constexpr const runtime_traits& traits = coroutines_traits;
     template <class T>
     using channel = coro_channel<T>;
 
     explicit coro_context(event_loop& l) : loop_(&l) {}
+    // A run that returns with a task still parked never released it.
+    ~coro_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
+    coro_context(const coro_context&) = delete;
+    coro_context& operator=(const coro_context&) = delete;
     static void configure_fd(int fd) { set_nonblocking(fd, true); }
 
-    struct yield_op {
+    struct [[nodiscard]] yield_op {
         event_loop* loop;
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) const { loop->post(h); }
@@ -152,7 +45,7 @@ public:
     };
     yield_op yield() { return {loop_}; }
 
-    struct sleep_op : timer_waiter {
+    struct [[nodiscard]] sleep_op : timer_waiter {
         event_loop* loop;
         steady::time_point when;
         std::coroutine_handle<> h{};
@@ -170,7 +63,7 @@ public:
     // One read/write/accept: tried at once; on EAGAIN the coroutine waits for
     // readiness and the call is retried from the loop before it is resumed.
     enum class io_kind { read, write, accept };
-    struct io_op : io_waiter {
+    struct [[nodiscard]] io_op : io_waiter {
         event_loop* loop;
         int fd;
         void* buf;
@@ -216,7 +109,7 @@ public:
     template <class T>
     typename coro_channel<T>::recv_op recv(coro_channel<T>& ch) { return {&ch, loop_}; }
 
-    struct park_op {
+    struct [[nodiscard]] park_op {
         coro_context* ctx;
         std::coroutine_handle<> h{};
         park_op* next = nullptr;
@@ -236,7 +129,7 @@ public:
     // Spawns n child tasks f(ctx, i) on this loop and resumes the caller when
     // all have finished, with the sum of their results.
     template <class F>
-    struct spawn_all_op {
+    struct [[nodiscard]] spawn_all_op {
         coro_context* ctx;
         std::size_t n;
         F f;
@@ -276,36 +169,6 @@ private:
     event_loop* loop_;
     std::size_t arrived_ = 0;
     waiter_list<park_op> parked_;
-};
-
-struct coroutines_runtime {
-    static constexpr std::string_view name = "coroutines";
-    using context = coro_context;
-
-    template <class Body>
-    static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
-        affinity_guard keep_mask;
-        if (!opts.cpus.empty()) pin_this_thread(opts.cpus[0]);
-        event_loop loop;
-        coro_context ctx(loop);
-        ctx.opts = &opts;
-        ctx.tasks = n;
-        std::vector<task<std::uint64_t>> tasks;
-        tasks.reserve(n);
-        std::size_t live = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            tasks.push_back(body(ctx, i));
-            if (!tasks.back().done()) {
-                ++live;
-                tasks.back().on_done([](void* p) noexcept { --*static_cast<std::size_t*>(p); }, &live);
-            }
-        }
-        loop.run(live);
-        std::vector<std::uint64_t> out;
-        out.reserve(n);
-        for (auto& t : tasks) out.push_back(t.get());
-        return out;
-    }
 };
 
 }  // namespace cb

@@ -9,7 +9,7 @@
 
 #include <valgrind/callgrind.h>
 
-#include "bench/workload.hpp"
+#include "workloads/workload.hpp"
 #include "runtimes/core/context.hpp"
 
 namespace cb {
@@ -31,6 +31,7 @@ struct run_result {
 // and the process around it are outside); outside valgrind the requests are
 // a few no-op instructions.
 template <class R, class W>
+    requires runtime<R> && workload_for<W, typename R::context>
 run_result run_once(const typename W::params& p, measurement& m, bool instrument = false) {
     using C = typename R::context;
     typename W::template state<C> s(p);
@@ -52,6 +53,7 @@ run_result run_once(const typename W::params& p, measurement& m, bool instrument
 
 template <class W>
 std::string bench_name(std::string_view runtime, const typename W::params& p) {
+    // The runtime's name from its traits: names are data (workload/runtime/params).
     std::string n = std::string(W::name) + "/" + std::string(runtime);
     std::string l = p.label();
     return l.empty() ? n : n + "/" + l;

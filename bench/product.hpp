@@ -1,0 +1,99 @@
+// The runtime x workload product: which pairs a profile runs, which are
+// declared unable to run (and why), and what the results say about the
+// runtimes and counters. Generic over the lists, so a test can run the same
+// code with a runtime of its own added (bench/tests/product_test.cpp); the
+// binary uses the registry's all_runtimes and all_workloads.
+#pragma once
+
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "runtimes/core/context.hpp"
+#include "runtimes/core/traits.hpp"
+#include "workloads/run.hpp"
+#include "workloads/workload.hpp"
+
+namespace cb {
+
+struct declared_pair {
+    std::string workload, runtime, params, reason;
+};
+
+// Every pair a profile would run, for --list and the families.
+struct planned_pair {
+    std::string name, runtime;
+    bool deterministic;  // counted in instructions by --instructions
+};
+
+template <class Runtimes, class Workloads>
+struct product;
+
+template <class... R, class... W>
+struct product<std::tuple<R...>, std::tuple<W...>> {
+    static_assert((runtime<R> && ...), "every registered runtime must satisfy the runtime concept");
+    static_assert((workload<W> && ...), "every registered workload must satisfy the workload concept");
+
+    // Calls f.template operator()<R, W>() for every pair, runtimes outermost.
+    template <class F>
+    static void for_each_pair(F&& f) {
+        (each_workload<R>(f), ...);
+    }
+
+    // Instruction counts repeat exactly only where one thread runs every task
+    // and the workload waits on nothing outside the process.
+    template <class Rt, class Wl>
+    static constexpr bool deterministic() {
+        if constexpr (requires { Wl::deterministic; }) return Wl::deterministic && !Rt::traits.multi_core;
+        else return false;
+    }
+
+    static std::vector<runtime_traits> traits() { return {R::traits...}; }
+
+    static std::vector<std::string> runtime_names() { return {std::string(R::traits.name)...}; }
+
+    // Every counter any workload declares, first declaration first.
+    static std::vector<counter_meta> workload_counters() {
+        std::vector<counter_meta> out;
+        auto add = [&](std::span<const counter_meta> cs) {
+            for (const counter_meta& c : cs) {
+                bool seen = false;
+                for (const counter_meta& o : out) seen = seen || o.name == c.name;
+                if (!seen) out.push_back(c);
+            }
+        };
+        (add(std::span<const counter_meta>(W::counter_info)), ...);
+        return out;
+    }
+
+    static std::vector<declared_pair> declared(profile prof) {
+        std::vector<declared_pair> out;
+        for_each_pair([&]<class Rt, class Wl>() {
+            for (const auto& p : Wl::sizes(prof, Rt::traits))
+                if (auto why = Wl::unsupported(Rt::traits, p); !why.empty())
+                    out.push_back({std::string(Wl::name), std::string(Rt::traits.name), p.label(), why});
+        });
+        return out;
+    }
+
+    static std::vector<planned_pair> planned(profile prof) {
+        std::vector<planned_pair> out;
+        for_each_pair([&]<class Rt, class Wl>() {
+            for (const auto& p : Wl::sizes(prof, Rt::traits))
+                if (Wl::unsupported(Rt::traits, p).empty())
+                    out.push_back({bench_name<Wl>(Rt::traits.name, p), std::string(Rt::traits.name),
+                                   deterministic<Rt, Wl>()});
+        });
+        (out.push_back({"max_tasks/" + std::string(R::traits.name), std::string(R::traits.name), false}), ...);
+        return out;
+    }
+
+private:
+    template <class Rt, class F>
+    static void each_workload(F& f) {
+        (f.template operator()<Rt, W>(), ...);
+    }
+};
+
+}  // namespace cb

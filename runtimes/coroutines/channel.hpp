@@ -1,0 +1,84 @@
+// The coroutine loop's channel: a bounded FIFO whose waiting senders and
+// receivers are the awaiters themselves (no allocation per wait). A value
+// sent to a waiting receiver goes straight into its awaiter.
+#pragma once
+
+#include <cassert>
+#include <coroutine>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include "event_loop.hpp"
+
+namespace cb {
+
+template <class T>
+class coro_channel {
+public:
+    explicit coro_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
+    // A channel destroyed with a task still waiting on it would leave that
+    // task suspended forever: the hand-offs of the run did not balance.
+    ~coro_channel() { assert(receivers_.empty() && senders_.empty() && "channel destroyed with waiters"); }
+    coro_channel(const coro_channel&) = delete;
+    coro_channel& operator=(const coro_channel&) = delete;
+
+    struct [[nodiscard]] recv_op {
+        coro_channel* ch;
+        event_loop* loop;
+        T value{};
+        std::coroutine_handle<> h{};
+        recv_op* next = nullptr;
+        bool await_ready() noexcept { return ch->try_recv(*this); }
+        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->receivers_.push(this); }
+        T await_resume() noexcept { return std::move(value); }
+    };
+    struct [[nodiscard]] send_op {
+        coro_channel* ch;
+        event_loop* loop;
+        T value;
+        std::coroutine_handle<> h{};
+        send_op* next = nullptr;
+        bool await_ready() noexcept { return ch->try_send(*this); }
+        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->senders_.push(this); }
+        void await_resume() const noexcept {}
+    };
+
+private:
+    // A waiting receiver takes the value directly and is made ready; no copy
+    // through the buffer, no allocation.
+    bool try_send(send_op& op) {
+        if (!receivers_.empty()) {
+            recv_op* r = receivers_.pop();
+            r->value = std::move(op.value);
+            op.loop->post(r->h);
+            return true;
+        }
+        if (count_ < buf_.size()) {
+            buf_[(head_ + count_) % buf_.size()] = std::move(op.value);
+            ++count_;
+            return true;
+        }
+        return false;
+    }
+    bool try_recv(recv_op& op) {
+        if (count_ == 0) return false;
+        op.value = std::move(buf_[head_]);
+        head_ = (head_ + 1) % buf_.size();
+        --count_;
+        if (!senders_.empty()) {
+            send_op* s = senders_.pop();
+            buf_[(head_ + count_) % buf_.size()] = std::move(s->value);
+            ++count_;
+            op.loop->post(s->h);
+        }
+        return true;
+    }
+
+    std::vector<T> buf_;
+    std::size_t head_ = 0, count_ = 0;
+    waiter_list<recv_op> receivers_;
+    waiter_list<send_op> senders_;
+};
+
+}  // namespace cb

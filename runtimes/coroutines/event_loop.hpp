@@ -1,0 +1,64 @@
+// The coroutine loop's scheduler: a ready queue (a ring buffer of coroutine
+// handles) in front of the reactor (epoll readiness) and a timer heap. One
+// thread. The queue is also the trampoline that keeps the C stack flat where
+// g++ does not emit the symmetric-transfer tail call (-O0, ASan): every
+// switch between tasks returns to run() and resumes the next handle from
+// there.
+#pragma once
+
+#include <cassert>
+#include <coroutine>
+#include <cstddef>
+#include <vector>
+
+#include "../core/inject.hpp"
+#include "../core/reactor.hpp"
+
+namespace cb {
+
+class event_loop {
+public:
+    event_loop() : reactor(epoll_reactor::start::lazily), ready_(64) {}
+    event_loop(const event_loop&) = delete;
+    event_loop& operator=(const event_loop&) = delete;
+
+    void post(std::coroutine_handle<> h) {
+        assert(h && !h.done() && "posting a finished coroutine: it would be resumed after its end");
+        burn_injected_work();
+        if (count_ == ready_.size()) grow();
+        ready_[(head_ + count_) & (ready_.size() - 1)] = h;
+        ++count_;
+    }
+    // Runs until `live` drops to zero. Throws if nothing can ever wake a task
+    // again (a deadlock in the workload), instead of sleeping forever.
+    void run(const std::size_t& live);
+
+    epoll_reactor reactor;
+    timer_heap timers;
+
+private:
+    void grow();
+    std::vector<std::coroutine_handle<>> ready_;
+    std::size_t head_ = 0, count_ = 0;
+};
+
+// A FIFO of suspended awaiters, linked through the awaiters themselves.
+template <class Node>
+struct waiter_list {
+    Node* head = nullptr;
+    Node* tail = nullptr;
+    bool empty() const noexcept { return head == nullptr; }
+    void push(Node* n) noexcept {
+        n->next = nullptr;
+        if (tail) tail->next = n; else head = n;
+        tail = n;
+    }
+    Node* pop() noexcept {
+        Node* n = head;
+        head = n->next;
+        if (!head) tail = nullptr;
+        return n;
+    }
+};
+
+}  // namespace cb

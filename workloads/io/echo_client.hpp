@@ -1,0 +1,191 @@
+// The echo workload's load generator, seen from the server's side: the
+// cobench_echo_client process (bench/echo_client.cpp) started with
+// posix_spawn (never fork: the pool's and fibers' families run threads), its
+// go pipe, and its one-line report. Killed and reaped on destruction.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtimes/core/fd.hpp"
+
+extern char** environ;
+
+namespace cb::wl {
+
+// What cobench_echo_client reported, or why it did not.
+struct echo_report {
+    std::uint64_t requests = 0, mismatches = 0, errors = 0, p50_ns = 0, p99_ns = 0;
+    std::uint64_t elapsed_ns = 0, cpu_ns = 0;  // go to last reply; the client's own CPU time (includes set-up)
+    std::string problem;  // empty: the client exited 0 with a well-formed report
+};
+
+// The client process: spawned on construction, killed and reaped on
+// destruction if finish() did not reap it.
+class echo_client {
+public:
+    // Where the client program is: $COBENCH_ECHO_CLIENT_BIN if set, else
+    // cobench_echo_client beside the running executable (the build puts the
+    // binaries side by side; a moved build directory keeps working). Empty
+    // with the reason in `why` if it is not there.
+    static std::string find(std::string* why = nullptr) {
+        std::string p;
+        if (const char* env = std::getenv("COBENCH_ECHO_CLIENT_BIN"); env && *env) {
+            p = env;
+        } else {
+            char buf[4096];
+            const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+            if (n <= 0) {
+                if (why) *why = "cannot read /proc/self/exe to find cobench_echo_client";
+                return {};
+            }
+            p.assign(buf, static_cast<std::size_t>(n));
+            p = p.substr(0, p.find_last_of('/') + 1) + "cobench_echo_client";
+        }
+        if (::access(p.c_str(), X_OK) != 0) {
+            if (why) *why = "echo client '" + p + "' is not an executable file (set COBENCH_ECHO_CLIENT_BIN)";
+            return {};
+        }
+        return p;
+    }
+
+    echo_client(std::uint16_t port, std::size_t conns, std::uint64_t requests, std::size_t size,
+                std::string exe_path = find()) {
+        if (exe_path.empty()) {
+            std::string why;
+            find(&why);
+            throw std::runtime_error("echo: " + why);
+        }
+        const char* exe = exe_path.c_str();
+        fd_pair go = make_pipe(), rep = make_pipe();
+        // The child gets the pipes as fds 3 and 4. Moving our ends above 10
+        // first means neither dup2 can overwrite the other's source.
+        unique_fd go_r = above(go.read_end, 10), rep_w = above(rep.write_end, 10);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, go_r.get(), 3);
+        posix_spawn_file_actions_adddup2(&fa, rep_w.get(), 4);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+        // Nothing else: a stray copy of someone's pipe end in the client would
+        // keep that pipe from ever reporting EOF.
+        posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+#endif
+        posix_spawnattr_t at;
+        posix_spawnattr_init(&at);
+        sigset_t none;
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&at, &none);
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+        std::string a[] = {exe, std::to_string(port), std::to_string(conns), std::to_string(requests),
+                           std::to_string(size), "3", "4"};
+        char* argv[] = {a[0].data(), a[1].data(), a[2].data(), a[3].data(), a[4].data(), a[5].data(), a[6].data(), nullptr};
+        int err = ::posix_spawn(&pid_, exe, &fa, &at, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&at);
+        if (err != 0) {
+            pid_ = -1;
+            throw_errno(std::string("echo: posix_spawn ") + exe, err);
+        }
+        go_ = std::move(go.write_end);
+        report_ = std::move(rep.read_end);
+    }
+    ~echo_client() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            reap(0);
+        }
+    }
+    echo_client(const echo_client&) = delete;
+    echo_client& operator=(const echo_client&) = delete;
+
+    // The write end of the go pipe: one byte starts the client's timed loop.
+    int go_fd() const noexcept { return go_.get(); }
+
+    // True once the client has exited (reaped here, status kept).
+    bool exited() {
+        if (pid_ > 0) reap(WNOHANG);
+        return pid_ <= 0;
+    }
+
+    // Waits for the report (EOF on its pipe: the client has exited) and the
+    // exit status; at most `timeout`, then the client is killed. Idempotent.
+    const echo_report& finish(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+        if (report_done_) return rep_;
+        report_done_ = true;
+        std::string text;
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        char buf[256];
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            pollfd pf{report_.get(), POLLIN, 0};
+            int pr = ::poll(&pf, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+            if (pr < 0 && errno == EINTR) continue;
+            if (pr <= 0) {
+                rep_.problem = "echo client: no report within " + std::to_string(timeout.count()) + " ms";
+                if (pid_ > 0) ::kill(pid_, SIGKILL);
+                break;
+            }
+            ssize_t r = ::read(report_.get(), buf, sizeof buf);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            text.append(buf, static_cast<std::size_t>(r));
+        }
+        reap(0);
+        unsigned long long v[7];
+        const bool parsed = std::sscanf(text.c_str(), "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                                        &v[4], &v[5], &v[6]) == 7;
+        if (parsed) {
+            rep_.requests = v[0], rep_.mismatches = v[1], rep_.errors = v[2];
+            rep_.p50_ns = v[3], rep_.p99_ns = v[4], rep_.elapsed_ns = v[5], rep_.cpu_ns = v[6];
+        }
+        if (rep_.problem.empty() && status_ == lost) {
+            rep_.problem = "echo client: reaped by someone else, exit status unknown";
+        } else if (rep_.problem.empty() && !(WIFEXITED(status_) && WEXITSTATUS(status_) == 0)) {
+            rep_.problem = WIFSIGNALED(status_) ? "echo client killed by signal " + std::to_string(WTERMSIG(status_))
+                                                : "echo client exited with status " + std::to_string(WEXITSTATUS(status_));
+        }
+        if (rep_.problem.empty() && !parsed) rep_.problem = "echo client: malformed report '" + text + "'";
+        if (!rep_.problem.empty() && parsed) rep_.problem += " (report: " + text.substr(0, text.find('\n')) + ")";
+        return rep_;
+    }
+
+private:
+    static unique_fd above(unique_fd& fd, int min) {
+        int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, min);
+        if (moved < 0) throw_errno("fcntl(F_DUPFD_CLOEXEC)");
+        fd.reset();
+        return unique_fd{moved};
+    }
+    static constexpr int lost = -1;  // not a status waitpid can give
+    void reap(int flags) {
+        if (pid_ <= 0) return;  // waitpid(-1) would reap any child of the process
+        int st = 0;
+        pid_t r;
+        while ((r = ::waitpid(pid_, &st, flags)) < 0 && errno == EINTR) {
+        }
+        if (r == pid_ || r < 0) {  // r < 0 (ECHILD): somebody else reaped it; nothing left to wait for
+            status_ = r == pid_ ? st : lost;
+            pid_ = -1;
+        }
+    }
+
+    pid_t pid_ = -1;
+    int status_ = 0;
+    unique_fd go_, report_;
+    bool report_done_ = false;
+    echo_report rep_;
+};
+
+}  // namespace cb::wl
