@@ -17,11 +17,9 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/group.hpp"
+#include "../core/worker_group.hpp"
 
 namespace cb {
-
-// Number of threads in this process (from /proc/self/status).
-int thread_count();
 
 // A pipe carrying fixed-size messages between processes. Created before the
 // fork so that every task inherits both ends. Writes of at most PIPE_BUF bytes
@@ -46,14 +44,6 @@ public:
 private:
     fd_pair p_;
 };
-
-class process_context;
-
-// Forks n children running fn(i) -> uint64 and collects the results. On a
-// failed fork every child already started is killed and reaped, and a
-// spawn_error is thrown. Any child that dies or fails is an error too.
-std::vector<std::uint64_t> run_children(std::size_t n, const run_options& opts, process_context& ctx,
-                                        std::uint64_t (*fn)(void* arg, std::size_t i), void* arg);
 
 // What this runtime is (traits.hpp): declared once, asked everywhere.
 inline constexpr runtime_traits processes_traits{"processes", "processes (fork, one a task)", task_kind::process, true, false, stack_model::process, cost_class::heavy};
@@ -82,24 +72,27 @@ public:
         return {sum(run_group(n, run_options{}, f))};  // nested groups neither pin nor park
     }
 
-    // Runs body(*this, i) in n children. The typed body goes behind a function
-    // pointer, so run_children (the forking and reaping) is compiled once,
-    // not once per body.
+    // Runs body(*this, i) in n children: a worker group of one process a task
+    // (core/worker_group.hpp). The typed body goes behind a function pointer,
+    // so the forking and reaping are compiled once, not once per body.
     template <class Body>
     std::vector<std::uint64_t> run_group(std::size_t n, const run_options& opts, Body& body) {
         struct env { Body* b; process_context* ctx; };
         env e{&body, this};
-        return run_children(n, opts, *this, [](void* a, std::size_t i) -> std::uint64_t {
+        process_group g{n, n, n, &opts, &park_};
+        return run_process_workers(g, [](void* a, slice s, std::uint64_t* out) {
             auto* e = static_cast<env*>(a);
-            result_slot s;
-            run_blocking(*e->b, *e->ctx, i, s);
-            if (s.error) std::rethrow_exception(s.error);
-            return s.value;
+            for (std::size_t i = s.first; i < s.last; ++i) {
+                result_slot r;
+                run_blocking(*e->b, *e->ctx, i, r);
+                if (r.error) std::rethrow_exception(r.error);
+                out[i - s.first] = r.value;
+            }
         }, &e);
     }
 
-    // Set by run_children for the duration of a group.
-    int arrive_fd = -1, release_fd = -1;
+private:
+    park_fds park_;  // the group's park barrier, set by run_process_workers
 };
 
 struct processes_runtime {

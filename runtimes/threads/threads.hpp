@@ -16,6 +16,7 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/group.hpp"
+#include "../core/worker_group.hpp"
 
 namespace cb {
 
@@ -54,38 +55,6 @@ private:
     std::atomic<bool> released_{false};
 };
 
-namespace detail {
-// Starts n threads behind a start gate. If a thread cannot be created the
-// gate opens on "abort": the threads already made return without running
-// their body (which could block forever waiting on a sibling that was never
-// born), are joined, and the failure is thrown.
-template <class Fn>
-void run_threads(std::size_t n, const std::vector<int>& cpus, Fn&& fn) {
-    enum : int { wait = 0, go = 1, abort = 2 };
-    std::atomic<int> gate{wait};
-    std::vector<std::thread> ts;
-    ts.reserve(n);
-    try {
-        for (std::size_t i = 0; i < n; ++i) {
-            ts.emplace_back([&, i] {
-                gate.wait(wait, std::memory_order_acquire);
-                if (gate.load(std::memory_order_acquire) == abort) return;
-                if (!cpus.empty()) pin_this_thread(cpus[i % cpus.size()]);
-                fn(i);
-            });
-        }
-    } catch (const std::system_error& e) {
-        gate.store(abort, std::memory_order_release);
-        gate.notify_all();
-        for (auto& t : ts) t.join();
-        throw spawn_error("threads: could not create thread " + std::to_string(ts.size() + 1) + " of " +
-                          std::to_string(n) + ": " + e.what() + " (" + task_limits() + ")");
-    }
-    gate.store(go, std::memory_order_release);
-    gate.notify_all();
-    for (auto& t : ts) t.join();
-}
-}  // namespace detail
 
 inline ready<void> thread_context::park() {
     std::size_t me = arrived_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -102,7 +71,7 @@ inline ready<void> thread_context::park() {
 template <class F>
 ready<std::uint64_t> thread_context::spawn_all(std::size_t n, F f) {
     std::vector<result_slot> slots(n);
-    detail::run_threads(n, {}, [&](std::size_t i) { run_blocking(f, *this, i, slots[i]); });
+    run_thread_workers(n, n, {}, [&](slice s) { run_blocking(f, *this, s.first, slots[s.first]); });
     return {sum(collect(slots))};
 }
 
@@ -116,7 +85,8 @@ struct threads_runtime {
         ctx.opts = &opts;
         ctx.tasks = n;
         std::vector<result_slot> slots(n);
-        detail::run_threads(n, opts.cpus, [&](std::size_t i) { run_blocking(body, ctx, i, slots[i]); });
+        // A worker group of one thread a task (core/worker_group.hpp).
+        run_thread_workers(n, n, opts.cpus, [&](slice s) { run_blocking(body, ctx, s.first, slots[s.first]); });
         return collect(slots);
     }
 };
