@@ -1,0 +1,58 @@
+// Adding a runtime is one folder plus one registry line: the test-only inline
+// runtime (runtimes/tests/inline_runtime/), registered only in the test
+// registry, shows up in the product the harness plans from, with its traits,
+// its benchmarks and the pairs it declares unable to run, without any edit
+// to bench/ or workloads/.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "bench/product.hpp"
+#include "runtimes/tests/test_registry.hpp"
+#include "workloads/all.hpp"
+
+namespace {
+
+using test_product = cb::product<cb::testing::test_runtimes, cb::wl::all_workloads>;
+
+bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+TEST(Product, ATestRuntimeIsPlannedLikeTheRest) {
+    EXPECT_TRUE(has(test_product::runtime_names(), "inline"));
+    std::vector<std::string> names;
+    for (auto& p : test_product::planned(cb::profile::test)) names.push_back(p.name);
+    EXPECT_TRUE(has(names, "spawn/inline/tasks:16"));
+    EXPECT_TRUE(has(names, "cpu_bound/inline/tasks:2"));
+    EXPECT_TRUE(has(names, "max_tasks/inline"));
+    // Its traits travel with it (they go into the results JSON).
+    auto traits = test_product::traits();
+    auto it = std::find_if(traits.begin(), traits.end(), [](auto& t) { return t.name == "inline"; });
+    ASSERT_NE(it, traits.end());
+    EXPECT_FALSE(it->concurrent);
+    EXPECT_EQ(cb::to_string(it->kind), "inline");
+}
+
+TEST(Product, PairsATestRuntimeCannotRunAreDeclaredWithAReason) {
+    std::size_t declared = 0;
+    for (auto& d : test_product::declared(cb::profile::test)) {
+        if (d.runtime != "inline") continue;
+        ++declared;
+        EXPECT_NE(d.reason.find("one after another"), std::string::npos) << d.workload << ": " << d.reason;
+    }
+    // ping_pong (2 sizes), pipe_pong (2), idle_memory, producer_consumer (2), bounded_fanout (2), echo.
+    EXPECT_EQ(declared, 10u);
+    for (auto& p : test_product::planned(cb::profile::test))
+        EXPECT_FALSE(p.name.starts_with("ping_pong/inline/")) << p.name << " is planned but cannot run";
+}
+
+TEST(Product, InstructionCountsOnlyWhereOneThreadRunsEverything) {
+    for (auto& p : test_product::planned(cb::profile::test)) {
+        if (!p.deterministic) continue;
+        auto traits = test_product::traits();
+        auto it = std::find_if(traits.begin(), traits.end(), [&](auto& t) { return t.name == p.runtime; });
+        ASSERT_NE(it, traits.end());
+        EXPECT_FALSE(it->multi_core) << p.name;
+    }
+}
+
+}  // namespace
