@@ -93,6 +93,8 @@ double tick_ns() {
 
 std::vector<std::string> runtime_names() { return the_product::runtime_names(); }
 
+std::vector<runtime_traits> registered_traits() { return the_product::traits(); }
+
 nlohmann::json results_metadata() {
     nlohmann::json runtimes = nlohmann::json::array();
     for (const runtime_traits& t : the_product::traits()) {

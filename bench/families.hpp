@@ -16,6 +16,9 @@ namespace cb {
 
 std::vector<std::string> runtime_names();
 
+// The registered runtimes' traits, in registry order.
+std::vector<runtime_traits> registered_traits();
+
 // What the results say about themselves (results/README.md, schema 2):
 // {"runtimes": [traits of every registered runtime, in registry order],
 //  "counters": {counter: {"unit", "better", ...}}}. Merged into the context.
