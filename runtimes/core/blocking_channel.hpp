@@ -4,6 +4,7 @@
 // worker thread.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <mutex>
 #include <stdexcept>
@@ -16,16 +17,26 @@ class blocking_channel {
 public:
     explicit blocking_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
 
+    // Destroyed with a task still waiting in it, the run's hand-offs did not
+    // balance: that task would wait forever.
+    ~blocking_channel() { assert(waiting_ == 0 && "channel destroyed with tasks waiting in it"); }
+    blocking_channel(const blocking_channel&) = delete;
+    blocking_channel& operator=(const blocking_channel&) = delete;
+
     void send(T v) {
         std::unique_lock lk(m_);
+        ++waiting_;
         not_full_.wait(lk, [&] { return count_ < buf_.size(); });
+        --waiting_;
         buf_[(head_ + count_) % buf_.size()] = std::move(v);
         ++count_;
         not_empty_.notify_one();
     }
     T recv() {
         std::unique_lock lk(m_);
+        ++waiting_;
         not_empty_.wait(lk, [&] { return count_ > 0; });
+        --waiting_;
         T v = std::move(buf_[head_]);
         head_ = (head_ + 1) % buf_.size();
         --count_;
@@ -39,6 +50,7 @@ private:
     CondVar not_empty_, not_full_;
     std::vector<T> buf_;
     std::size_t head_ = 0, count_ = 0;
+    std::size_t waiting_ = 0;  // tasks inside send/recv, for the debug-build check above
 };
 
 }  // namespace cb

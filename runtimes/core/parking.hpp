@@ -3,6 +3,7 @@
 // runtime's own wait_fd, and a barrier whose last arrival runs the park hook.
 #pragma once
 
+#include <cassert>
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
@@ -23,6 +24,12 @@ namespace cb {
 template <class Mutex, class CondVar>
 class hooked_barrier {
 public:
+    hooked_barrier() = default;
+    // A run that returns while some tasks arrived and were never released
+    // left them parked.
+    ~hooked_barrier() { assert((arrived_ == 0 || released_) && "a run returned with tasks still parked"); }
+    hooked_barrier(const hooked_barrier&) = delete;
+    hooked_barrier& operator=(const hooked_barrier&) = delete;
     void arrive_and_wait(std::size_t tasks, const run_options* opts) {
         std::unique_lock lk(m_);
         if (++arrived_ == tasks) {

@@ -42,7 +42,10 @@ private:
     std::size_t head_ = 0, count_ = 0;
 };
 
-// A FIFO of suspended awaiters, linked through the awaiters themselves.
+// A FIFO of suspended awaiters, linked through the awaiters themselves (a
+// Node has `next` and `queued`). An awaiter destroyed while still queued (its
+// coroutine was destroyed without being resumed: a run that ended in an error
+// or a deadlock) takes itself out, so no list keeps a dangling pointer.
 template <class Node>
 struct waiter_list {
     Node* head = nullptr;
@@ -50,6 +53,7 @@ struct waiter_list {
     bool empty() const noexcept { return head == nullptr; }
     void push(Node* n) noexcept {
         n->next = nullptr;
+        n->queued = true;
         if (tail) tail->next = n; else head = n;
         tail = n;
     }
@@ -57,7 +61,19 @@ struct waiter_list {
         Node* n = head;
         head = n->next;
         if (!head) tail = nullptr;
+        n->queued = false;
         return n;
+    }
+    // O(length), only on the abnormal path above.
+    void remove(Node* n) noexcept {
+        Node* prev = nullptr;
+        for (Node* c = head; c; prev = c, c = c->next) {
+            if (c != n) continue;
+            (prev ? prev->next : head) = c->next;
+            if (tail == c) tail = prev;
+            c->queued = false;
+            return;
+        }
     }
 };
 
