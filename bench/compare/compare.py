@@ -30,8 +30,12 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 
-import cobench_results as cr
-from cobench_results import INSTRUCTIONS, OPS, OutputError, ResultsError
+try:
+    import cobench_results as cr
+    from cobench_results import INSTRUCTIONS, OPS, OutputError, ResultsError
+except ImportError as e:   # run without the launcher, which puts the package on PYTHONPATH
+    print(f"compare.py: internal error: {e}; run it through plots/python.sh", file=sys.stderr)
+    sys.exit(4)
 
 EXIT_OK, EXIT_REGRESSION, EXIT_INPUT, EXIT_ERRORED, EXIT_INTERNAL = 0, 1, 2, 3, 4
 

@@ -21,8 +21,12 @@ import json
 import os
 import sys
 
-import cobench_results as cr
-from cobench_results import OutputError, ResultsError
+try:
+    import cobench_results as cr
+    from cobench_results import OutputError, ResultsError
+except ImportError as e:   # run without the launcher, which puts the package on PYTHONPATH
+    print(f"history.py: internal error: {e}; run it through plots/python.sh", file=sys.stderr)
+    sys.exit(4)
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 2, 4
 
