@@ -18,8 +18,15 @@
 #ifndef COBENCH_BUILD_TYPE
 #define COBENCH_BUILD_TYPE "unknown"
 #endif
-#ifndef COBENCH_SOURCE_DIR
-#define COBENCH_SOURCE_DIR "."
+// The commit and dirty flag of the tree this binary was built from, written
+// at every build by bench/git_commit.cmake (never read from whatever tree is
+// around at run time).
+#if __has_include("cobench_git.hpp")
+#include "cobench_git.hpp"
+#endif
+#ifndef COBENCH_GIT_COMMIT
+#define COBENCH_GIT_COMMIT "unknown"
+#define COBENCH_GIT_DIRTY "unknown"
 #endif
 #ifndef COBENCH_BENCHMARK_VERSION
 #define COBENCH_BENCHMARK_VERSION "unknown"
@@ -72,16 +79,13 @@ std::string virtualization() {
 kv_list machine_context() {
     utsname u{};
     ::uname(&u);
-    const std::string src = COBENCH_SOURCE_DIR;
-    std::string commit = command_output("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
-    std::string dirty = command_output("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null");
     std::ostringstream boost_v, tbb_v;
     boost_v << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "." << BOOST_VERSION % 100;
     tbb_v << TBB_VERSION_MAJOR << "." << TBB_VERSION_MINOR;
     kv_list kv{
         {"cobench_build_type", COBENCH_BUILD_TYPE},
-        {"git_commit", commit.empty() ? "unknown" : commit},
-        {"git_dirty", commit.empty() ? "unknown" : (dirty.empty() ? "false" : "true")},
+        {"git_commit", COBENCH_GIT_COMMIT},
+        {"git_dirty", COBENCH_GIT_DIRTY},
         {"compiler", std::string("g++ ") + __VERSION__},
         {"cxx_flags", COBENCH_CXX_FLAGS},
         {"kernel", std::string(u.sysname) + " " + u.release},

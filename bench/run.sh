@@ -2,24 +2,100 @@
 # The README's main command: installs what is missing, builds Release, runs
 # the benchmarks (default: the quick profile, about 2 minutes on 2 cores) and
 # then draws the charts and writes the report from the results.
+#
 # Arguments go to the benchmark binary, e.g. `bash bench/run.sh --profile full`.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash bench/setup.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)"
-out=results/latest.json
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[i]}" in
-    --out) out="${args[i+1]:-$out}" ;;
-    --out=*) out="${args[i]#--out=}" ;;
-    --help|-h|--list|--instructions) exec ./build/cobench "$@" ;;
+# A relative --out is taken from the directory you run this from; without
+# --out the results go to results/latest.json in the repository.
+# COBENCH_BIN=PATH runs that binary instead, with no setup and no build.
+#
+# Exit status (the same meanings as the binary's and the Python tools'):
+#   0  all ok: results, charts and report written
+#   1  a failure: setup, build or the run failed, or the run wrote no results
+#   2  bad input: the binary refused its arguments, or the results hold nothing to report
+#   3  results written, but some benchmarks or runtime families failed (the report lists them)
+#   4  internal error of the report script
+#   128+N  stopped by signal N (Ctrl-C: 130)
+# Whenever the run fails or writes nothing, the previous results, charts and
+# report are left as they were.
+set -uo pipefail
+caller=$PWD
+cd "$(dirname "$0")/.." || exit 1
+repo=$PWD
+
+die() {
+  echo "run.sh: $2" >&2
+  exit "$1"
+}
+
+# A path as the user meant it: relative to where run.sh was started.
+from_caller() {
+  case "$1" in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s\n' "$caller/$1" ;;
   esac
+}
+
+# Identity of the results file, to tell whether the run replaced it (the binary
+# writes a new file and renames it, so a written file has a new inode).
+identity() {
+  stat -c '%i %y %s' -- "$1" 2>/dev/null || echo absent
+}
+
+out=
+passthrough=0
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out)
+      [ $# -ge 2 ] || die 2 "--out needs a file name"
+      out=$(from_caller "$2")
+      args+=(--out "$out")
+      shift
+      ;;
+    --out=*)
+      out=$(from_caller "${1#--out=}")
+      args+=("--out=$out")
+      ;;
+    # These print or write something other than a results file for the charts.
+    --help | -h | --list | --instructions)
+      passthrough=1
+      args+=("$1")
+      ;;
+    *) args+=("$1") ;;
+  esac
+  shift
 done
+
+if [ -n "${COBENCH_BIN:-}" ]; then
+  bin=$COBENCH_BIN
+else
+  bash bench/setup.sh || die 1 "setup failed"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null || die 1 "cmake could not configure the build"
+  cmake --build build -j"$(nproc)" || die 1 "the build failed"
+  bin=./build/cobench
+fi
+if [ "$passthrough" = 1 ]; then
+  exec "$bin" "${args[@]}"
+fi
+if [ -z "$out" ]; then
+  out=$repo/results/latest.json
+  args+=(--out "$out")
+fi
+
+before=$(identity "$out")
 rc=0
-./build/cobench "$@" || rc=$?
-# 3: results were written but a runtime family failed; the report shows which.
-if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then exit "$rc"; fi
-plots/python.sh plots/report.py "$out"
-exit "$rc"
+"$bin" "${args[@]}" || rc=$?
+case $rc in
+  0 | 3) ;;
+  *) die "$rc" "the benchmark run failed (status $rc); previous results, charts and report kept" ;;
+esac
+if [ "$(identity "$out")" = "$before" ]; then
+  die 1 "the run exited $rc but wrote no results to $out; previous charts and report kept"
+fi
+
+report=0
+plots/python.sh plots/report.py "$out" || report=$?
+case $report in
+  0) exit "$rc" ;;  # 3 from the run: the report shows which family failed
+  *) exit "$report" ;;
+esac

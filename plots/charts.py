@@ -10,7 +10,6 @@ once all of them were produced.
 import io
 import re
 import textwrap
-import zlib
 from dataclasses import dataclass, field
 from statistics import mean
 
@@ -20,32 +19,33 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (the backend must be chosen first)
 from matplotlib.lines import Line2D  # noqa: E402
 
-# Fixed per runtime so one runtime has the same colour in every chart.
-RUNTIME_COLOURS = {
-    "processes": "#d62728", "threads": "#1f77b4", "pool": "#9467bd",
-    "fibers": "#ff7f0e", "coroutines": "#2ca02c", "proc_coroutines": "#17becf",
-}
-RUNTIME_MARKERS = {"processes": "s", "threads": "o", "pool": "D", "fibers": "^",
-                   "coroutines": "v", "proc_coroutines": "P"}
-# A runtime added later still gets a stable colour: chosen by a checksum of its
-# name, not by Python's per-process randomised hash().
-FALLBACK_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939")
-FALLBACK_MARKERS = ("X", "*", "h", "<", ">", "p")
+# Colour and marker by a runtime's display position (the registry's order, as
+# the file's context.runtimes lists it), so one runtime has the same look in
+# every chart of a report, and a runtime added to the registry needs no edit here.
+PALETTE = ("#d62728", "#1f77b4", "#9467bd", "#ff7f0e", "#2ca02c", "#17becf",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+MARKERS = ("s", "o", "D", "^", "v", "P", "X", "*", "h", "<")
 
 matplotlib.rcParams.update({"svg.hashsalt": "cobench", "font.size": 9,
                             "axes.titlesize": 10, "legend.fontsize": 8})
 
 
-def runtime_colour(runtime):
-    if runtime in RUNTIME_COLOURS:
-        return RUNTIME_COLOURS[runtime]
-    return FALLBACK_COLOURS[zlib.crc32(runtime.encode()) % len(FALLBACK_COLOURS)]
+class Styles:
+    """Colour and marker of each runtime of one results file."""
 
+    def __init__(self, results):
+        self.results = results
 
-def runtime_marker(runtime):
-    if runtime in RUNTIME_MARKERS:
-        return RUNTIME_MARKERS[runtime]
-    return FALLBACK_MARKERS[zlib.crc32(runtime.encode()) % len(FALLBACK_MARKERS)]
+    def _position(self, runtime):
+        return self.results.order_key(runtime)[0]
+
+    def colour(self, runtime):
+        return PALETTE[self._position(runtime) % len(PALETTE)]
+
+    def marker(self, runtime):
+        # Shifted once per turn of the palette, so runtime 11 does not look like runtime 1.
+        pos = self._position(runtime)
+        return MARKERS[(pos + pos // len(PALETTE)) % len(MARKERS)]
 
 
 def machine_caption(context):
@@ -75,10 +75,10 @@ def _yscale(ax, values):
             ax.set_ylim(bottom=0)
 
 
-def _plot_series(ax, series, logx=True, logy=True):
+def _plot_series(ax, styles, series, logx=True, logy=True):
     for rt, pts in series.items():
         xs, ys, errs = zip(*pts)
-        kw = dict(color=runtime_colour(rt), marker=runtime_marker(rt), label=rt, linewidth=1.5,
+        kw = dict(color=styles.colour(rt), marker=styles.marker(rt), label=rt, linewidth=1.5,
                   markersize=5)
         if any(e is not None for e in errs):
             ax.errorbar(xs, ys, yerr=[e or 0 for e in errs], capsize=3, **kw)
@@ -91,7 +91,7 @@ def _plot_series(ax, series, logx=True, logy=True):
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _grouped_bars(ax, groups, values, logy=True, annotate=True):
+def _grouped_bars(ax, styles, groups, values, logy=True, annotate=True):
     """values: {(group, runtime): y}; one cluster per group, one bar per runtime."""
     runtimes = []
     for _, rt in values:
@@ -102,7 +102,7 @@ def _grouped_bars(ax, groups, values, logy=True, annotate=True):
         xs = [g + (i - (len(runtimes) - 1) / 2) * width
               for g, name in enumerate(groups) if (name, rt) in values]
         ys = [values[(name, rt)] for name in groups if (name, rt) in values]
-        bars = ax.bar(xs, ys, width * 0.95, color=runtime_colour(rt), label=rt)
+        bars = ax.bar(xs, ys, width * 0.95, color=styles.colour(rt), label=rt)
         if annotate:
             ax.bar_label(bars, labels=[_short(y) for y in ys], fontsize=6, rotation=90, padding=2)
     ax.set_xticks(range(len(groups)), groups)
@@ -156,7 +156,7 @@ def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fi
         suffix = "".join(f", {k}:{v}" for k, v in where.items())
 
         def draw(ax):
-            _plot_series(ax, s, logy=logy)
+            _plot_series(ax, Styles(r), s, logy=logy)
             _label(ax, title + suffix, xlabel, ylabel)
         return draw
     return prepare
@@ -182,7 +182,7 @@ def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", lo
                         key=lambda g: (first.index(g) if g in first else len(first), _natural(g)))
 
         def draw(ax):
-            _grouped_bars(ax, groups, values, logy=logy)
+            _grouped_bars(ax, Styles(r), groups, values, logy=logy)
             _label(ax, title, "", ylabel)
         return draw
     return prepare
@@ -197,10 +197,12 @@ def max_tasks_panel(r):
     if not pts:
         return None
 
+    styles = Styles(r)
+
     def draw(ax):
         vals = [p.counters["max_tasks"] for p in pts]
         for i, p in enumerate(pts):
-            ax.barh(i, vals[i], color=runtime_colour(p.runtime), label=p.runtime)
+            ax.barh(i, vals[i], color=styles.colour(p.runtime), label=p.runtime)
         ax.set_yticks(range(len(pts)), [p.runtime for p in pts])
         ax.invert_yaxis()
         if max(vals) > 0:
@@ -208,8 +210,11 @@ def max_tasks_panel(r):
         low = min([v for v in vals if v > 0] or [1])
         ax.set_xlim(low / 3, max(vals + [low]) * 300)  # room for the stop reason
         for i, p in enumerate(pts):
-            ax.text(max(p.counters["max_tasks"], low) * 1.2, i, f"{_short(p.counters['max_tasks'])}  "
-                    f"({_clip(p.label or 'no reason given')})", va="center", fontsize=7)
+            held = p.counters["max_tasks"]
+            # 0 means the first group already failed: say so, rather than draw a count of 0.
+            count = "none held" if held == 0 else _short(held)
+            ax.text(max(held, low) * 1.2, i, f"{count}  ({_clip(p.label or 'no reason given')})",
+                    va="center", fontsize=7)
         ax.grid(True, axis="x", alpha=0.3)
         _label(ax, "Most tasks held, and why it stopped", "tasks held at once (count, log)", "")
     return draw
@@ -233,7 +238,7 @@ def timer_total_panel(r):
         refs[key] = sorted((n, mean(v)) for n, v in by_n.items())
 
     def draw(ax):
-        _plot_series(ax, s)
+        _plot_series(ax, Styles(r), s)
         for key, style, text in (("longest_wait_ms", "--", "longest wait"),
                                  ("sum_wait_ms", ":", "sum of waits")):
             if refs[key]:
@@ -251,7 +256,7 @@ def speedup_panel(r):
     cpus = r.cpu_count()
 
     def draw(ax):
-        _plot_series(ax, s, logy=False)
+        _plot_series(ax, Styles(r), s, logy=False)
         xs = sorted({x for pts in s.values() for x, _, _ in pts})
         if xs[0] > 0:
             ax.set_xscale("log", base=2)
@@ -378,7 +383,8 @@ def render_all(results):
         for ax, draw in zip(axes, overview):
             draw(ax)
             ax.title.set_fontsize(8)
-        handles = [Line2D([], [], color=runtime_colour(rt), marker=runtime_marker(rt), label=rt)
+        styles = Styles(results)
+        handles = [Line2D([], [], color=styles.colour(rt), marker=styles.marker(rt), label=rt)
                    for rt in results.runtimes()]
         axes[n - 1].axis("off")
         axes[n - 1].legend(handles=handles, loc="center", title="runtime", fontsize=10)

@@ -2,16 +2,21 @@
 
 Every verdict is computed from the numbers in the file; the thresholds are the
 named constants below, and the report prints them next to the verdicts.
+Runtimes are chosen by the traits the file declares (context.runtimes), never
+by name: where a claim says threads it means the runtime of kind thread, for
+coroutines the one of kind coroutine, for multi-core those with multi_core true. A file without traits
+(schema 1) gets the verdict NOT_JUDGED for such claims, with the reason.
 evaluate_all(results) -> list of Claim.
 """
 
 import math
 from dataclasses import dataclass, field
 
-from cobench_results import fmt, runtime_sort_key
+from cobench_results import fmt
 
 CONFIRMED, REFUTED, MIXED = "confirmed", "refuted", "mixed"
-UNDECIDED, NOT_MEASURED = "undecided", "not measured"
+UNDECIDED, NOT_MEASURED, NOT_JUDGED = "undecided", "not measured", "not judged"
+VERDICTS = (CONFIRMED, REFUTED, MIXED, UNDECIDED, NOT_MEASURED, NOT_JUDGED)
 
 # Thresholds; THRESHOLDS below says what each means and the report prints it.
 SWITCH_CONFIRM_FACTOR = 10.0
@@ -39,8 +44,9 @@ _MEANINGS = {
 }
 THRESHOLDS = [(name, globals()[name], meaning) for name, meaning in _MEANINGS.items()]
 
-MULTI_CORE = ("processes", "threads", "pool")
-SINGLE_LOOP = ("fibers", "coroutines")
+NO_TRAITS = ("this results file declares no runtime traits (context.runtimes, schema 2), and the "
+             "claim groups runtimes by kind, which a name does not tell; regenerate the results "
+             "with the current build to judge it")
 
 
 @dataclass
@@ -74,30 +80,52 @@ def _ratio(num, den):
     return num / den if num is not None and den else None
 
 
+def _by_kind(r, c, *kinds):
+    """The first runtime (display order) of each kind, or None after saying in `c` why not."""
+    if not r.has_traits:
+        c.verdict = NOT_JUDGED
+        c.evidence.append(NO_TRAITS)
+        return None
+    chosen = []
+    for kind in kinds:
+        names = r.runtimes_where(kind=kind)
+        if not names:
+            c.evidence.append(f"no runtime of kind {kind} in this file")
+            return None
+        chosen.append(names[0])
+    c.evidence.append("compared: " + " vs ".join(f"{n} (kind {k})" for n, k in zip(chosen, kinds)))
+    return chosen
+
+
 def claim_switch(r):
     c = Claim("a", "Switching between coroutines costs far less than switching between threads.",
               NOT_MEASURED,
-              f"factor = threads switch_ns / coroutines switch_ns, for ping_pong pin:same and for "
+              f"factor = switch_ns of the thread runtime / of the coroutine runtime (by kind), for "
+              f"ping_pong pin:same and for "
               f"yield_ring at every tasks value both measured; each measure is confirmed if the factor "
               f"≥ {SWITCH_CONFIRM_FACTOR:g}, mixed if {SWITCH_REFUTE_FACTOR:g}–{SWITCH_CONFIRM_FACTOR:g}, "
               f"refuted if < {SWITCH_REFUTE_FACTOR:g}; measures that disagree make the claim mixed. "
               f"Cross-core ping_pong is shown but not judged.")
+    pair = _by_kind(r, c, "thread", "coroutine")
+    if pair is None:
+        return c
+    thr, coro = pair
     verdicts = []
     for pin in ("same", "cross"):
-        t = r.value("ping_pong", "threads", "switch_ns", pin=pin)
-        k = r.value("ping_pong", "coroutines", "switch_ns", pin=pin)
+        t = r.value("ping_pong", thr, "switch_ns", pin=pin)
+        k = r.value("ping_pong", coro, "switch_ns", pin=pin)
         f = _ratio(t, k)
         if f is None:
-            c.evidence.append(f"ping_pong pin:{pin}: not measured for both threads and coroutines")
+            c.evidence.append(f"ping_pong pin:{pin}: not measured for both {thr} and {coro}")
             continue
         v = grade(f, SWITCH_CONFIRM_FACTOR, SWITCH_REFUTE_FACTOR)
         judged = pin == "same"
         if judged:
             verdicts.append(v)
-        c.evidence.append(f"ping_pong pin:{pin}: threads {fmt(t)} ns, coroutines {fmt(k)} ns "
+        c.evidence.append(f"ping_pong pin:{pin}: {thr} {fmt(t)} ns, {coro} {fmt(k)} ns "
                           f"→ factor {f:.1f}" + (f" ({v})" if judged else " (not judged)"))
     s = r.series("yield_ring", "switch_ns", "tasks")
-    t, k = _by_x(s, "threads"), _by_x(s, "coroutines")
+    t, k = _by_x(s, thr), _by_x(s, coro)
     common = sorted(set(t) & set(k))
     for n in common:
         f = _ratio(t[n], k[n])
@@ -105,31 +133,41 @@ def claim_switch(r):
             continue
         v = grade(f, SWITCH_CONFIRM_FACTOR, SWITCH_REFUTE_FACTOR)
         verdicts.append(v)
-        c.evidence.append(f"yield_ring tasks:{n}: threads {fmt(t[n])} ns, coroutines {fmt(k[n])} ns "
+        c.evidence.append(f"yield_ring tasks:{n}: {thr} {fmt(t[n])} ns, {coro} {fmt(k[n])} ns "
                           f"→ factor {f:.1f} ({v})")
     if not common:
-        c.evidence.append("yield_ring: no tasks value measured for both threads and coroutines")
+        c.evidence.append(f"yield_ring: no tasks value measured for both {thr} and {coro}")
     c.verdict = combine(verdicts)
     return c
 
 
 def claim_hold(r):
     c = Claim("b", "A machine holds far more coroutines than threads.", NOT_MEASURED,
-              f"max_tasks factor = coroutines / threads; memory factor = threads rss_per_task / "
-              f"coroutines rss_per_task at the largest tasks value both measured (idle_memory). Each is "
+              f"between the runtimes of kind coroutine and thread: max_tasks factor = coroutine / "
+              f"thread; memory factor = thread rss_per_task / coroutine rss_per_task at the largest "
+              f"tasks value both measured (idle_memory); a runtime that held none (its first group "
+              f"failed) gives no factor. Each is "
               f"confirmed if ≥ {HOLD_CONFIRM_FACTOR:g}, mixed if {HOLD_REFUTE_FACTOR:g}–{HOLD_CONFIRM_FACTOR:g}, "
               f"refuted if < {HOLD_REFUTE_FACTOR:g}; a coroutine count stopped by the harness's own limit is a "
               f"lower bound and cannot refute (a threads count so stopped cannot confirm). "
               f"Disagreeing measures make the claim mixed.")
+    pair = _by_kind(r, c, "thread", "coroutine")
+    if pair is None:
+        return c
+    thr, coro = pair
     verdicts = []
-    t = r.value("max_tasks", "threads", "max_tasks")
-    k = r.value("max_tasks", "coroutines", "max_tasks")
+    t = r.value("max_tasks", thr, "max_tasks")
+    k = r.value("max_tasks", coro, "max_tasks")
+    k_label = next((p.label for p in r.points("max_tasks", coro)), "") or "no reason given"
+    t_label = next((p.label for p in r.points("max_tasks", thr)), "") or "no reason given"
     f = _ratio(k, t)
-    if f is None:
-        c.evidence.append("max_tasks: not measured for both threads and coroutines")
+    if t is None or k is None:
+        c.evidence.append(f"max_tasks: not measured for both {thr} and {coro}")
+    elif not t or not k:
+        verdicts.append(UNDECIDED)
+        c.evidence.append(f"max_tasks: {coro} {held(k, k_label)}, {thr} {held(t, t_label)} "
+                          f"→ no factor ({UNDECIDED})")
     else:
-        k_label = next((p.label for p in r.points("max_tasks", "coroutines")), "")
-        t_label = next((p.label for p in r.points("max_tasks", "threads")), "")
         # A count stopped by the harness's own limit is only a lower bound.
         k_capped = k_label.lower().startswith("limit")
         t_capped = t_label.lower().startswith("limit")
@@ -138,26 +176,26 @@ def claim_hold(r):
             v = UNDECIDED
         bound = "≥ " if k_capped and not t_capped else "≤ " if t_capped and not k_capped else ""
         verdicts.append(v)
-        c.evidence.append(f"max_tasks: coroutines {fmt(k)} ({k_label or 'no reason given'}), threads "
-                          f"{fmt(t)} ({t_label or 'no reason given'}) → factor {bound}{f:.1f} ({v})")
+        c.evidence.append(f"max_tasks: {coro} {held(k, k_label)}, {thr} {held(t, t_label)} "
+                          f"→ factor {bound}{f:.1f} ({v})")
     s = r.series("idle_memory", "rss_per_task", "tasks")
-    t, k = _by_x(s, "threads"), _by_x(s, "coroutines")
+    t, k = _by_x(s, thr), _by_x(s, coro)
     common = sorted(set(t) & set(k))
     if common and k[common[-1]] > 0:
         n = common[-1]
         f = t[n] / k[n]
         v = grade(f, HOLD_CONFIRM_FACTOR, HOLD_REFUTE_FACTOR)
         verdicts.append(v)
-        c.evidence.append(f"idle_memory tasks:{n}: rss_per_task threads {fmt(t[n])} B, coroutines "
+        c.evidence.append(f"idle_memory tasks:{n}: rss_per_task {thr} {fmt(t[n])} B, {coro} "
                           f"{fmt(k[n])} B → factor {f:.1f} ({v})")
         for counter in ("pss_per_task", "kernel_per_task"):
-            tv = r.value("idle_memory", "threads", counter, tasks=n)
-            kv = r.value("idle_memory", "coroutines", counter, tasks=n)
+            tv = r.value("idle_memory", thr, counter, tasks=n)
+            kv = r.value("idle_memory", coro, counter, tasks=n)
             if tv is not None and kv is not None:
-                c.evidence.append(f"idle_memory tasks:{n}: {counter} threads {fmt(tv)} B, "
-                                  f"coroutines {fmt(kv)} B (shown, not judged)")
+                c.evidence.append(f"idle_memory tasks:{n}: {counter} {thr} {fmt(tv)} B, "
+                                  f"{coro} {fmt(kv)} B (shown, not judged)")
     else:
-        c.evidence.append("idle_memory: rss_per_task not measured for both threads and coroutines")
+        c.evidence.append(f"idle_memory: rss_per_task not measured for both {thr} and {coro}")
     c.verdict = combine(verdicts)
     return c
 
@@ -210,13 +248,18 @@ def _speedup_tasks(speedups, cpus):
 
 def claim_cpu(r):
     cpus = r.cpu_count()
-    c = Claim("d", "For CPU-bound work only multi-core runtimes (processes, threads, pool) speed up; "
-                   "coroutines and fibers stay at about 1×.", NOT_MEASURED,
+    multi, single = r.runtimes_where(multi_core=True), r.runtimes_where(multi_core=False)
+    c = Claim("d", "For CPU-bound work only multi-core runtimes speed up; single-core ones "
+                   "(one thread, such as coroutines and fibers) stay at about 1×.", NOT_MEASURED,
               f"cpu_bound speed-up at the largest tasks value ≤ cpu_count (computed from "
-              f"items_per_second vs tasks:1 where the speedup counter is absent): each of "
-              f"{', '.join(MULTI_CORE)} agrees if ≥ {SPEEDUP_MULTI_MIN:g}, each of "
-              f"{', '.join(SINGLE_LOOP)} agrees if ≤ {SPEEDUP_SINGLE_MAX:g}. All agree → confirmed, "
-              f"none → refuted, some → mixed. Needs cpu_count ≥ 2.")
+              f"items_per_second vs tasks:1 where the speedup counter is absent): each runtime with "
+              f"multi_core true ({', '.join(multi) or 'none'}) agrees if ≥ {SPEEDUP_MULTI_MIN:g}, each "
+              f"with multi_core false ({', '.join(single) or 'none'}) agrees if ≤ {SPEEDUP_SINGLE_MAX:g}. "
+              f"All agree → confirmed, none → refuted, some → mixed. Needs cpu_count ≥ 2.")
+    if not r.has_traits:
+        c.verdict = NOT_JUDGED
+        c.evidence.append(NO_TRAITS)
+        return c
     speedups = r.speedups()
     n = _speedup_tasks(speedups, cpus)
     if n is None:
@@ -227,12 +270,12 @@ def claim_cpu(r):
     for runtime, s in speedups.items():
         if n not in s:
             continue
-        if runtime in MULTI_CORE:
+        if runtime in multi:
             ok = s[n] >= SPEEDUP_MULTI_MIN
             results.append(ok)
             c.evidence.append(f"{runtime}: speed-up {s[n]:.2f} ({'≥' if ok else '<'} {SPEEDUP_MULTI_MIN:g}: "
                               f"{'agrees' if ok else 'disagrees'})")
-        elif runtime in SINGLE_LOOP:
+        elif runtime in single:
             ok = s[n] <= SPEEDUP_SINGLE_MAX
             results.append(ok)
             c.evidence.append(f"{runtime}: speed-up {s[n]:.2f} ({'≤' if ok else '>'} {SPEEDUP_SINGLE_MAX:g}: "
@@ -249,8 +292,8 @@ def claim_cpu(r):
     return c
 
 
-def _crossings(xs, lead):
-    """Where the sign of `lead` (log ratio, > 0: coroutines ahead) flips between neighbours."""
+def _crossings(xs, lead, ahead, behind):
+    """Where the sign of `lead` (log ratio, > 0: `ahead` leads) flips between neighbours."""
     out = []
     signed = [(x, d) for x, d in zip(xs, lead) if d != 0]   # a tie is no side
     for (x0, a), (x1, b) in zip(signed, signed[1:]):
@@ -258,7 +301,7 @@ def _crossings(xs, lead):
             # Interpolate in log(x): the measured concurrencies are spread geometrically.
             t = a / (a - b)
             est = math.exp(math.log(x0) + t * (math.log(x1) - math.log(x0)))
-            who = "coroutines overtake threads" if b > 0 else "threads overtake coroutines"
+            who = f"{ahead} overtake {behind}" if b > 0 else f"{behind} overtake {ahead}"
             out.append(f"{who} between conns:{x0} and conns:{x1} (≈ {est:.0f} by log interpolation)")
     return out
 
@@ -266,44 +309,49 @@ def _crossings(xs, lead):
 def claim_echo(r):
     c = Claim("e", "Many slow I/O tasks favour coroutines, while a few fast ones are fine on threads.",
               NOT_MEASURED,
-              f"echo, threads vs coroutines at the conns values both measured: at the fewest conns "
-              f"threads are fine if their req_per_s ≥ {ECHO_FEW_FINE_FRACTION:g} × coroutines'; at the "
+              f"echo, the thread runtime vs the coroutine runtime (by kind) at the conns values both "
+              f"measured: at the fewest conns threads are fine if their req_per_s ≥ "
+              f"{ECHO_FEW_FINE_FRACTION:g} × coroutines'; at the "
               f"most conns coroutines are favoured if their req_per_s ≥ {ECHO_MANY_FAVOUR_FACTOR:g} × "
               f"threads' or threads' p99_us ≥ {ECHO_MANY_FAVOUR_FACTOR:g} × coroutines'. Both → confirmed, "
               f"neither → refuted, one → mixed. Needs two conns values. Where the curves cross is reported.")
+    pair = _by_kind(r, c, "thread", "coroutine")
+    if pair is None:
+        return c
+    thr, coro = pair
     rps = r.series("echo", "req_per_s", "conns")
     p99 = r.series("echo", "p99_us", "conns")
-    tr, kr = _by_x(rps, "threads"), _by_x(rps, "coroutines")
-    tp, kp = _by_x(p99, "threads"), _by_x(p99, "coroutines")
+    tr, kr = _by_x(rps, thr), _by_x(rps, coro)
+    tp, kp = _by_x(p99, thr), _by_x(p99, coro)
     xs = sorted(x for x in set(tr) & set(kr) if tr[x] > 0 and kr[x] > 0)
     if len(xs) < 2:
         if xs:
             c.verdict = UNDECIDED
-        c.evidence.append(f"echo: {len(xs)} conns value(s) measured for both threads and coroutines; "
+        c.evidence.append(f"echo: {len(xs)} conns value(s) measured for both {thr} and {coro}; "
                           f"two are needed to compare few against many")
         return c
     for x in xs:
-        line = f"conns:{x}: req/s threads {fmt(tr[x])}, coroutines {fmt(kr[x])}"
+        line = f"conns:{x}: req/s {thr} {fmt(tr[x])}, {coro} {fmt(kr[x])}"
         if x in tp and x in kp:
-            line += f"; p99 threads {fmt(tp[x])} µs, coroutines {fmt(kp[x])} µs"
+            line += f"; p99 {thr} {fmt(tp[x])} µs, {coro} {fmt(kp[x])} µs"
         c.evidence.append(line)
     few, many = xs[0], xs[-1]
     p99_many = tp.get(many, 0) / kp[many] if kp.get(many) else None
     fine = tr[few] >= ECHO_FEW_FINE_FRACTION * kr[few]
     favoured = (kr[many] >= ECHO_MANY_FAVOUR_FACTOR * tr[many]
                 or (p99_many is not None and p99_many >= ECHO_MANY_FAVOUR_FACTOR))
-    c.evidence.append(f"few (conns:{few}): threads reach {tr[few] / kr[few]:.2f}× coroutines' req/s → "
-                      f"{'fine' if fine else 'not fine'} on threads")
-    c.evidence.append(f"many (conns:{many}): coroutines {'are' if favoured else 'are not'} favoured "
-                      f"(req/s {kr[many] / tr[many]:.2f}× threads'"
-                      + (f", threads' p99 {p99_many:.2f}× coroutines'" if p99_many else "") + ")")
+    c.evidence.append(f"few (conns:{few}): {thr} reach {tr[few] / kr[few]:.2f}× {coro}' req/s → "
+                      f"{'fine' if fine else 'not fine'} on {thr}")
+    c.evidence.append(f"many (conns:{many}): {coro} {'are' if favoured else 'are not'} favoured "
+                      f"(req/s {kr[many] / tr[many]:.2f}× {thr}'"
+                      + (f", {thr}' p99 {p99_many:.2f}× {coro}'" if p99_many else "") + ")")
     for name, lead in (("req_per_s", [math.log(kr[x] / tr[x]) for x in xs]),
                        ("p99_us", [math.log(tp[x] / kp[x]) for x in xs
                                    if tp.get(x, 0) > 0 and kp.get(x, 0) > 0])):
         if len(lead) != len(xs):
             continue
-        found = _crossings(xs, lead)
-        leader = "coroutines lead" if max(lead) > 0 else "threads lead" if min(lead) < 0 else "level"
+        found = _crossings(xs, lead, coro, thr)
+        leader = f"{coro} lead" if max(lead) > 0 else f"{thr} lead" if min(lead) < 0 else "level"
         c.evidence.append(f"{name}: " + ("; ".join(found) if found else
                           f"no crossing between conns:{few} and conns:{many}; {leader} throughout"))
     c.verdict = CONFIRMED if fine and favoured else REFUTED if not (fine or favoured) else MIXED
@@ -311,20 +359,29 @@ def claim_echo(r):
 
 
 def proc_coroutine_runtimes(r):
-    return [rt for rt in r.runtimes() if "proc" in rt and "corout" in rt]
+    """Hybrids of separate processes (no shared memory) each running a stackless coroutine loop."""
+    return [rt for rt in r.runtimes_where(kind="hybrid", multi_core=True, shared_memory=False,
+                                          stack="stackless")
+            if r.points(runtime=rt)]
 
 
 def claim_proc_coroutines(r):
     c = Claim("f", "Several processes each running coroutines use every core and keep coroutine costs.",
               NOT_MEASURED,
-              f"for a runtime whose name contains 'proc' and 'corout': cpu_bound speed-up (as in d) "
+              f"for each runtime of kind hybrid that is multi_core, shares no memory and has stackless "
+              f"tasks (processes each running a coroutine loop): cpu_bound speed-up (as in d) "
               f"≥ {SPEEDUP_MULTI_MIN:g} uses the cores; ping_pong pin:same switch_ns ≤ "
-              f"{PROC_CORO_SWITCH_MAX_FACTOR:g} × plain coroutines' keeps the costs. Both → confirmed, "
-              f"neither → refuted, one → mixed.")
-    names = [rt for rt in proc_coroutine_runtimes(r) if r.points(runtime=rt)]
+              f"{PROC_CORO_SWITCH_MAX_FACTOR:g} × that of the plain coroutine runtime keeps the costs. "
+              f"Both → confirmed, neither → refuted, one → mixed.")
+    if not r.has_traits:
+        c.verdict = NOT_JUDGED
+        c.evidence.append(NO_TRAITS)
+        return c
+    names = proc_coroutine_runtimes(r)
     if not names:
         c.evidence.append("not measured yet: no multi-process coroutine runtime in this run")
         return c
+    plain_rt = next(iter(r.runtimes_where(kind="coroutine")), None)
     cpus = r.cpu_count()
     speedups = r.speedups()
     n = _speedup_tasks(speedups, cpus)
@@ -343,14 +400,14 @@ def claim_proc_coroutines(r):
             c.evidence.append(f"{rt}: speed-up {s:.2f} at tasks:{n} on {cpus} CPUs "
                               f"({'≥' if ok else '<'} {SPEEDUP_MULTI_MIN:g})")
         mine = r.value("ping_pong", rt, "switch_ns", pin="same")
-        plain = r.value("ping_pong", "coroutines", "switch_ns", pin="same")
+        plain = r.value("ping_pong", plain_rt, "switch_ns", pin="same") if plain_rt else None
         f = _ratio(mine, plain)
         if f is None:
-            c.evidence.append(f"{rt}: ping_pong pin:same not measured for it and plain coroutines")
+            c.evidence.append(f"{rt}: ping_pong pin:same not measured for it and a plain coroutine runtime")
         else:
             ok = f <= PROC_CORO_SWITCH_MAX_FACTOR
             verdicts.append(CONFIRMED if ok else REFUTED)
-            c.evidence.append(f"{rt}: switch {fmt(mine)} ns vs plain coroutines {fmt(plain)} ns → "
+            c.evidence.append(f"{rt}: switch {fmt(mine)} ns vs {plain_rt} {fmt(plain)} ns → "
                               f"{f:.2f}× ({'≤' if ok else '>'} {PROC_CORO_SWITCH_MAX_FACTOR:g})")
     c.verdict = combine(verdicts)
     return c
@@ -359,29 +416,39 @@ def claim_proc_coroutines(r):
 def claim_lost_updates(r):
     c = Claim("g", "Tasks on one coroutine loop lose no updates to shared state without locks; "
                    "threads do.", NOT_MEASURED,
-              "lost_updates, worst over all tasks values: confirmed if coroutines lose 0 and threads lose "
-              "> 0; refuted if coroutines lose any; if neither loses any the race did not show in this run "
-              "and the claim is undecided.")
+              "lost_updates, worst over all tasks values, of the coroutine and the thread runtime (by "
+              "kind): confirmed if the coroutine runtime loses 0 and the thread runtime loses > 0; "
+              "refuted if the coroutine runtime loses any; if neither loses any the race did not show "
+              "in this run and the claim is undecided.")
+    pair = _by_kind(r, c, "thread", "coroutine")
+    if pair is None:
+        return c
+    thr, coro = pair
     worst = {}
     for p in r.points("lost_updates"):
         if "lost_updates" in p.counters:
             worst[p.runtime] = max(worst.get(p.runtime, 0.0), p.counters["lost_updates"])
-    for rt in sorted(worst, key=runtime_sort_key):
+    for rt in sorted(worst, key=r.order_key):
         c.evidence.append(f"{rt}: at most {fmt(worst[rt])} updates lost")
-    k, t = worst.get("coroutines"), worst.get("threads")
+    k, t = worst.get(coro), worst.get(thr)
     if k is None:
-        c.evidence.append("coroutines: not measured")
+        c.evidence.append(f"{coro}: not measured")
     elif k > 0:
         c.verdict = REFUTED
     elif t is None:
         c.verdict = UNDECIDED
-        c.evidence.append("threads: not measured, so there is nothing to contrast with")
+        c.evidence.append(f"{thr}: not measured, so there is nothing to contrast with")
     elif t > 0:
         c.verdict = CONFIRMED
     else:
         c.verdict = UNDECIDED
-        c.evidence.append("threads lost no updates either: the race did not show in this run")
+        c.evidence.append(f"{thr} lost no updates either: the race did not show in this run")
     return c
+
+
+def held(count, reason):
+    """A max_tasks value for prose: "none held" when the first group already failed."""
+    return f"none held ({reason})" if count == 0 else f"{fmt(count)} ({reason})"
 
 
 CLAIMS = (claim_switch, claim_hold, claim_waiting, claim_cpu, claim_echo,

@@ -1,7 +1,9 @@
 """Charts and a report (Markdown + self-contained HTML) from one cobench results file.
 
-Run through the launcher, which finds an interpreter with matplotlib:
+Run through the launcher, which finds an interpreter with matplotlib and puts
+the cobench_results package on the import path:
     plots/python.sh plots/report.py [RESULTS_JSON] [--out-dir DIR] [--report PATH]
+Exit status: see EPILOG below (and --help).
 """
 
 import argparse
@@ -10,13 +12,22 @@ import html
 import os
 import re
 import sys
-import tempfile
+import urllib.parse
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import claims
+import cobench_results as cr
+from cobench_results import OutputError, ResultsError, fmt
 
-import claims  # noqa: E402
-from cobench_results import ResultsError, fmt, load, runtime_sort_key  # noqa: E402
+EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_ERRORED, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EPILOG = ("Everything is built in memory and in temporary folders beside the targets, and swapped "
+          "in only when all of it is written; on any error the previous charts and report stay "
+          "byte-identical. Charts whose data is absent are skipped (an old copy is removed in the "
+          "same swap) with a note in the report. Exit status: 0 report written; 1 failure (the "
+          "outputs could not be written); 2 bad input (missing or malformed file, not a cobench "
+          "results file, an instruction-count file, a schema newer than this tool, no successful "
+          "benchmark); 3 report written, but the results record failed benchmarks or runtime "
+          "families; 4 internal error.")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = ROOT / "results" / "latest.json"
@@ -93,7 +104,8 @@ class Doc:
                 lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in b[2]]
                 out.append("\n".join(lines))
             elif b[0] == "img":
-                out.append(f"![{b[1].title}]({image_src(b[1])})")
+                alt = re.sub(r"([\[\]\\])", r"\\\1", b[1].title)
+                out.append(f"![{alt}]({image_src(b[1])})")
         return "\n\n".join(out) + "\n"
 
     @staticmethod
@@ -101,8 +113,7 @@ class Doc:
         text = html.escape(str(text))
         text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
         text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-        for verdict in (claims.CONFIRMED, claims.REFUTED, claims.MIXED, claims.UNDECIDED,
-                        claims.NOT_MEASURED):
+        for verdict in claims.VERDICTS:
             text = text.replace(f"<strong>{verdict}</strong>",
                                 f'<strong class="v-{verdict.replace(" ", "-")}">{verdict}</strong>')
         return text
@@ -135,7 +146,7 @@ th {{ background: #f3f3f3; }}
 figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }}
 code {{ background: #f3f3f3; padding: 0 0.2em; }}
 .v-confirmed {{ color: #1a7f37; }} .v-refuted {{ color: #cf222e; }} .v-mixed {{ color: #9a6700; }}
-.v-undecided, .v-not-measured {{ color: #666; }}
+.v-undecided, .v-not-measured, .v-not-judged {{ color: #666; }}
 </style></head><body>
 {chr(10).join(out)}
 </body></html>
@@ -167,7 +178,7 @@ def key_number_table(r, workload, counter):
     if not cells:
         return None
     cols = sorted({c for _, c in cells}, key=_natural)
-    runtimes = sorted({rt for rt, _ in cells}, key=runtime_sort_key)
+    runtimes = sorted({rt for rt, _ in cells}, key=r.order_key)
     return (["runtime"] + cols,
             [[rt] + [cells.get((rt, c), "–") for c in cols] for rt in runtimes])
 
@@ -239,7 +250,7 @@ def build_report(r, claim_list, charts, skipped, image_src):
     if mt:
         doc.h(3, "max_tasks: most tasks held (tasks)")
         doc.table(["runtime", "max_tasks", "stopped because"],
-                  [[p.runtime, fmt(p.counters["max_tasks"]), p.label or "no reason given"] for p in mt])
+                  [[p.runtime, held(p.counters["max_tasks"]), p.label or "no reason given"] for p in mt])
     else:
         missing_tables.append(("max_tasks", "max_tasks"))
 
@@ -259,7 +270,7 @@ def build_report(r, claim_list, charts, skipped, image_src):
     if r.declared:
         doc.table(["workload", "runtime", "reason"],
                   [[d["workload"], d["runtime"], d["reason"]] for d in
-                   sorted(r.declared, key=lambda d: (d["workload"], runtime_sort_key(d["runtime"])))])
+                   sorted(r.declared, key=lambda d: (d["workload"], r.order_key(d["runtime"])))])
     else:
         doc.p("None: no workload/runtime pair was declared impossible.")
 
@@ -276,10 +287,15 @@ def build_report(r, claim_list, charts, skipped, image_src):
     return doc
 
 
+def held(count):
+    """max_tasks 0 means the first group already failed: nothing was held, which is not a count."""
+    return "none held" if count == 0 else fmt(count)
+
+
 def kernel_reference_rows(r):
-    """pipe_pong vs perf bench sched pipe, same-core, for processes and threads."""
+    """pipe_pong vs perf bench sched pipe, same-core, for every runtime the kernel benchmark ran for."""
     rows = []
-    for rt in ("processes", "threads"):
+    for rt in r.runtimes():
         ours = r.value("pipe_pong", rt, "switch_ns", pin="same")
         kern = r.value("kernel_sched_pipe", rt, "switch_ns", pin="same")
         if ours is not None and kern is not None and kern > 0:
@@ -301,32 +317,9 @@ def absent_runtimes(r):
     return notes
 
 
-def write_atomically(files):
-    """Write (path, bytes) pairs via temporary files in each target folder, then rename.
-
-    Until every temporary file is complete no target is touched, so a failure
-    leaves the previous outputs as they were.
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    temps = []
-    try:
-        for path, data in files:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the report from others
-    except BaseException:
-        for tmp, _ in temps:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise
-    for tmp, path in temps:
-        os.replace(tmp, path)
+def markdown_link(path):
+    """A relative path as a Markdown link target: spaces, parentheses and the like percent-encoded."""
+    return urllib.parse.quote(Path(path).as_posix(), safe="/")
 
 
 def parse_args(argv):
@@ -335,10 +328,7 @@ def parse_args(argv):
         description="Draw the charts (PNG and SVG) and write the report (Markdown and a "
                     "self-contained HTML file) for one cobench results file. Reads only that "
                     "file. Verdicts on the classic claims are computed from its numbers.",
-        epilog="Outputs are written to temporary files and renamed only when all are ready; on "
-               "any error (missing file, malformed JSON, wrong shape, incomplete entries) nothing "
-               "is changed and the exit status is 1. Charts whose data is absent are skipped (and "
-               "an old copy removed) with a note in the report.")
+        epilog=EPILOG)
     ap.add_argument("results", nargs="?", type=Path, default=DEFAULT_RESULTS,
                     help=f"results JSON written by bench/cobench (default: {DEFAULT_RESULTS.relative_to(ROOT)})")
     ap.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
@@ -349,22 +339,29 @@ def parse_args(argv):
     return ap.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        results = load(args.results)
-    except ResultsError as e:
-        print(f"report.py: error: {e}", file=sys.stderr)
-        return 1
-    # Imported only now so that a bad input is reported without waiting for matplotlib.
-    import charts
+def load_checked(path):
+    """The results, or ResultsError when this file is not something a report can be drawn from."""
+    results = cr.load(path, require_cobench=True)
+    if results.is_instruction_counts:
+        raise ResultsError(f"{path}: an instruction-count file (cobench --instructions); it has no "
+                           "timings to chart; compare it with bench/compare/compare.py instead")
+    if not results.successful():
+        failed = len(results.failed())
+        why = f"all {failed} benchmark(s) errored" if failed else "it has no benchmark entries"
+        raise ResultsError(f"{path}: no successful benchmark ({why}); the previous report is kept")
+    return results
+
+
+def render(results, args):
+    """(files to write as [(path, bytes)], stale chart paths to remove, claims)."""
+    import charts   # only now: a bad input is reported without waiting for matplotlib
 
     claim_list = claims.evaluate_all(results)
     rendered, skipped = charts.render_all(results)
     md_path, html_path = args.report.with_suffix(".md"), args.report.with_suffix(".html")
 
     def image_src(chart):
-        return Path(os.path.relpath(args.out_dir / f"{chart.name}.png", md_path.parent)).as_posix()
+        return markdown_link(os.path.relpath(args.out_dir / f"{chart.name}.png", md_path.parent))
 
     doc = build_report(results, claim_list, rendered, skipped, image_src)
     files = []
@@ -372,18 +369,42 @@ def main(argv=None):
         files += [(args.out_dir / f"{c.name}.png", c.png), (args.out_dir / f"{c.name}.svg", c.svg)]
     files += [(md_path, doc.markdown(image_src).encode()),
               (html_path, doc.html("cobench report").encode())]
+    # A chart from an earlier run that is not measured now would contradict the report.
+    stale = [args.out_dir / f"{name}.{ext}"
+             for name in [n for n, _ in skipped] + ([] if rendered else ["overview"])
+             for ext in ("png", "svg")]
+    return files, stale, claim_list, len(rendered)
+
+
+def run(args):
     try:
-        write_atomically(files)
-        # A chart from an earlier run that is not measured now would contradict the report.
-        for name in [n for n, _ in skipped] + ([] if rendered else ["overview"]):
-            for ext in ("png", "svg"):
-                (args.out_dir / f"{name}.{ext}").unlink(missing_ok=True)
-    except OSError as e:
-        print(f"report.py: error: cannot write outputs: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {md_path}, {html_path} and {len(rendered) * 2} charts in {args.out_dir}")
+        results = load_checked(args.results)
+    except ResultsError as e:
+        print(f"report.py: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    files, stale, claim_list, n_charts = render(results, args)
+    try:
+        cr.publish(files, remove=stale)
+    except (OSError, OutputError) as e:
+        print(f"report.py: error: cannot write outputs (previous ones kept): {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    md_path = args.report.with_suffix(".md")
+    print(f"wrote {md_path}, {md_path.with_suffix('.html')} and {n_charts * 2} charts in {args.out_dir}")
     print("claims: " + ", ".join(f"({c.key}) {c.verdict}" for c in claim_list))
-    return 0
+    if results.failed() or results.failed_families():
+        print("report.py: the results record failed benchmarks or runtime families; "
+              "the report lists them under \"Problems in this run\"", file=sys.stderr)
+        return EXIT_ERRORED
+    return EXIT_OK
+
+
+def main(argv=None):
+    args = parse_args(argv)   # a bad option exits 2 (argparse)
+    try:
+        return run(args)
+    except Exception as e:  # noqa: BLE001 - one line and a code of its own, not a traceback
+        print(f"report.py: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -9,25 +9,68 @@ Exit status: 0 no gated regression, 1 gated regression, 2 bad input,
 See bench/compare/README.md for the statistics and the export formats.
 """
 
+"""Regression gate: compare a candidate cobench results file against a baseline.
+
+Run through the launcher, which finds an interpreter with Debian's SciPy:
+    plots/python.sh --need scipy,numpy bench/compare/compare.py BASE.json CAND.json
+
+Exit status: 0 no gated regression; 1 a gated regression; 2 bad input (a
+missing or malformed file, a schema newer than these tools, a baseline or
+candidate with no successful benchmark, or builds that are not comparable);
+3 compared, but benchmarks or runtime families of the candidate errored;
+4 internal error (a bug, or an output that failed to write after the inputs
+were accepted). See bench/compare/README.md for the statistics, the noise
+floor and the export formats.
+"""
+
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 from dataclasses import dataclass, field
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import resultsio  # noqa: E402
-from resultsio import INSTRUCTIONS, InputError  # noqa: E402
+try:
+    import cobench_results as cr
+    from cobench_results import INSTRUCTIONS, OPS, OutputError, ResultsError
+except ImportError as e:   # run without the launcher, which puts the package on PYTHONPATH
+    print(f"compare.py: internal error: {e}; run it through plots/python.sh", file=sys.stderr)
+    sys.exit(4)
 
-EXIT_OK, EXIT_REGRESSION, EXIT_INPUT, EXIT_NOT_COMPARABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_REGRESSION, EXIT_INPUT, EXIT_ERRORED, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 # Context keys that go into the fingerprint; shown when fingerprints differ.
 BUILD_KEYS = ("compiler", "cxx_flags", "cobench_build_type", "boost_version", "tbb_version",
               "benchmark_version", "liburing_version")
 
-BAD_VERDICTS = ("regressed", "warning")
+# Counters that measure the machine's load more than the code: involuntary
+# context switches happen when other processes want the CPU. They are compared
+# and shown, but never fail the gate (README: "Load-dependent counters").
+LOAD_DEPENDENT = {"ivcsw_per_op"}
+
+
+class Side:
+    """One input file: its Results plus the per-repetition samples the tests need."""
+
+    def __init__(self, results):
+        self.results = results
+        self.path = results.source
+        self.context = results.context
+        view = results.samples()
+        self.samples, self.errors, self.from_aggregate = view.samples, view.errors, view.from_aggregate
+
+    def ops(self, run):
+        """Median operations of a run (schema 2's "ops" counter), or None in older files."""
+        values = self.samples.get(run, {}).get(OPS)
+        return statistics.median(values) if values else None
+
+    def errored(self):
+        """Lines naming what failed in this file: benchmarks without one good repetition, families."""
+        lines = [f"{run}: {msg}" for run, msg in self.errors.items()]
+        lines += [f"runtime family {f['runtime']}: {f['status']}"
+                  + (f" ({f['message']})" if f.get("message") else "")
+                  for f in self.results.failed_families()]
+        return lines
 
 
 @dataclass
@@ -36,16 +79,13 @@ class Row:
     metric: str
     direction: str
     gated: bool
+    unit: str = ""
     base: list = field(default_factory=list)
     cand: list = field(default_factory=list)
     change: float = None   # relative change of medians, candidate vs baseline
     p: float = None        # None when no test was possible
     verdict: str = "ok"
     note: str = ""
-
-    @property
-    def unit(self):
-        return resultsio.unit(self.metric)
 
     @property
     def base_median(self):
@@ -78,12 +118,33 @@ def relative_change(base, cand):
     return (cand - base) / abs(base)
 
 
-def judge(row, min_effect, alpha):
+def below_resolution(row, info, base, cand):
+    """Why the change is noise by the counter's resolution (its absolute noise floor), or None.
+
+    A counter such as cpu_sys_ns_per_op is a total that moves in whole steps
+    (one 10 ms accounting tick) divided by the operations: in one entry it can
+    only change by quantum / ops. A change no larger than that is one step of
+    the counter, not a change of the code.
+    """
+    if info.quantum is None:
+        return None
+    known = [r for r in (info.resolution(base.ops(row.run)), info.resolution(cand.ops(row.run)))
+             if r is not None]
+    diff = abs(row.cand_median - row.base_median)
+    if known and diff <= max(known):
+        return f"noise: the change {fmt_value(diff)} is within the counter's resolution {fmt_value(max(known))}"
+    if len(known) < 2 and 0 in row.base + row.cand:
+        # Files before schema 2 have no ops, so one step cannot be sized; a
+        # repetition that read 0 shows the counter is at its resolution here.
+        return "noise: a repetition read 0 and the file has no ops to size the counter's resolution"
+    return None
+
+
+def judge(row, min_effect, alpha, noise=None):
     """Set row.change, row.p and row.verdict for a metric present on both sides."""
     from scipy.stats import mannwhitneyu
 
     row.change = relative_change(row.base_median, row.cand_median)
-    worse = row.change if row.direction == "lower" else -row.change
     if min_two_sided_p(len(row.base), len(row.cand)) < alpha:
         p = mannwhitneyu(row.base, row.cand, alternative="two-sided").pvalue
         row.p = 1.0 if math.isnan(p) else float(p)
@@ -91,6 +152,10 @@ def judge(row, min_effect, alpha):
     else:
         # The test could never reach alpha with so few samples; the effect size alone decides.
         significant = True
+    if noise:
+        row.verdict, row.note = "ok", noise
+        return
+    worse = row.change if row.direction == "lower" else -row.change
     if significant and worse >= min_effect:
         row.verdict = "regressed" if row.gated else "warning"
     elif significant and -worse >= min_effect:
@@ -99,23 +164,38 @@ def judge(row, min_effect, alpha):
         row.verdict = "ok"
 
 
+def counter_info(metric, base, cand):
+    """The candidate's metadata for a counter, else the baseline's, else the naming rules."""
+    for side in (cand, base):
+        meta = side.context.get("counters")
+        if isinstance(meta, dict) and metric in meta:
+            return side.results.counter(metric)
+    return cand.results.counter(metric)
+
+
 def compare(base, cand, opts):
     """Returns (rows, notes)."""
-    rows, notes, unknown = [], [], {}
+    rows, notes, unknown, descriptive = [], [], {}, {}
     runs = list(base.samples) + [r for r in cand.samples if r not in base.samples]
     runs += [r for r in list(base.errors) + list(cand.errors) if r not in runs]
     for run in dict.fromkeys(runs):
         b, c = base.samples.get(run, {}), cand.samples.get(run, {})
         for metric in list(b) + [m for m in c if m not in b]:
-            dirn = resultsio.direction(metric, opts.direction)
+            info = counter_info(metric, base, cand)
+            dirn = opts.direction.get(metric, info.better)
             if dirn is None:
                 unknown[metric] = unknown.get(metric, 0) + 1
                 continue
-            gated = metric == INSTRUCTIONS or opts.gate_wallclock
-            row = Row(run, metric, dirn, gated, b.get(metric, []), c.get(metric, []))
+            if dirn == "none":
+                descriptive[metric] = None
+                continue
+            gated = metric == INSTRUCTIONS or (opts.gate_wallclock and metric not in LOAD_DEPENDENT)
+            row = Row(run, metric, dirn, gated, info.unit, b.get(metric, []), c.get(metric, []))
             if row.base and row.cand:
                 threshold = opts.instr_threshold if metric == INSTRUCTIONS else opts.wall_threshold
-                judge(row, threshold / 100.0, opts.alpha)
+                judge(row, threshold / 100.0, opts.alpha, below_resolution(row, info, base, cand))
+                if row.verdict == "warning" and metric in LOAD_DEPENDENT:
+                    row.note = "load-dependent: not gated"
             elif row.base:
                 row.verdict = "missing"
                 row.note = f"candidate error: {cand.errors[run]}" if run in cand.errors else ""
@@ -130,6 +210,8 @@ def compare(base, cand, opts):
     for metric, count in unknown.items():
         notes.append(f"skipped counter {metric!r} ({count} benchmark(s)): no direction rule names it; "
                      f"compare it with --direction {metric}=lower|higher")
+    if descriptive:
+        notes.append("not compared (descriptive, better = none): " + ", ".join(descriptive))
     untested = [r for r in rows if r.base and r.cand and r.p is None]
     single = sum(1 for r in untested if min(len(r.base), len(r.cand)) == 1)
     if single:
@@ -143,6 +225,10 @@ def compare(base, cand, opts):
     if aggregate_only:
         notes.append(f"{len(aggregate_only)} benchmark(s) only had aggregate entries; "
                      "their median (or mean) is used as a single sample")
+    errored = cand.errored()
+    if errored:
+        notes.append(f"{len(errored)} failure(s) in the candidate (exit status 3 unless a regression): "
+                     + "; ".join(errored))
     return rows, notes
 
 
@@ -188,11 +274,13 @@ def summary(rows, opts):
     improved = sum(r.verdict == "improved" for r in rows)
     head = f"FAIL: {regressed} gated regression(s)" if regressed else "PASS: no gated regression"
     tail = f"; {warnings} wall-clock warning(s), not gated" if warnings else ""
-    gated = "instructions_per_op" + (" and wall-clock metrics" if opts.gate_wallclock else " only")
+    gated = "instructions_per_op" + (" and wall-clock metrics (not the load-dependent "
+                                     + ", ".join(sorted(LOAD_DEPENDENT)) + ")"
+                                     if opts.gate_wallclock else " only")
     return (f"{head}{tail}; {improved} improved; {len(rows)} metric(s) compared",
             f"Gated: {gated}. Minimum change: instructions {opts.instr_threshold:g}%, "
-            f"wall clock {opts.wall_threshold:g}%; alpha {opts.alpha:g} "
-            "(two-sided Mann-Whitney U where repetitions allow)")
+            f"wall clock {opts.wall_threshold:g}%, and more than a counter's resolution where "
+            f"known; alpha {opts.alpha:g} (two-sided Mann-Whitney U where repetitions allow)")
 
 
 def render_text(rows, notes, opts, base, cand):
@@ -294,8 +382,10 @@ def probability(text):
 def parse_args(argv):
     p = argparse.ArgumentParser(
         description="Compare cobench results; gate on instructions_per_op, warn on wall clock.",
-        epilog="Exit status: 0 no gated regression, 1 gated regression, 2 bad input, "
-               "3 fingerprints differ (not comparable).")
+        epilog="Exit status: 0 no gated regression; 1 a gated regression; 2 bad input (missing or "
+               "malformed file, a schema newer than these tools, no successful benchmark on a side, "
+               "fingerprints differ: not comparable); 3 compared, but benchmarks or runtime families "
+               "of the candidate errored; 4 internal error.")
     p.add_argument("baseline")
     p.add_argument("candidate")
     p.add_argument("--alpha", type=probability, default=0.05,
@@ -305,10 +395,11 @@ def parse_args(argv):
     p.add_argument("--wall-threshold", type=percent, default=20.0, metavar="PCT",
                    help="minimum relative change of every other metric, in percent (default 20)")
     p.add_argument("--gate-wallclock", action="store_true",
-                   help="fail on wall-clock regressions too, instead of only warning")
+                   help="fail on wall-clock regressions too, instead of only warning "
+                        "(load-dependent counters such as ivcsw_per_op still only warn)")
     p.add_argument("--direction", type=parse_direction, action="append", default=[],
                    metavar="NAME=lower|higher",
-                   help="direction for a counter no rule names (repeatable), e.g. sum=lower")
+                   help="direction for a counter (repeatable), e.g. sum=lower; overrides the file's metadata")
     p.add_argument("--markdown", metavar="FILE", help="also write a markdown summary")
     p.add_argument("--export-gab", metavar="FILE",
                    help="write github-action-benchmark custom JSON: FILE (customSmallerIsBetter) "
@@ -323,46 +414,67 @@ def parse_args(argv):
     return opts
 
 
-def main(argv=None):
-    opts = parse_args(argv)
+def load_side(path, role):
+    """A Side, refusing a file with nothing to compare (an empty or all-errored run)."""
+    side = Side(cr.load(path))
+    if not side.samples:
+        failed = len(side.errors)
+        why = f"all {failed} benchmark(s) errored" if failed else "it has no benchmark entries"
+        raise ResultsError(f"{path}: the {role} has no successful benchmark ({why})")
+    return side
+
+
+def write_outputs(opts, rows, notes, base, cand):
+    if opts.markdown:
+        cr.write_atomic(opts.markdown, render_markdown(rows, notes, opts, base, cand))
+    if opts.export_gab:
+        smaller, bigger = gab_export(rows)
+        cr.write_atomic(opts.export_gab, json.dumps(smaller, indent=2, ensure_ascii=False) + "\n")
+        cr.write_atomic(bigger_path(opts.export_gab), json.dumps(bigger, indent=2, ensure_ascii=False) + "\n")
+    if opts.export_bencher:
+        cr.write_atomic(opts.export_bencher, json.dumps(bencher_export(rows), indent=2) + "\n")
+
+
+def run(opts):
     outputs = [f for f in (opts.markdown, opts.export_bencher) if f]
     if opts.export_gab:
         outputs += [opts.export_gab, bigger_path(opts.export_gab)]
     try:
-        base = resultsio.load(opts.baseline)
-        cand = resultsio.load(opts.candidate)
+        base = load_side(opts.baseline, "baseline")
+        cand = load_side(opts.candidate, "candidate")
         for path in outputs:
-            resultsio.check_writable(path)
-    except InputError as e:
+            cr.check_writable(path)
+    except (ResultsError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INPUT
 
     mismatch = fingerprint_message(base, cand, opts.regen_command)
     if mismatch and not opts.ignore_fingerprint:
-        print("\n".join(mismatch))
+        print("error: " + "\n".join(mismatch), file=sys.stderr)
         if opts.markdown:
             # The summary is what a CI job posts; it should say why nothing was compared.
-            resultsio.write_atomic(opts.markdown, "## cobench comparison\n\n**"
-                                   + mismatch[0] + "**\n\n" + "\n".join(
-                                       f"- {line.strip()}" for line in mismatch[1:]) + "\n")
-        return EXIT_NOT_COMPARABLE
+            cr.write_atomic(opts.markdown, "## cobench comparison\n\n**" + mismatch[0] + "**\n\n"
+                            + "\n".join(f"- {line.strip()}" for line in mismatch[1:]) + "\n")
+        return EXIT_INPUT
 
     rows, notes = compare(base, cand, opts)
     if mismatch:
         notes.insert(0, "fingerprints differ, compared anyway (--ignore-fingerprint): "
                      + mismatch[0].split(";")[0].removeprefix("not comparable: "))
     sys.stdout.write(render_text(rows, notes, opts, base, cand))
+    write_outputs(opts, rows, notes, base, cand)
+    if any(r.verdict == "regressed" for r in rows):
+        return EXIT_REGRESSION
+    return EXIT_ERRORED if cand.errored() else EXIT_OK
 
-    if opts.markdown:
-        resultsio.write_atomic(opts.markdown, render_markdown(rows, notes, opts, base, cand))
-    if opts.export_gab:
-        smaller, bigger = gab_export(rows)
-        resultsio.write_atomic(opts.export_gab, json.dumps(smaller, indent=2, ensure_ascii=False) + "\n")
-        resultsio.write_atomic(bigger_path(opts.export_gab), json.dumps(bigger, indent=2, ensure_ascii=False) + "\n")
-    if opts.export_bencher:
-        resultsio.write_atomic(opts.export_bencher, json.dumps(bencher_export(rows), indent=2) + "\n")
 
-    return EXIT_REGRESSION if any(r.verdict == "regressed" for r in rows) else EXIT_OK
+def main(argv=None):
+    opts = parse_args(argv)   # a bad option exits 2 (argparse)
+    try:
+        return run(opts)
+    except Exception as e:  # noqa: BLE001 - exit 1 would read as "regression"
+        print(f"compare.py: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ A metric is selected either as RUN_NAME:METRIC, split at the last colon (metric
 names never contain one, run names do: 'ping_pong/coroutines/pin:same:switch_ns'),
 or with --bench RUN_NAME --metric METRIC. `list` prints the RUN_NAME:METRIC form.
 `append` and `list` need only the standard library; `chart` needs matplotlib.
-Exit status: 0 success, 2 bad input.
+Exit status: 0 success; 2 bad input (a missing or malformed results or history
+file, an unknown metric, an output that cannot be written); 4 internal error.
 """
 
 import argparse
@@ -20,9 +21,18 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import resultsio  # noqa: E402
-from resultsio import InputError  # noqa: E402
+try:
+    import cobench_results as cr
+    from cobench_results import OutputError, ResultsError
+except ImportError as e:   # run without the launcher, which puts the package on PYTHONPATH
+    print(f"history.py: internal error: {e}; run it through plots/python.sh", file=sys.stderr)
+    sys.exit(4)
+
+EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 2, 4
+
+
+class InputError(Exception):
+    """A bad history file or selection; printed as one line, exit 2."""
 
 SCHEMA = 1
 
@@ -65,8 +75,9 @@ def read_history(path):
 
 def record_for(results):
     ctx = results.context
-    medians = results.medians()
+    medians = results.samples().medians()
     metrics = sorted({m for per_run in medians.values() for m in per_run})
+    info = {m: results.counter(m) for m in metrics}
     return {
         "schema": SCHEMA,
         "git_commit": ctx.get("git_commit") or "unknown",
@@ -74,14 +85,15 @@ def record_for(results):
         "date": ctx.get("date"),
         "fingerprint": ctx.get("fingerprint"),
         "profile": ctx.get("cobench_profile"),
-        "units": {m: resultsio.unit(m) for m in metrics},
+        "units": {m: info[m].unit for m in metrics},
+        "better": {m: info[m].better for m in metrics if info[m].better},
         "medians": medians,
     }
 
 
 def cmd_append(args):
-    results = resultsio.load(args.results)
-    resultsio.check_writable(args.history)
+    results = cr.load(args.results)
+    cr.check_writable(args.history)
     if os.path.exists(args.history):
         # Refuse to extend a damaged file: the error would otherwise surface much later, in `chart`.
         _, text = read_history(args.history)
@@ -90,7 +102,7 @@ def cmd_append(args):
     if text and not text.endswith("\n"):
         text += "\n"
     rec = record_for(results)
-    resultsio.write_atomic(args.history, text + json.dumps(rec, sort_keys=True) + "\n")
+    cr.write_atomic(args.history, text + json.dumps(rec, sort_keys=True) + "\n")
     print(f"{args.history}: appended {rec['git_commit']} ({len(rec['medians'])} benchmarks)")
 
 
@@ -104,10 +116,20 @@ def series_index(records):
     return seen
 
 
+def _meta(records, key, metric, fallback):
+    """A metric's unit or direction as the newest record states it; older lines lack "better"."""
+    for rec in reversed(records):
+        value = rec.get(key, {}).get(metric) if isinstance(rec.get(key), dict) else None
+        if value is not None:
+            return value
+    return fallback(metric)
+
+
 def cmd_list(args):
     records, _ = read_history(args.history)
     for (run, metric), count in series_index(records).items():
-        print(f"{run}:{metric}\t{resultsio.unit(metric) or '-'}\t{count} point(s)")
+        unit = _meta(records, "units", metric, lambda m: cr.counter_by_rule(m).unit)
+        print(f"{run}:{metric}\t{unit or '-'}\t{count} point(s)")
 
 
 def select(args):
@@ -128,7 +150,7 @@ def cmd_chart(args):
         close = difflib.get_close_matches(f"{run}:{metric}", known, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `history.py list`"
         raise InputError(f"{args.history}: no values for {run}:{metric}{hint}")
-    resultsio.check_writable(args.out)
+    cr.check_writable(args.out)
 
     import matplotlib
     matplotlib.use("Agg")
@@ -153,8 +175,9 @@ def cmd_chart(args):
     ax.set_xticklabels(labels, rotation=45 if crowded else 0, ha="right" if crowded else "center",
                        fontfamily="monospace", fontsize="small")
     ax.set_xlabel("commit (oldest first; + = uncommitted changes)")
-    unit = resultsio.unit(metric)
-    better = {"lower": ", lower is better", "higher": ", higher is better"}.get(resultsio.direction(metric), "")
+    unit = _meta(records, "units", metric, lambda m: cr.counter_by_rule(m).unit)
+    direction = _meta(records, "better", metric, lambda m: cr.counter_by_rule(m).better)
+    better = {"lower": ", lower is better", "higher": ", higher is better"}.get(direction, "")
     ax.set_ylabel(f"{metric}" + (f" ({unit})" if unit else "") + better)
     ax.set_title(run)
     if min(values) >= 0:
@@ -165,13 +188,13 @@ def cmd_chart(args):
     fmt = os.path.splitext(args.out)[1].lstrip(".").lower() or "png"
     fig.savefig(buf, format=fmt, dpi=120)
     plt.close(fig)
-    resultsio.write_atomic(args.out, buf.getvalue())
+    cr.write_atomic(args.out, buf.getvalue())
     print(f"{args.out}: {len(points)} point(s) of {run}:{metric}")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Append cobench results to a JSONL history and chart trends.",
-                                epilog="Exit status: 0 success, 2 bad input.")
+                                epilog="Exit status: 0 success; 2 bad input; 4 internal error.")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("append", help="append the medians of one results file")
     a.add_argument("history")
@@ -186,13 +209,16 @@ def main(argv=None):
     c.add_argument("--metric", required=True, metavar="RUN_NAME:METRIC | METRIC")
     c.add_argument("--out", required=True, metavar="FILE.png")
     c.set_defaults(func=cmd_chart)
-    args = p.parse_args(argv)
+    args = p.parse_args(argv)   # a bad option exits 2 (argparse)
     try:
         args.func(args)
-    except InputError as e:
+    except (InputError, ResultsError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_INPUT
+    except Exception as e:  # noqa: BLE001 - one line and a code of its own, not a traceback
+        print(f"history.py: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_OK
 
 
 if __name__ == "__main__":

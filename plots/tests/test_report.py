@@ -1,9 +1,12 @@
-"""Tests for plots/report.py and its modules.
+"""Tests for plots/report.py, its modules and the cobench_results package.
 
-Run from the repository root:
+Run from the repository root (the launcher puts plots/ on PYTHONPATH):
     plots/python.sh -m unittest discover -s plots/tests -v
 The fixtures under fixtures/ are hand-written results files following
-results/README.md; tests that need other numbers change a copy in memory.
+results/README.md: good.json and incomplete.json in schema 2 (with runtime
+traits and counter metadata), good_schema1.json the same numbers in schema 1,
+to prove that old files still load. Tests that need other numbers change a
+copy in memory.
 """
 
 import copy
@@ -14,19 +17,23 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
+
+import charts
+import claims
+import cobench_results
+import report
+from cobench_results import atomic
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE.parent
-sys.path.insert(0, str(PLOTS))
-
-import claims  # noqa: E402
-import cobench_results  # noqa: E402
-import report  # noqa: E402
-
 FIXTURES = HERE / "fixtures"
 GOOD = FIXTURES / "good.json"
+GOOD_SCHEMA1 = FIXTURES / "good_schema1.json"
 INCOMPLETE = FIXTURES / "incomplete.json"
 REPORT_PY = PLOTS / "report.py"
+HYBRID = {"name": "proc_coroutines", "label": "K processes x a coroutine loop", "kind": "hybrid",
+          "multi_core": True, "shared_memory": False, "stack": "stackless", "cost": "tiny"}
 
 
 def run_report(*args):
@@ -160,6 +167,7 @@ class ClaimsTest(unittest.TestCase):
     def test_f_needs_a_multi_process_coroutine_runtime(self):
         self.assertIn("not measured yet", verdict(good_doc(), "f").evidence[0])
         doc = good_doc()
+        doc["context"]["runtimes"].append(HYBRID)
         new = []
         for e in doc["benchmarks"]:
             if e["run_name"] in ("cpu_bound/coroutines/tasks:1", "cpu_bound/coroutines/tasks:2",
@@ -196,16 +204,26 @@ class ClaimsTest(unittest.TestCase):
 
 
 class ChartsTest(unittest.TestCase):
-    def test_colours_are_fixed_with_a_stable_fallback(self):
-        import charts
-        self.assertEqual(charts.runtime_colour("threads"), charts.RUNTIME_COLOURS["threads"])
-        unknown = charts.runtime_colour("green_threads")
-        self.assertIn(unknown, charts.FALLBACK_COLOURS)
-        self.assertEqual(unknown, charts.runtime_colour("green_threads"))
+    def test_colours_follow_the_registry_order_in_the_file(self):
+        doc = good_doc()
+        r = cobench_results.parse(copy.deepcopy(doc), "test")
+        styles = charts.Styles(r)
+        order = [rt["name"] for rt in doc["context"]["runtimes"]]
+        self.assertEqual([styles.colour(n) for n in order], list(charts.PALETTE[:len(order)]))
+        # A runtime the registry lists first takes the first colour, whatever its name.
+        doc["context"]["runtimes"].insert(0, dict(HYBRID, name="io_uring_loop"))
+        styles = charts.Styles(cobench_results.parse(doc, "test"))
+        self.assertEqual(styles.colour("io_uring_loop"), charts.PALETTE[0])
+        self.assertEqual(styles.colour(order[0]), charts.PALETTE[1])
+
+    def test_many_runtimes_keep_distinct_styles(self):
+        doc = good_doc()
+        doc["context"]["runtimes"] = [dict(HYBRID, name=f"rt{i}") for i in range(25)]
+        styles = charts.Styles(cobench_results.parse(doc, "test"))
+        looks = {(styles.colour(f"rt{i}"), styles.marker(f"rt{i}")) for i in range(25)}
+        self.assertEqual(len(looks), 25)
 
     def test_odd_but_valid_data_does_not_break_charts(self):
-        import charts
-
         def entry(name, **counters):
             return {"name": name, "run_name": name, "run_type": "iteration", "real_time": 1.0,
                     "cpu_time": 1.0, "time_unit": "ns", **counters}
@@ -222,7 +240,6 @@ class ChartsTest(unittest.TestCase):
         self.assertIn(("spawn_cost", "Spawn cost (create + join)"), skipped)
 
     def test_caption_names_the_machine(self):
-        import charts
         caption = charts.machine_caption(good_doc()["context"])
         for text in ("AMD EPYC 7B13", "2 CPUs", "Linux 6.1.0", "kvm", "g++ 12.2.0", "3f9c2a1d8e"):
             self.assertIn(text, caption)
@@ -246,7 +263,9 @@ class GoodRunTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def test_exit_status(self):
-        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        # The fixture records a failed benchmark and a crashed family: written, but status 3.
+        self.assertEqual(self.proc.returncode, 3, self.proc.stderr)
+        self.assertIn("record failed benchmarks or runtime families", self.proc.stderr)
 
     def test_every_chart_in_png_and_svg(self):
         names = ("switch_cost", "spawn_cost", "memory_per_task", "max_tasks", "echo", "timer_fanout",
@@ -293,7 +312,7 @@ class IncompleteRunTest(unittest.TestCase):
 
 
 class BadInputTest(unittest.TestCase):
-    """Every bad input: exit 1, one clear line on stderr, earlier outputs untouched."""
+    """Every bad input: exit 2, one clear line on stderr, earlier outputs byte-identical."""
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -313,7 +332,7 @@ class BadInputTest(unittest.TestCase):
             path.write_text(text, encoding="utf-8")
             self.before = snapshot(self.dir)
         proc = run_report(path, "--out-dir", self.dir / "out", "--report", self.dir / "report.md")
-        self.assertEqual(proc.returncode, 1, proc.stdout)
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
         lines = proc.stderr.strip().splitlines()
         self.assertEqual(len(lines), 1, proc.stderr)
         self.assertTrue(lines[0].startswith("report.py: error: "), lines[0])
@@ -358,9 +377,142 @@ class BadInputTest(unittest.TestCase):
             del doc["declared"][0]["reason"]
         self.check_rejected(self.mutated(drop), "declared[0] has no string field 'reason'")
 
+    def test_instruction_count_file(self):
+        def instructions(doc):
+            doc["context"]["cobench_profile"] = "instructions"
+            doc["benchmarks"] = [dict(e, instructions_per_op=842.0) for e in doc["benchmarks"][:3]]
+        self.check_rejected(self.mutated(instructions), "an instruction-count file")
+
+    def test_committed_instruction_baseline(self):
+        baseline = PLOTS.parent / "results" / "baseline" / "instructions.json"
+        self.check_rejected(baseline.read_text(encoding="utf-8"), "an instruction-count file")
+
+    def test_plain_google_benchmark_json(self):
+        def plain(doc):
+            doc["context"] = {k: v for k, v in doc["context"].items() if not k.startswith("cobench_")}
+        self.check_rejected(self.mutated(plain), "not a cobench results file")
+
+    def test_schema_from_the_future(self):
+        def future(doc):
+            doc["context"]["cobench_schema"] = 3
+        self.check_rejected(self.mutated(future), "results schema 3 is newer than these tools")
+
+    def test_malformed_runtime_traits(self):
+        def bad(doc):
+            doc["context"]["runtimes"][1]["multi_core"] = "yes"
+        self.check_rejected(self.mutated(bad), "'multi_core' is not true or false")
+
+    def test_malformed_counter_metadata(self):
+        def bad(doc):
+            doc["context"]["counters"]["switch_ns"]["better"] = "faster"
+        self.check_rejected(self.mutated(bad), "'better' is 'faster'")
+
+    def test_empty_run(self):
+        def empty(doc):
+            doc["benchmarks"] = []
+        self.check_rejected(self.mutated(empty), "no successful benchmark (it has no benchmark entries)")
+
+    def test_all_errored_run(self):
+        def errored(doc):
+            for e in doc["benchmarks"]:
+                e.update(error_occurred=True, error_message="EAGAIN")
+        self.check_rejected(self.mutated(errored), "no successful benchmark (all 127 benchmark(s) errored)")
+
+    def test_results_path_is_a_folder(self):
+        (self.dir / "folder.json").mkdir()
+        self.before = snapshot(self.dir)
+        self.check_rejected(None, "is a folder", name="folder.json")
+
+
+class ExitStatusTest(unittest.TestCase):
+    def test_internal_error_is_not_a_failure_code(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            # The real entry point in a fresh interpreter, with the chart code sabotaged.
+            code = ("import sys, charts, report\n"
+                    "def boom(r): raise ZeroDivisionError('sabotaged')\n"
+                    "charts.render_all = boom\n"
+                    f"sys.exit(report.main([{str(GOOD)!r}, '--out-dir', {tmp!r}, "
+                    f"'--report', {tmp + '/r.md'!r}]))\n")
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 4, proc.stderr)
+            self.assertEqual(proc.stderr.strip(), "report.py: internal error: ZeroDivisionError: sabotaged")
+            self.assertEqual(os.listdir(tmp), [])
+
+    def test_clean_run_exits_0(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = run_report(INCOMPLETE, "--out-dir", Path(tmp) / "out", "--report", Path(tmp) / "r.md")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_help_documents_the_statuses(self):
+        text = " ".join(run_report("--help").stdout.split())
+        for phrase in ("0 report written", "1 failure", "2 bad input", "3 report written, but",
+                       "4 internal error"):
+            self.assertIn(phrase, text)
+
+
+class SchemaOneTest(unittest.TestCase):
+    """Files written before runtime traits and counter metadata still give a report."""
+
+    def test_old_file_loads_with_first_appearance_order_and_no_traits(self):
+        r = cobench_results.load(GOOD_SCHEMA1)
+        self.assertEqual(r.schema, 1)
+        self.assertFalse(r.has_traits)
+        self.assertEqual(r.runtimes(), [rt["name"] for rt in good_doc()["context"]["runtimes"]])
+        self.assertEqual(r.counter("cpu_sys_ns_per_op").better, "lower")      # the naming rules
+        self.assertEqual(r.counter("cpu_sys_ns_per_op").quantum, cobench_results.TICK_NS)
+        self.assertIsNone(r.counter("client_cpu_frac").better)
+
+    def test_claims_needing_traits_say_so(self):
+        got = {c.key: c for c in claims.evaluate_all(cobench_results.load(GOOD_SCHEMA1))}
+        for key in "abdefg":
+            self.assertEqual(got[key].verdict, claims.NOT_JUDGED, key)
+            self.assertIn("declares no runtime traits", " ".join(got[key].evidence))
+        self.assertEqual(got["c"].verdict, "mixed")   # needs no traits: judged as before
+
+    def test_report_is_written(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = run_report(GOOD_SCHEMA1, "--out-dir", Path(tmp) / "out", "--report", Path(tmp) / "r.md")
+            self.assertEqual(proc.returncode, 3, proc.stderr)   # the fixture records failures
+            md = (Path(tmp) / "r.md").read_text(encoding="utf-8")
+            self.assertIn("Verdict: **not judged**", md)
+            self.assertIn("declares no runtime traits", md)
+
+    def test_counter_metadata_comes_from_the_file(self):
+        r = cobench_results.load(GOOD)
+        info = r.counter("cpu_sys_ns_per_op")
+        self.assertTrue(info.from_file)
+        self.assertEqual(info.resolution(400000.0), 25.0)
+        self.assertEqual(r.counter("client_cpu_frac").better, None)   # not in this fixture's map
+        self.assertEqual(r.counter("longest_wait_ms").better, "none")  # the map says so; the rule would not
+
+
+class LinksAndLabelsTest(unittest.TestCase):
+    def test_paths_with_spaces_and_brackets_are_escaped(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out, rep = Path(tmp) / "my charts (v2)", Path(tmp) / "the report" / "r.md"
+            proc = run_report(INCOMPLETE, "--out-dir", out, "--report", rep)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            md = rep.read_text(encoding="utf-8")
+            self.assertIn("](../my%20charts%20%28v2%29/switch_cost.png)", md)
+            self.assertTrue((out / "switch_cost.png").exists())
+
+    def test_max_tasks_zero_is_none_held(self):
+        doc = good_doc()
+        set_counter(doc, "max_tasks", "threads", "max_tasks", 0.0)
+        for e in doc["benchmarks"]:
+            if e["run_name"] == "max_tasks/threads":
+                e["label"] = "EAGAIN: pthread_create"
+        r = cobench_results.parse(doc, "test")
+        md = report.build_report(r, claims.evaluate_all(r), [], [], lambda c: "").markdown(lambda c: "")
+        self.assertIn("| threads | none held | EAGAIN: pthread_create |", md)
+        b = next(c for c in claims.evaluate_all(r) if c.key == "b")
+        self.assertIn("threads none held (EAGAIN: pthread_create)", " ".join(b.evidence))
+        svg = next(c for c in charts.render_all(r)[0] if c.name == "max_tasks").svg
+        self.assertIn(b"none held", svg)
+
 
 class AtomicWriteTest(unittest.TestCase):
-    def test_failure_midway_leaves_targets_and_no_temporaries(self):
+    def test_failure_while_staging_leaves_targets_and_no_temporaries(self):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             (tmp / "a.png").write_bytes(b"old a")
@@ -369,16 +521,50 @@ class AtomicWriteTest(unittest.TestCase):
             files = [(tmp / "a.png", b"new a"), (tmp / "b.md", b"new b"),
                      (tmp / "blocker" / "c.html", b"cannot be written")]
             with self.assertRaises(OSError):
-                report.write_atomically(files)
+                cobench_results.publish(files)
             self.assertEqual(snapshot(tmp), before)
+            self.assertEqual(sorted(p.name for p in tmp.iterdir()), ["a.png", "blocker"])
+
+    def test_failure_during_the_swap_puts_everything_back(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            for name in ("a.png", "b.png", "stale.png"):
+                (tmp / "out" / name).parent.mkdir(exist_ok=True)
+                (tmp / "out" / name).write_bytes(b"old " + name.encode())
+            before = snapshot(tmp)
+            real, calls = os.replace, []
+
+            def flaky(src, dst):
+                calls.append(dst)
+                if len(calls) == 4:     # after a.png went in and b.png's old copy moved aside
+                    raise OSError("disk on fire")
+                return real(src, dst)
+            files = [(tmp / "out" / "a.png", b"new a"), (tmp / "out" / "b.png", b"new b"),
+                     (tmp / "new" / "c.md", b"new c")]
+            with mock.patch.object(atomic.os, "replace", flaky), self.assertRaises(OSError):
+                cobench_results.publish(files, remove=[tmp / "out" / "stale.png"])
+            self.assertEqual(snapshot(tmp), before)
+            self.assertFalse((tmp / "new").exists(), "a folder made for the outputs is removed again")
 
     def test_success_replaces_all(self):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             (tmp / "a.png").write_bytes(b"old a")
-            report.write_atomically([(tmp / "a.png", b"new a"), (tmp / "sub" / "b.md", b"new b")])
+            (tmp / "stale.svg").write_bytes(b"old chart")
+            cobench_results.publish([(tmp / "a.png", b"new a"), (tmp / "sub" / "b.md", b"new b")],
+                                    remove=[tmp / "stale.svg", tmp / "never-was.svg"])
             self.assertEqual(snapshot(tmp), {"a.png": b"new a", "sub/b.md": b"new b"})
             self.assertEqual(os.stat(tmp / "a.png").st_mode & 0o077, 0o066 & ~_umask())
+
+    def test_write_atomic_keeps_the_old_file_on_failure(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "x.json"
+            path.write_text("old")
+            with mock.patch.object(atomic.os, "replace", side_effect=OSError("no")), \
+                    self.assertRaises(OSError):
+                cobench_results.write_atomic(path, "new")
+            self.assertEqual(os.listdir(tmp), ["x.json"])
+            self.assertEqual(path.read_text(), "old")
 
 
 def _umask():

@@ -12,12 +12,27 @@ The injection sizes are not guessed: each is computed from measured
 instruction counts at two injection levels, and the test checks that what it
 injected really is in the intended range before judging the gate.
 
-Run by ctest (see CMakeLists.txt), which sets COBENCH_BIN.
+Wall clock under load. ctest runs this beside other tests, so the machine's
+load changes while it runs. Running 7 repetitions of A, then of B, then of the
+slow build let A and B see different loads, and the A/A comparison flagged
+the difference. Here every repetition is a cobench invocation of its own, and
+the three builds take turns in rounds (A, B, slow in a shuffled order each
+round): a load change hits all three alike, which is what a Mann-Whitney test
+assumes. Each side's repetitions are then merged into one results file. The
+comparisons use alpha = WALL_ALPHA: with the three builds exchangeable, the
+A/A check then fails by chance in at most about 1 run in 100 (at the gate's
+default 0.05 it would be 1 in 20 by construction, which is a flaky test, not a
+proof), while 9 well-separated repetitions still reach p < 0.001.
+
+Run by ctest (see CMakeLists.txt), which sets COBENCH_BIN, and
+COBENCH_SANITIZED=1 in a sanitizer build, where it is skipped: instruction
+counts and timings of an instrumented binary say nothing about the release build.
 """
 
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -27,6 +42,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 COMPARE = os.path.join(ROOT, "bench", "compare", "compare.py")
 SWITCH = "yield_ring/coroutines/tasks:16"
 KERNEL = "cpu_bound/coroutines/tasks:1"
+WALL_REPETITIONS = 9
+WALL_ALPHA = "0.01"
 
 
 def cobench(out, *args, inject=0):
@@ -45,6 +62,18 @@ def compare(base, cand, *extra):
     return r.returncode, r.stdout + r.stderr
 
 
+def merge_repetitions(docs, out):
+    """One results file from single-repetition runs of the same build, as if made with --repetitions."""
+    merged = dict(docs[0], benchmarks=[])
+    for i, doc in enumerate(docs):
+        for entry in doc["benchmarks"]:
+            if entry.get("run_type", "iteration") == "iteration":
+                merged["benchmarks"].append(dict(entry, repetition_index=i, repetitions=len(docs)))
+    with open(out, "w") as f:
+        json.dump(merged, f)
+    return out
+
+
 def per_op(doc, name):
     for b in doc["benchmarks"]:
         if b["name"] == name:
@@ -52,6 +81,9 @@ def per_op(doc, name):
     raise AssertionError(f"{name} missing from {[b['name'] for b in doc['benchmarks']]}")
 
 
+@unittest.skipIf(os.environ.get("COBENCH_SANITIZED") == "1",
+                 "sanitizer build: its instruction counts and timings are not the release build's, "
+                 "so they prove nothing about the gate")
 @unittest.skipUnless(os.environ.get("COBENCH_BIN"), "COBENCH_BIN not set: run through ctest")
 class GateProof(unittest.TestCase):
     @classmethod
@@ -98,21 +130,31 @@ class GateProof(unittest.TestCase):
                 line = next(l for l in out.splitlines() if name in l and "instructions_per_op" in l)
                 self.assertIn("regressed", line)
 
+    def interleaved_runs(self, inject):
+        """{side: merged results path} for sides a, b (same build) and slow (injected work),
+        run in rounds so that every side sees the same load."""
+        args = ["--profile", "quick", "--filter", f"^{KERNEL}$", "--repetitions", "1"]
+        seed = int(os.environ.get("COBENCH_PROOF_SEED", random.randrange(1 << 30)))
+        rng = random.Random(seed)
+        docs = {"a": [], "b": [], "slow": []}
+        for r in range(WALL_REPETITIONS):
+            for side in rng.sample(sorted(docs), len(docs)):
+                docs[side].append(cobench(self.path(f"wall-{side}-{r}.json"), *args,
+                                          inject=inject if side == "slow" else 0))
+        print(f"\nwall-clock rounds shuffled with COBENCH_PROOF_SEED={seed}", file=sys.stderr)
+        return {side: merge_repetitions(d, self.path(f"wall-{side}.json")) for side, d in docs.items()}
+
     def test_wall_clock_thirty_percent_is_caught_with_repetitions(self):
         n = self.calibrate(KERNEL, 0.35)
-        args = ["--profile", "quick", "--filter", f"^{KERNEL}$", "--repetitions", "7"]
-        a = self.path("wall-a.json")
-        b = self.path("wall-b.json")
-        slow = self.path("wall-slow.json")
-        cobench(a, *args)
-        cobench(b, *args)
-        cobench(slow, *args, inject=n)
-        rc, out = compare(a, b, "--gate-wallclock")
+        runs = self.interleaved_runs(n)
+        a, b, slow = runs["a"], runs["b"], runs["slow"]
+        alpha = ("--alpha", WALL_ALPHA)
+        rc, out = compare(a, b, "--gate-wallclock", *alpha)
         self.assertEqual(rc, 0, "same build flagged:\n" + out)
-        rc, out = compare(a, slow)
+        rc, out = compare(a, slow, *alpha)
         self.assertEqual(rc, 0, "wall-clock must only warn without --gate-wallclock:\n" + out)
         self.assertIn("warning", out)
-        rc, out = compare(a, slow, "--gate-wallclock")
+        rc, out = compare(a, slow, "--gate-wallclock", *alpha)
         self.assertEqual(rc, 1, out)
 
 

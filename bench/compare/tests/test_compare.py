@@ -14,12 +14,13 @@ import sys
 import tempfile
 import unittest
 
+import cobench_results as cr
+import compare
+import history
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPARE_DIR = os.path.dirname(HERE)
-sys.path.insert(0, COMPARE_DIR)
-
-import compare  # noqa: E402
-import history  # noqa: E402
+COMPARE_PY = os.path.join(COMPARE_DIR, "compare.py")
 
 CONTEXT = {
     "date": "2024-05-01T12:00:00+00:00", "host_name": "ci", "num_cpus": 2,
@@ -88,11 +89,16 @@ class Base(unittest.TestCase):
             except SystemExit as e:  # argparse
                 code = e.code
         rows = {}
-        if code in (0, 1):
+        if code in (0, 1, 3):
             opts = compare.parse_args([b, c, *options])
-            found, _ = compare.compare(compare.resultsio.load(b), compare.resultsio.load(c), opts)
+            found, _ = compare.compare(compare.Side(cr.load(b)), compare.Side(cr.load(c)), opts)
             rows = {(r.run, r.metric): r for r in found}
         return code, out.getvalue(), err.getvalue(), rows
+
+    def run_cli(self, *args, **kwargs):
+        """compare.py as CI runs it: a separate process, so the exit status is the real one."""
+        return subprocess.run([sys.executable, COMPARE_PY, *args], capture_output=True, text=True,
+                              timeout=120, **kwargs)
 
 
 class NoFalseAlarms(Base):
@@ -209,7 +215,8 @@ class Direction(Base):
         self.check(30000, 50000, "improved", 0)
 
     def test_direction_rules(self):
-        d = compare.resultsio.direction
+        def d(name):
+            return cr.counter_by_rule(name).better
         for lower in ("switch_ns", "spawn_ns", "p99_us", "total_ms", "rss_per_task", "cpu_sys_ns_per_op",
                       "ivcsw_per_op", "lost_fraction", "real_time", "instructions_per_op",
                       "overhead_us_per_task"):
@@ -217,6 +224,22 @@ class Direction(Base):
         for higher in ("req_per_s", "msgs_per_s", "items_per_second", "speedup", "max_tasks"):
             self.assertEqual(d(higher), "higher", higher)
         self.assertIsNone(d("sum"))
+        self.assertEqual(d("ops"), "none")
+
+    def test_metadata_in_the_file_beats_the_naming_rules(self):
+        # "switch_ns" would be lower-is-better by its name; the file says otherwise.
+        meta = {"switch_ns": {"unit": "ns", "better": "higher"}, "sum": {"unit": "n", "better": "lower"},
+                "client_cpu_frac": {"unit": "fraction", "better": "none"}}
+        base = results(entries("skynet/threads/leaves:10", {"switch_ns": [10.0], "sum": [5.0],
+                                                            "client_cpu_frac": [0.5]}), counters=meta)
+        cand = results(entries("skynet/threads/leaves:10", {"switch_ns": [5.0], "sum": [50.0],
+                                                            "client_cpu_frac": [0.9]}), counters=meta)
+        code, out, _, rows = self.run_compare(base, cand, "--gate-wallclock")
+        self.assertEqual(rows[("skynet/threads/leaves:10", "switch_ns")].verdict, "regressed")
+        self.assertEqual(rows[("skynet/threads/leaves:10", "sum")].unit, "n")
+        self.assertNotIn(("skynet/threads/leaves:10", "client_cpu_frac"), rows)
+        self.assertIn("not compared (descriptive, better = none): client_cpu_frac", out)
+        self.assertEqual(code, 1)
 
     def test_unknown_counter_skipped_unless_listed(self):
         base = results(entries("skynet/threads/leaves:1000", {"spawn_ns": [10.0], "sum": [499500.0]}))
@@ -243,7 +266,8 @@ class NewMissingAndErrors(Base):
                       error_occurred=True, error_message="EAGAIN")
         cand = results(entries("spawn/fibers/tasks:10", {"spawn_ns": [5.0]}) + [failed])
         code, out, _, rows = self.run_compare(base, cand)
-        self.assertEqual(code, 0)
+        self.assertEqual(code, 3, "a candidate with an errored benchmark exits 3")
+        self.assertIn("1 failure(s) in the candidate", out)
         self.assertEqual(rows[("spawn/threads/tasks:10", "spawn_ns")].verdict, "missing")
         self.assertEqual(rows[("spawn/fibers/tasks:10", "spawn_ns")].verdict, "new")
         self.assertIn("candidate error: EAGAIN", rows[("spawn/pool/tasks:10", "spawn_ns")].note)
@@ -258,24 +282,25 @@ class NewMissingAndErrors(Base):
 
 
 class Fingerprint(Base):
-    def test_mismatch_exits_3_with_regen_command(self):
+    def test_mismatch_is_bad_input_with_regen_command(self):
         base = results(entries("spawn/threads/tasks:10", {"instructions_per_op": [5.0]}))
         cand = results(entries("spawn/threads/tasks:10", {"instructions_per_op": [50.0]}),
                        fingerprint="fp-2", compiler="g++ 13.2.0")
         md = os.path.join(self.tmp, "summary.md")
         gab = os.path.join(self.tmp, "gab.json")
-        code, out, _, _ = self.run_compare(base, cand, "--markdown", md, "--export-gab", gab)
-        self.assertEqual(code, 3)
-        self.assertIn("not comparable: baseline fingerprint fp-1 != candidate fingerprint fp-2; "
-                      "regenerate the baseline with: bash bench/baseline.sh", out)
-        self.assertIn("compiler differs: baseline 'g++ 12.2.0', candidate 'g++ 13.2.0'", out)
-        self.assertNotIn("boost_version", out)
+        code, out, err, _ = self.run_compare(base, cand, "--markdown", md, "--export-gab", gab)
+        self.assertEqual(code, 2)
+        self.assertEqual(out, "")
+        self.assertIn("error: not comparable: baseline fingerprint fp-1 != candidate fingerprint fp-2; "
+                      "regenerate the baseline with: bash bench/baseline.sh", err)
+        self.assertIn("compiler differs: baseline 'g++ 12.2.0', candidate 'g++ 13.2.0'", err)
+        self.assertNotIn("boost_version", err)
         self.assertFalse(os.path.exists(gab), "no export from incomparable inputs")
         with open(md, encoding="utf-8") as f:
             self.assertIn("not comparable", f.read())
 
-        code, out, _, _ = self.run_compare(base, cand, "--regen-command", "make baseline")
-        self.assertIn("regenerate the baseline with: make baseline", out)
+        code, _, err, _ = self.run_compare(base, cand, "--regen-command", "make baseline")
+        self.assertIn("regenerate the baseline with: make baseline", err)
 
         code, out, _, _ = self.run_compare(base, cand, "--ignore-fingerprint")
         self.assertEqual(code, 1)
@@ -285,9 +310,9 @@ class Fingerprint(Base):
         doc = results(entries("spawn/threads/tasks:10", {"spawn_ns": [5.0]}))
         bare = json.loads(json.dumps(doc))
         del bare["context"]["fingerprint"]
-        code, out, _, _ = self.run_compare(doc, bare)
-        self.assertEqual(code, 3)
-        self.assertIn("candidate fingerprint (none)", out)
+        code, _, err, _ = self.run_compare(doc, bare)
+        self.assertEqual(code, 2)
+        self.assertIn("candidate fingerprint (none)", err)
 
 
 class BadInput(Base):
@@ -324,17 +349,29 @@ class BadInput(Base):
     def test_no_benchmarks_list(self):
         self.assert_rejected({"context": {}}, "no 'benchmarks' list")
         self.assert_rejected({"benchmarks": {}}, "no 'benchmarks' list")
-        self.assert_rejected([], "no 'benchmarks' list")
+        self.assert_rejected([], "top level is not a JSON object")
 
     def test_bad_entry(self):
-        self.assert_rejected({"benchmarks": [42]}, "benchmarks[0] is not an object")
+        self.assert_rejected({"benchmarks": [42]}, "benchmarks[0] is not a JSON object")
+
+    def test_schema_from_the_future(self):
+        self.assert_rejected(results(entries("spawn/threads/tasks:10", {"spawn_ns": [5.0]}),
+                                     cobench_schema=99), "results schema 99 is newer than these tools")
+
+    def test_empty_candidate(self):
+        self.assert_rejected(results([]), "the candidate has no successful benchmark (it has no benchmark entries)")
+
+    def test_all_errored_candidate(self):
+        failed = [dict(e, error_occurred=True, error_message="EAGAIN")
+                  for e in entries("spawn/threads/tasks:10", {"spawn_ns": [5.0]})
+                  + entries("spawn/pool/tasks:10", {"spawn_ns": [5.0]})]
+        self.assert_rejected(results(failed), "no successful benchmark (all 2 benchmark(s) errored)")
 
     def test_missing_file_via_cli(self):
         # Through a real process: the exit status is what CI sees.
         md = self.outputs["summary.md"]
-        proc = subprocess.run([sys.executable, os.path.join(COMPARE_DIR, "compare.py"),
-                               os.path.join(self.tmp, "nope.json"), self.write("cand.json", self.good),
-                               "--markdown", md], capture_output=True, text=True)
+        proc = self.run_cli(os.path.join(self.tmp, "nope.json"), self.write("cand.json", self.good),
+                            "--markdown", md)
         self.assertEqual(proc.returncode, 2)
         self.assertEqual(proc.stderr.strip(), f"error: {os.path.join(self.tmp, 'nope.json')}: no such file")
         with open(md, "rb") as f:
@@ -343,9 +380,113 @@ class BadInput(Base):
     def test_regression_exit_status_via_cli(self):
         base = self.write("b.json", results(entries("spawn/threads/tasks:10", {"instructions_per_op": [100.0]})))
         cand = self.write("c.json", results(entries("spawn/threads/tasks:10", {"instructions_per_op": [120.0]})))
-        proc = subprocess.run([sys.executable, os.path.join(COMPARE_DIR, "compare.py"), base, cand],
-                              capture_output=True, text=True)
+        proc = self.run_cli(base, cand)
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+
+
+class ExitStatus(Base):
+    """Every status through a real process: 0 ok, 1 regression, 2 bad input, 3 errored, 4 internal."""
+
+    def test_each_status(self):
+        good = results(entries("spawn/threads/tasks:10", {"instructions_per_op": [100.0]})
+                       + entries("spawn/pool/tasks:10", {"instructions_per_op": [100.0]}))
+        slower = json.loads(json.dumps(good))
+        slower["benchmarks"][0]["instructions_per_op"] = 120.0
+        errored = json.loads(json.dumps(good))
+        errored["benchmarks"][1].update(error_occurred=True, error_message="EAGAIN")
+        crashed = json.loads(json.dumps(good))
+        crashed["families"] = [{"runtime": "pool", "status": "crashed", "message": "signal 11"}]
+        b = self.write("b.json", good)
+        for doc, status in ((good, 0), (slower, 1), ({"benchmarks": 1}, 2), (errored, 3), (crashed, 3)):
+            with self.subTest(status=status):
+                proc = self.run_cli(b, self.write("c.json", doc))
+                self.assertEqual(proc.returncode, status, proc.stdout + proc.stderr)
+
+    def test_unexpected_exception_is_not_a_regression(self):
+        doc = self.write("b.json", results(entries("spawn/threads/tasks:10", {"spawn_ns": [5.0]})))
+        # The real entry point in a fresh interpreter, with compare() sabotaged.
+        code = ("import sys, compare\n"
+                "def boom(*a): raise KeyError('sabotaged')\n"
+                "compare.compare = boom\n"
+                f"sys.exit(compare.main([{doc!r}, {doc!r}]))\n")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        self.assertEqual(proc.stderr.strip(), "compare.py: internal error: KeyError: 'sabotaged'")
+
+    def test_help_documents_the_statuses(self):
+        text = self.run_cli("--help").stdout
+        for phrase in ("0 no gated regression", "1 a gated regression", "2 bad input",
+                       "3 compared, but", "4 internal error"):
+            self.assertIn(phrase, " ".join(text.split()))
+
+
+class NoiseFloor(Base):
+    """A change within a counter's resolution (one accounting step / ops) is noise."""
+    RUN = "cpu_bound/coroutines/tasks:1"
+    META = {"cpu_sys_ns_per_op": {"unit": "ns/op", "better": "lower", "quantum": 1e7, "per": "ops"},
+            "ivcsw_per_op": {"unit": "switches/op", "better": "lower", "quantum": 1, "per": "ops"},
+            "ops": {"unit": "ops", "better": "none"}}
+    OPS = 400000.0          # one 10 ms tick over 400,000 ops: 25 ns/op
+
+    def side(self, sys_ns, **context):
+        n = len(sys_ns)
+        return results(entries(self.RUN, {"cpu_sys_ns_per_op": sys_ns, "ops": [self.OPS] * n,
+                                          "real_time": [184e6] * n}), **context)
+
+    def test_zero_to_tiny_is_noise(self):
+        # The flaky CI case: 0 -> 0.0025 ns/op (1 us of system time), p = 0.03.
+        base = self.side([0.0] * 7, counters=self.META)
+        cand = self.side([0.0025, 0.0025, 0.005, 0.0025, 0.0, 0.0025, 0.0075], counters=self.META)
+        code, out, _, rows = self.run_compare(base, cand, "--gate-wallclock")
+        row = rows[(self.RUN, "cpu_sys_ns_per_op")]
+        self.assertLess(row.p, 0.05, "significant, yet below resolution")
+        self.assertEqual((code, row.verdict), (0, "ok"), out)
+        self.assertIn("within the counter's resolution 25", row.note)
+
+    def test_one_tick_either_way_is_noise(self):
+        base = self.side([25.0] * 7, counters=self.META)
+        cand = self.side([50.0] * 7, counters=self.META)
+        code, _, _, rows = self.run_compare(base, cand, "--gate-wallclock")
+        self.assertEqual((code, rows[(self.RUN, "cpu_sys_ns_per_op")].verdict), (0, "ok"))
+
+    def test_real_change_above_the_floor_is_flagged(self):
+        base = self.side([0.0] * 7, counters=self.META)
+        cand = self.side([250.0, 275.0, 250.0, 300.0, 250.0, 275.0, 250.0], counters=self.META)  # 10+ ticks
+        code, out, _, rows = self.run_compare(base, cand, "--gate-wallclock")
+        row = rows[(self.RUN, "cpu_sys_ns_per_op")]
+        self.assertEqual((code, row.verdict), (1, "regressed"), out)
+        self.assertEqual(row.note, "")
+        base = self.side([100.0] * 7, counters=self.META)
+        cand = self.side([200.0] * 7, counters=self.META)            # 4 ticks more, +100%
+        self.assertEqual(self.run_compare(base, cand, "--gate-wallclock")[0], 1)
+
+    def test_old_files_without_ops_treat_zero_readings_as_resolution(self):
+        # Schema 1: no counter map and no ops; the cpu_* rule still knows the counter is quantised.
+        base = results(entries(self.RUN, {"cpu_sys_ns_per_op": [0.0] * 7}))
+        cand = results(entries(self.RUN, {"cpu_sys_ns_per_op": [0.0025, 0.0025, 0.005, 0.0025, 0.0, 0.0025, 0.0025]}))
+        code, _, _, rows = self.run_compare(base, cand, "--gate-wallclock")
+        row = rows[(self.RUN, "cpu_sys_ns_per_op")]
+        self.assertEqual((code, row.verdict), (0, "ok"))
+        self.assertIn("a repetition read 0", row.note)
+        # Without zero readings the usual test applies, so a real change is still caught.
+        base = results(entries(self.RUN, {"cpu_sys_ns_per_op": [1000.0 + i for i in range(7)]}))
+        cand = results(entries(self.RUN, {"cpu_sys_ns_per_op": [2000.0 + i for i in range(7)]}))
+        self.assertEqual(self.run_compare(base, cand, "--gate-wallclock")[0], 1)
+
+    def test_counters_without_a_quantum_have_no_floor(self):
+        base = results(entries("lost_updates/threads/tasks:2", {"lost_updates": [0.0] * 7}))
+        cand = results(entries("lost_updates/threads/tasks:2", {"lost_updates": [3.0] * 7}))
+        self.assertEqual(self.run_compare(base, cand, "--gate-wallclock")[0], 1)
+
+    def test_load_dependent_counter_warns_but_never_gates(self):
+        def side(values):
+            return results(entries(self.RUN, {"ivcsw_per_op": values, "ops": [self.OPS] * 7}),
+                           counters=self.META)
+        # 40 -> 400 involuntary switches per run: far above one switch / ops, and significant.
+        code, out, _, rows = self.run_compare(side([1e-4] * 7), side([1e-3] * 7), "--gate-wallclock")
+        row = rows[(self.RUN, "ivcsw_per_op")]
+        self.assertEqual((code, row.verdict), (0, "warning"), out)
+        self.assertIn("load-dependent", row.note)
 
 
 class Exports(Base):
@@ -465,7 +606,7 @@ class History(Base):
         hist = os.path.join(self.tmp, "history.jsonl")
         code, _, err = self.history("append", hist, self.write("bad.json", "[]"))
         self.assertEqual(code, 2)
-        self.assertIn("no 'benchmarks' list", err)
+        self.assertIn("top level is not a JSON object", err)
         self.assertFalse(os.path.exists(hist))
 
 

@@ -1,0 +1,321 @@
+#include "cli.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/reference.hpp"
+
+#ifndef COBENCH_BENCHMARK_VERSION
+#define COBENCH_BENCHMARK_VERSION "unknown"
+#endif
+
+namespace cb {
+namespace {
+
+constexpr const char* usage_template = R"(usage: cobench [options] [--benchmark_* flags]
+
+Runs every workload under every runtime and writes one results JSON
+(format: results/README.md). Each runtime family runs in a process of its own.
+
+options:
+  --profile NAME        quick (default; about 2 minutes on 2 cores), full (with
+                        3 repetitions; about 20 minutes), test (tiny sizes)
+  --out FILE            results file (default: results/latest.json). Written to
+                        a temporary file in the same folder, then renamed, so a
+                        failed or interrupted run leaves the previous file as it
+                        was. Refused before anything runs: a folder that does not
+                        exist or cannot be written, or a FILE that exists and is
+                        not a regular file (a directory, device, FIFO, socket or
+                        symbolic link: give the real file's path instead)
+  --runtimes LIST       comma-separated subset, each named once, of:
+                        %RUNTIMES%
+  --filter REGEX        only benchmarks whose name (workload/runtime/params)
+                        contains a match (RE2 syntax, linear time), e.g.
+                        '^ping_pong/' or 'tasks:1$'; matching nothing is an error
+  --family-timeout S    seconds a family may run before it is killed and
+                        recorded as "timeout", 1 to 86400 (default: 300 quick,
+                        1800 full)
+  --repetitions N       repetitions of every benchmark, 1 to 100 (default: 1,
+                        full: 3)
+  --instructions        deterministic mode: count instructions of the
+                        single-threaded benchmarks under valgrind's callgrind
+                        (default output: results/instructions.json)
+  --list                print the benchmarks and declared pairs, run nothing
+  --help                this text
+
+Google Benchmark's own --benchmark_* flags are checked against the linked
+library (%GBVERSION%) before anything runs, then passed to every
+family; --benchmark_out, _out_format, _filter, _repetitions and _list_tests
+are cobench's own (--out, --filter, --repetitions, --list).
+
+Progress goes to stderr, one line per family; Google Benchmark's table to
+stdout. A closed stdout or stderr (`| head`) does not stop the run.
+
+Exit status:
+  0    every benchmark succeeded; results written
+  1    a failure: no benchmark succeeded (the previous results file is kept),
+       or the results could not be written
+  2    bad input: unknown flag, bad value, bad --out, bad --filter or one that
+       matches nothing, a --benchmark_* flag the library rejects; nothing ran
+  3    results written, but some benchmarks or families errored (see
+       "error_message" in "benchmarks" and "status" in "families")
+  128+N  killed by signal N (SIGINT, SIGTERM, SIGHUP): the running family's
+       processes are killed, temporary files removed, the previous results
+       file left byte for byte as it was
+)";
+
+std::vector<std::string> split_list(const std::string& flag, const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t comma = s.find(',', start);
+        std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (item.empty()) throw bad_input(flag + " has an empty name in '" + s + "'");
+        out.push_back(item);
+        if (comma == std::string::npos) return out;
+        start = comma + 1;
+    }
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+    std::string s;
+    for (auto& x : v) s += (s.empty() ? "" : sep) + x;
+    return s;
+}
+
+bool all_digits(std::string_view t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string number_text(double d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", d);
+    return buf;
+}
+
+// Set in the forked flag checker: Google Benchmark's Initialize() calls exit()
+// (after printing its usage) for some values it rejects, e.g. an unknown
+// --benchmark_format; returning normally is how we tell it accepted.
+bool g_initialize_returned = false;
+
+}  // namespace
+
+std::string usage_text() {
+    std::string t = usage_template;
+    t.replace(t.find("%RUNTIMES%"), 10, join(runtime_names()));
+    t.replace(t.find("%GBVERSION%"), 11, std::string("version ") + COBENCH_BENCHMARK_VERSION);
+    return t;
+}
+
+long parse_integer(std::string_view flag, std::string_view text, long lo, long hi) {
+    const std::string want = std::string(flag) + " wants a whole number from " + std::to_string(lo) + " to " +
+                             std::to_string(hi) + ", written in decimal digits; got '" + std::string(text) + "'";
+    if (!all_digits(text) || text.size() > 9) throw bad_input(want);
+    long v = std::strtol(std::string(text).c_str(), nullptr, 10);
+    if (v < lo || v > hi) throw bad_input(want);
+    return v;
+}
+
+double parse_seconds(std::string_view flag, std::string_view text, double lo, double hi) {
+    const std::string want = std::string(flag) + " wants seconds from " + number_text(lo) + " to " + number_text(hi) +
+                             ", a plain decimal number such as 600 or 2.5; got '" + std::string(text) + "'";
+    auto dot = text.find('.');
+    std::string_view whole = text.substr(0, dot);
+    if (!all_digits(whole) || whole.size() > 9) throw bad_input(want);
+    if (dot != std::string_view::npos && !all_digits(text.substr(dot + 1))) throw bad_input(want);
+    double v = std::strtod(std::string(text).c_str(), nullptr);
+    if (!std::isfinite(v) || v < lo || v > hi) throw bad_input(want);
+    return v;
+}
+
+bool options::selected(std::string_view name, std::string_view runtime) const {
+    return std::find(runtimes.begin(), runtimes.end(), runtime) != runtimes.end() && filter.matches(name);
+}
+
+options parse_args(int argc, char** argv) {
+    options o;
+    const auto known = runtime_names();
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i], v;
+        const bool is_long = a.rfind("--", 0) == 0;
+        auto eq = a.find('=');
+        const bool has_inline = is_long && eq != std::string::npos;
+        if (has_inline) {
+            v = a.substr(eq + 1);
+            a = a.substr(0, eq);
+        }
+        auto value = [&]() -> std::string {
+            if (has_inline) return v;
+            if (i + 1 >= argc) throw bad_input(a + " needs a value (see --help)");
+            return argv[++i];
+        };
+        auto no_value = [&] {
+            if (has_inline) throw bad_input(a + " takes no value, got '" + std::string(argv[i]) + "'");
+        };
+        if (a == "--help" || a == "-h") {
+            no_value();
+            o.help = true;
+            return o;
+        } else if (a.rfind("--benchmark_", 0) == 0) {
+            o.gbench_flags.push_back(argv[i]);  // checked by check_benchmark_flags
+        } else if (a == "--profile") {
+            std::string p = value();
+            if (p == "quick") o.prof = profile::quick;
+            else if (p == "full") o.prof = profile::full;
+            else if (p == "test") o.prof = profile::test;
+            else throw bad_input("unknown profile '" + p + "' (quick, full, test)");
+        } else if (a == "--out") {
+            o.out = value();
+            if (o.out.empty()) throw bad_input("--out needs a file name");
+        } else if (a == "--runtimes") {
+            std::vector<std::string> asked = split_list("--runtimes", value());
+            std::set<std::string> seen;
+            for (auto& r : asked) {
+                if (std::find(known.begin(), known.end(), r) == known.end())
+                    throw bad_input("unknown runtime '" + r + "' (known: " + join(known) + ")");
+                if (!seen.insert(r).second) throw bad_input("--runtimes names '" + r + "' twice");
+            }
+            o.runtimes = asked;
+        } else if (a == "--filter") {
+            try {
+                o.filter = name_filter(value());
+            } catch (const std::invalid_argument& e) {
+                throw bad_input(std::string("--filter: ") + e.what());
+            }
+        } else if (a == "--family-timeout") {
+            o.family_timeout = parse_seconds(a, value(), 1, 86400);
+        } else if (a == "--repetitions") {
+            o.repetitions = static_cast<int>(parse_integer(a, value(), 1, 100));
+        } else if (a == "--instructions") {
+            no_value();
+            o.instructions = true;
+        } else if (a == "--list") {
+            no_value();
+            o.list = true;
+        } else if (a == "--family") {
+            o.family = value();
+            if (std::find(known.begin(), known.end(), o.family) == known.end())
+                throw bad_input("unknown family '" + o.family + "'");
+        } else if (a == "--family-out") {
+            o.family_out = value();
+        } else if (a == "--instr-one") {
+            o.instr_one = value();
+        } else if (a == "--supervisor") {
+            o.supervisor = static_cast<pid_t>(parse_integer(a, value(), 1, 1L << 30));
+        } else {
+            throw bad_input("unknown option '" + std::string(argv[i]) + "' (see --help)");
+        }
+    }
+    if (o.runtimes.empty()) o.runtimes = known;
+    if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 3 : 1;
+    if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full ? 1800 : 300;
+    if (o.out.empty()) o.out = o.instructions ? "results/instructions.json" : "results/latest.json";
+    if (o.instructions && !o.gbench_flags.empty())
+        throw bad_input("--instructions runs no Google Benchmark, so '" + o.gbench_flags.front() + "' would do nothing");
+    return o;
+}
+
+void check_benchmark_flags(const std::vector<std::string>& flags) {
+    for (const auto& flag : flags) {
+        const std::string name = flag.substr(0, flag.find('='));
+        const std::string val = flag.find('=') == std::string::npos ? "" : flag.substr(flag.find('=') + 1);
+        if (name == "--benchmark_out" || name == "--benchmark_out_format")
+            throw bad_input("'" + flag + "': cobench writes the results itself; use --out FILE");
+        if (name == "--benchmark_filter")
+            throw bad_input("'" + flag + "': use --filter REGEX (matched against cobench's names)");
+        if (name == "--benchmark_repetitions") throw bad_input("'" + flag + "': use --repetitions N");
+        if (name == "--benchmark_list_tests") throw bad_input("'" + flag + "': use --list");
+        std::fflush(nullptr);
+        int usage_pipe[2];
+        if (::pipe2(usage_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+        pid_t pid = ::fork();
+        if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+        if (pid == 0) {
+            // The library prints its usage to stdout when it exits on a bad
+            // value (it comes back to the parent through the pipe); its
+            // one-line reasons go to stderr, which the user sees.
+            ::dup2(usage_pipe[1], 1);
+            std::atexit([] {
+                if (!g_initialize_returned) {
+                    std::fflush(stdout);
+                    ::_exit(3);
+                }
+            });
+            std::string arg0 = "cobench", arg1 = flag;
+            char* args[] = {arg0.data(), arg1.data(), nullptr};
+            int n = 2;
+            benchmark::Initialize(&n, args);
+            g_initialize_returned = true;
+            ::_exit(benchmark::ReportUnrecognizedArguments(n, args) ? 1 : 0);
+        }
+        ::close(usage_pipe[1]);
+        std::string usage;
+        char buf[4096];
+        for (ssize_t r; (r = ::read(usage_pipe[0], buf, sizeof buf)) != 0;) {
+            if (r > 0) usage.append(buf, static_cast<std::size_t>(r));
+            else if (errno != EINTR) break;
+        }
+        ::close(usage_pipe[0]);
+        int st = 0;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
+        std::string msg = "Google Benchmark " COBENCH_BENCHMARK_VERSION " rejects '" + flag + "'";
+        if ((name == "--benchmark_min_time" || name == "--benchmark_min_warmup_time") && !val.empty() &&
+            (val.back() == 's' || val.back() == 'x'))
+            msg += ": this version wants plain seconds, e.g. " + name + "=" + val.substr(0, val.size() - 1);
+        else if (!usage.empty())
+            msg += "; what it takes:\n" + usage;
+        throw bad_input(msg);
+    }
+}
+
+std::vector<std::string> runnable_names(const options& o, bool instructions) {
+    std::vector<std::string> names;
+    const profile prof = instructions ? instruction_sizes(o.prof) : o.prof;
+    for (auto& p : planned_pairs(prof))
+        if ((!instructions || p.deterministic) &&
+            std::find(o.runtimes.begin(), o.runtimes.end(), p.runtime) != o.runtimes.end())
+            names.push_back(p.name);
+    if (!instructions)
+        for (auto& r : kernel_reference_names())
+            if (std::find(o.runtimes.begin(), o.runtimes.end(), r.runtime) != o.runtimes.end()) names.push_back(r.name);
+    return names;
+}
+
+void check_filter_selects(const options& o, bool instructions) {
+    if (o.filter.empty()) return;
+    const auto names = runnable_names(o, instructions);
+    for (auto& n : names)
+        if (o.filter.matches(n)) return;
+    std::string msg = "--filter '" + o.filter.pattern() + "' matches none of the " + std::to_string(names.size()) +
+                      (instructions ? " instruction-counted" : "") + " benchmarks of profile " +
+                      std::string(profile_name(instructions ? instruction_sizes(o.prof) : o.prof)) +
+                      " for runtimes " + join(o.runtimes);
+    std::vector<std::string> declared;
+    for (auto& d : declared_pairs(o.prof)) {
+        std::string n = d.workload + "/" + d.runtime + "/" + d.params;
+        if (o.selected(n, d.runtime)) declared.push_back(n + " (" + d.reason + ")");
+    }
+    if (!declared.empty()) msg += ";\n  it matches only pairs declared unable to run: " + join(declared, "; ");
+    // An excerpt, one name per workload/runtime, so the shapes are visible.
+    std::vector<std::string> shown;
+    std::set<std::string> workloads;
+    for (auto& n : names)
+        if (workloads.insert(n.substr(0, n.find('/'))).second) shown.push_back(n);
+    msg += ";\n  names look like: " + join(shown, "  ");
+    msg += "\n  all of them: cobench --list --profile " + std::string(profile_name(o.prof)) +
+           (instructions ? "  (those marked [instructions])" : "");
+    throw bad_input(msg);
+}
+
+}  // namespace cb

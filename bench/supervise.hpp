@@ -1,0 +1,67 @@
+// Running families as child processes: signals, deadlines, output relay, and
+// merging the families' results.
+//
+// The orchestrator (the parent) catches SIGINT, SIGTERM and SIGHUP (unless
+// they were ignored when it started, as under nohup), forwards them to the
+// running child's process group, kills the group if it has not gone within
+// a grace period (at once on a second signal), and unwinds with
+// cb::interrupted so that temporary files are removed; main() then dies of
+// the same signal (the shell reports 128+N). It ignores SIGPIPE: a closed
+// stdout or stderr loses output, never results. Children get default
+// dispositions and an empty signal mask.
+//
+// A family child (and a --instr-one child) dies with the orchestrator:
+// PR_SET_PDEATHSIG with the getppid() check for a parent already gone, and
+// on SIGTERM, SIGINT or SIGHUP it kills its whole process group, so its own
+// forked tasks and the echo client go with it.
+#pragma once
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "bench/cli.hpp"
+
+namespace cb {
+
+// Thrown in the parent once a forwarded signal has been dealt with.
+struct interrupted : std::exception {
+    int sig;
+    explicit interrupted(int s) : sig(s) {}
+    const char* what() const noexcept override { return "interrupted by a signal"; }
+};
+
+// Parent side.
+void install_parent_signals();
+int pending_signal();                 // 0, or the first signal received
+void throw_if_interrupted();          // throws interrupted(pending_signal())
+[[noreturn]] void die_of_signal(int sig);
+
+struct child_options {
+    double timeout_s = 300;
+    bool search_path = false;     // argv[0] looked up in PATH
+    bool quiet_stdout = false;    // stdout to /dev/null
+    bool capture = false;         // stdout and stderr into child_result::output
+};
+struct child_result {
+    std::string status = "ok", message, output;  // status: ok, error, crashed, timeout
+    double wall_s = 0;
+};
+// Runs argv in a process group of its own; kills the whole group at the
+// deadline and when it ends. Throws interrupted on a signal (the group killed
+// and reaped first).
+child_result run_child(const std::vector<std::string>& args, const child_options& co);
+
+// Child side: call first thing in --family and --instr-one.
+void become_supervised_child(pid_t supervisor);
+
+std::string self_exe();
+
+// The default mode: every selected family in a child process, merged with the
+// kernel reference into o.out. Returns the exit status.
+int run_benchmarks(const options& o);
+
+// --family: registers one runtime's benchmarks and runs them (in the child).
+int run_family(const options& o);
+
+}  // namespace cb

@@ -1,0 +1,48 @@
+"""cobench_results: load, validate and atomically write cobench results files.
+
+One package for every Python tool (plots/ and bench/compare/), standard library
+only, so the gate does not pull in matplotlib. It lives in plots/ because
+plots/python.sh, the launcher every Python entry point already goes through,
+is there and puts this folder on PYTHONPATH; tools import it normally.
+
+Loading
+    load(path, require_cobench=False) -> Results; parse(doc, source, require_cobench)
+        Raises ResultsError (one line naming the file and the problem) for a
+        missing or unreadable file, malformed JSON, a wrong shape, an entry with
+        missing fields, malformed runtime or counter metadata, or a schema newer
+        than SCHEMA_VERSION. require_cobench also refuses a plain Google
+        Benchmark file (no context.cobench_schema).
+    parse_name(run_name) -> (workload, runtime, params)
+
+Results (see results.py)
+    .source .context .entries .families .declared .schema
+    runtimes: .runtime_list (Runtime objects in display order: context.runtimes,
+        then names only seen in entries), .runtimes(), .runtime(name),
+        .order_key(name), .runtimes_where(kind=..., multi_core=...), .has_traits
+    counters: .counter(name) -> CounterInfo (unit, better, quantum, per,
+        .resolution(ops)) from context.counters, else the naming rules of old
+        files, which counter_by_rule(name) applies alone
+    views: .points() .series() .value() .speedups() .cpu_count() .failed()
+        .successful() .failed_families() .is_instruction_counts, and .samples()
+        (one value per repetition, for the gate)
+
+Writing
+    write_atomic(path, data), publish(files, remove) (all-or-nothing swap of
+    several files), check_writable(path); OutputError for unwritable outputs.
+"""
+
+from .atomic import OutputError, check_writable, publish, write_atomic
+from .counters import INSTRUCTIONS, OPS, TICK_NS, CounterInfo
+from .counters import by_rule as counter_by_rule
+from .load import SCHEMA_VERSION, ResultsError, load, parse, read_json
+from .names import parse_name
+from .results import Entry, Point, Results, Samples
+from .runtimes import Runtime
+from .text import fmt
+
+__all__ = [
+    "OutputError", "check_writable", "publish", "write_atomic",
+    "INSTRUCTIONS", "OPS", "TICK_NS", "CounterInfo", "counter_by_rule",
+    "SCHEMA_VERSION", "ResultsError", "load", "parse", "read_json",
+    "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "fmt",
+]

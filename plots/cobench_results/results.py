@@ -1,0 +1,252 @@
+"""One results file in memory: entries, the runtimes' traits, the counters' meaning,
+and the two views the tools need (folded points for charts and claims; raw
+samples per repetition for the regression gate)."""
+
+import statistics
+from dataclasses import dataclass, field
+
+from . import counters as _counters
+from .counters import INSTRUCTIONS
+
+_TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One benchmark entry as written."""
+    name: str
+    run_name: str
+    workload: str
+    runtime: str
+    params: dict
+    counters: dict                # user counters (finite numbers); real_time/cpu_time are apart
+    run_type: str                 # "iteration" or "aggregate"
+    aggregate: str = None         # "mean", "median", "stddev", "cv", ... or None
+    repetition: int = None
+    label: str = ""
+    error: str = None             # error_message when error_occurred
+    real_time_ns: float = None
+    cpu_time_ns: float = None
+
+
+@dataclass
+class Point:
+    """One benchmark (workload, runtime, params) with repetitions folded into one value per counter."""
+    workload: str
+    runtime: str
+    params: dict
+    counters: dict
+    spread: dict = field(default_factory=dict)   # stddev per counter, where aggregates gave one
+    repetitions: int = 1
+    label: str = ""
+
+
+@dataclass
+class Samples:
+    """The regression gate's view: samples[run_name][metric] -> one value per repetition."""
+    samples: dict
+    errors: dict                  # run_name -> error message, for runs with no successful repetition
+    from_aggregate: set           # run_names known only from an aggregate entry
+
+    def medians(self):
+        return {run: {m: statistics.median(v) for m, v in metrics.items()}
+                for run, metrics in self.samples.items()}
+
+
+def _params_key(params):
+    return tuple(sorted((k, str(v)) for k, v in params.items()))
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+@dataclass
+class Results:
+    source: str
+    context: dict
+    entries: list
+    families: list
+    declared: list
+    schema: int = None            # context.cobench_schema, None for a plain Google Benchmark file
+    runtime_list: list = field(default_factory=list)   # Runtime, display order
+    _points: list = field(default=None, repr=False)
+
+    # ---- runtimes ---------------------------------------------------------
+
+    @property
+    def has_traits(self):
+        return any(rt.has_traits for rt in self.runtime_list)
+
+    def runtimes(self):
+        """Runtime names in display order (the registry's order where the file has it)."""
+        return [rt.name for rt in self.runtime_list]
+
+    def runtime(self, name):
+        return next((rt for rt in self.runtime_list if rt.name == name), None)
+
+    def order_key(self, name):
+        rt = self.runtime(name)
+        return (rt.position, "") if rt else (len(self.runtime_list), name)
+
+    def runtimes_where(self, **traits):
+        """Names, in display order, of the runtimes whose traits match every keyword."""
+        return [rt.name for rt in self.runtime_list
+                if rt.has_traits and all(getattr(rt, k) == v for k, v in traits.items())]
+
+    # ---- counters ---------------------------------------------------------
+
+    def counter(self, name):
+        """CounterInfo from context.counters, else from the naming rules of older files."""
+        meta = self.context.get("counters")
+        if isinstance(meta, dict) and name in meta:
+            return _counters.from_map(name, meta[name])
+        return _counters.by_rule(name)
+
+    # ---- what kind of file ------------------------------------------------
+
+    @property
+    def is_instruction_counts(self):
+        return (self.context.get("cobench_profile") == "instructions"
+                or any(INSTRUCTIONS in e.counters for e in self.entries))
+
+    def failed(self):
+        return [e for e in self.entries if e.error is not None]
+
+    def successful(self):
+        return [e for e in self.entries if e.error is None]
+
+    def failed_families(self):
+        return [f for f in self.families if f.get("status") != "ok"]
+
+    def cpu_count(self):
+        for key in ("cpu_count", "num_cpus"):
+            try:
+                n = int(self.context.get(key))
+            except (TypeError, ValueError):
+                continue
+            if n > 0:
+                return n
+        return None
+
+    # ---- folded points (charts, claims, report) ----------------------------
+
+    def _fold(self):
+        groups = {}
+        for e in self.successful():
+            groups.setdefault((e.workload, e.runtime, _params_key(e.params)), []).append(e)
+        points = []
+        for (workload, runtime, _), group in groups.items():
+            aggs = {e.aggregate: e for e in group if e.run_type == "aggregate"}
+            iters = [e for e in group if e.run_type == "iteration"]
+            # The median resists one disturbed repetition better than the mean.
+            chosen = aggs.get("median") or aggs.get("mean")
+            if chosen is not None:
+                counters = dict(chosen.counters)
+            else:
+                names = dict.fromkeys(n for e in iters for n in e.counters)
+                counters = {}
+                for n in names:
+                    vals = [e.counters[n] for e in iters if n in e.counters]
+                    counters[n] = sum(vals) / len(vals)
+            if not counters and not iters:
+                continue  # e.g. only BigO/RMS aggregates: nothing to show
+            spread = dict(aggs["stddev"].counters) if "stddev" in aggs else {}
+            label = next((e.label for e in iters + list(aggs.values()) if e.label), "")
+            points.append(Point(workload, runtime, dict(group[0].params), counters,
+                                spread, len(iters) or 1, label))
+        points.sort(key=lambda p: (p.workload, self.order_key(p.runtime),
+                                   sorted(p.params.items(), key=str)))
+        return points
+
+    def points(self, workload=None, runtime=None):
+        if self._points is None:
+            self._points = self._fold()
+        return [p for p in self._points
+                if (workload is None or p.workload == workload)
+                and (runtime is None or p.runtime == runtime)]
+
+    def series(self, workload, counter, x_param, where=None):
+        """{runtime: [(x, y, stddev or None)]} sorted by x, runtimes in display order;
+        `where` filters params."""
+        out = {}
+        for p in self.points(workload):
+            if counter not in p.counters or not _is_number(p.params.get(x_param)):
+                continue
+            if where and any(p.params.get(k) != v for k, v in where.items()):
+                continue
+            out.setdefault(p.runtime, []).append(
+                (p.params[x_param], p.counters[counter], p.spread.get(counter)))
+        for pts in out.values():
+            pts.sort(key=lambda t: t[0])
+        return dict(sorted(out.items(), key=lambda kv: self.order_key(kv[0])))
+
+    def value(self, workload, runtime, counter, **params):
+        for p in self.points(workload, runtime):
+            if all(p.params.get(k) == v for k, v in params.items()):
+                if counter in p.counters:
+                    return p.counters[counter]
+        return None
+
+    def speedups(self):
+        """{runtime: {tasks: speedup}} for cpu_bound; from items_per_second vs tasks:1
+        where the speedup counter is absent."""
+        out = {}
+        for p in self.points("cpu_bound"):
+            tasks = p.params.get("tasks")
+            if not _is_number(tasks):
+                continue
+            s = p.counters.get("speedup")
+            if s is None:
+                base = self.value("cpu_bound", p.runtime, "items_per_second", tasks=1)
+                ips = p.counters.get("items_per_second")
+                if base and ips is not None:
+                    s = ips / base
+            if s is not None:
+                out.setdefault(p.runtime, {})[tasks] = s
+        return {r: dict(sorted(v.items())) for r, v in
+                sorted(out.items(), key=lambda kv: self.order_key(kv[0]))}
+
+    # ---- raw samples (regression gate, history) ----------------------------
+
+    def samples(self):
+        samples, errors, aggregates = {}, {}, {}
+        for e in self.entries:
+            if e.error is not None:
+                errors[e.run_name] = e.error
+                continue
+            metrics = _metrics(e)
+            if e.run_type == "aggregate":
+                # Only needed when the run was made with --benchmark_report_aggregates_only.
+                if e.aggregate in ("median", "mean"):
+                    aggregates.setdefault(e.run_name, {})[e.aggregate] = metrics
+                continue
+            per_run = samples.setdefault(e.run_name, {})
+            for metric, value in metrics.items():
+                per_run.setdefault(metric, []).append(value)
+        from_aggregate = set()
+        for run, by_kind in aggregates.items():
+            if run not in samples:
+                chosen = by_kind.get("median", by_kind.get("mean"))
+                samples[run] = {m: [v] for m, v in chosen.items()}
+                from_aggregate.add(run)
+        for run in list(errors):
+            if run in samples:  # some repetitions succeeded; use those
+                del errors[run]
+        return Samples(samples, errors, from_aggregate)
+
+
+def _metrics(entry):
+    out = dict(entry.counters)
+    if INSTRUCTIONS in out:
+        # Under callgrind every timing and rate is of the instrumented run and means nothing.
+        return {INSTRUCTIONS: out[INSTRUCTIONS]}
+    for key, value in (("real_time", entry.real_time_ns), ("cpu_time", entry.cpu_time_ns)):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def time_scale(unit):
+    """Factor from a Google Benchmark time_unit to ns, or None for an unknown unit."""
+    return _TIME_TO_NS.get(unit)
