@@ -1,7 +1,6 @@
 #include "families.hpp"
 
 #include <cmath>
-#include <regex>
 #include <stdexcept>
 #include <tuple>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include "bench/name_filter.hpp"
 #include "bench/probe.hpp"
 #include "bench/product.hpp"
 #include "runtimes/registry.hpp"
@@ -136,8 +136,8 @@ std::vector<planned_pair> planned_pairs(profile prof) { return the_product::plan
 std::size_t register_family(const std::string& runtime, profile prof, const std::string& filter) {
     // Matched against our names: Google Benchmark's own filter also sees the
     // suffixes it appends (/min_time:0.200/...), which breaks anchored patterns.
-    const std::regex re(filter.empty() ? std::string(".") : filter);
-    auto wanted = [&](const std::string& name) { return std::regex_search(name, re); };
+    const name_filter re(filter);
+    auto wanted = [&](const std::string& name) { return re.matches(name); };
     std::size_t n = 0;
     the_product::for_each_pair([&]<class R, class W>() {
         if (R::traits.name != runtime) return;

@@ -7,6 +7,7 @@
 #include <re2/re2.h>
 #include <unistd.h>
 
+#include "bench/families.hpp"
 #include "bench/output.hpp"
 #include "bench/supervise.hpp"
 
@@ -14,8 +15,16 @@ namespace cb {
 
 using json = nlohmann::json;
 
+// perf's scheduler benchmark bounces between two processes, or two threads
+// with -T: it stands beside every runtime whose tasks are exactly that.
 std::vector<reference_name> kernel_reference_names() {
-    return {{"kernel_sched_pipe/processes/pin:same", "processes"}, {"kernel_sched_pipe/threads/pin:same", "threads"}};
+    std::vector<reference_name> out;
+    for (const runtime_traits& t : registered_traits()) {
+        if (t.kind != task_kind::process && t.kind != task_kind::thread) continue;
+        const std::string rt(t.name);
+        out.push_back({"kernel_sched_pipe/" + rt + "/pin:same", rt, t.kind == task_kind::thread});
+    }
+    return out;
 }
 
 profile instruction_sizes(profile p) { return p == profile::full ? profile::quick : profile::test; }
@@ -48,7 +57,7 @@ void kernel_reference(const options& o, json& benchmarks, json& declared) {
             continue;
         }
         std::vector<std::string> args{"taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-l", std::to_string(loops)};
-        if (mode == "threads") args.push_back("-T");
+        if (ref.threads) args.push_back("-T");
         co.timeout_s = o.family_timeout;
         for (int rep = 0; rep < o.repetitions; ++rep) {
             const child_result r = run_child(args, co);

@@ -15,6 +15,7 @@ namespace cb {
 // runtime named second (processes or threads).
 struct reference_name {
     std::string name, runtime;
+    bool threads;  // perf's -T: the two tasks are threads of one process, not two processes
 };
 std::vector<reference_name> kernel_reference_names();
 

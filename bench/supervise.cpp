@@ -126,8 +126,7 @@ void wait_readable(stream_relay* relays, int count, int timeout_ms) {
 }
 
 std::string exact_names_pattern(const std::vector<std::string>& names) {
-    // Understood alike by RE2 and std::regex (families.cpp still uses the
-    // latter): anchored literal alternatives, so it cannot backtrack badly.
+    // Anchored literal alternatives, for RE2 (bench/name_filter.hpp).
     std::string p = "^(?:";
     for (std::size_t i = 0; i < names.size(); ++i) {
         if (i) p += '|';
