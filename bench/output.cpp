@@ -190,8 +190,12 @@ tally count_results(const json& doc) {
 
 int finish(output_target& target, const json& doc, const std::string& what) {
     const tally t = count_results(doc);
-    std::string errors = std::to_string(t.errored) + " of " + std::to_string(t.errored + t.succeeded) + " benchmarks errored";
-    if (t.failed_families > 0) errors += ", " + std::to_string(t.failed_families) + " families failed";
+    std::string errors;
+    if (t.errored > 0 || t.failed_families == 0)
+        errors = std::to_string(t.errored) + " of " + std::to_string(t.errored + t.succeeded) + " benchmarks errored";
+    if (t.failed_families > 0)
+        errors += (errors.empty() ? "" : ", ") + std::to_string(t.failed_families) +
+                  (t.failed_families == 1 ? " family" : " families") + " failed";
     if (!t.first_error.empty()) errors += " (first: " + t.first_error + ")";
     if (t.succeeded == 0) {
         std::fprintf(stderr, "cobench: FAILED: no benchmark succeeded: %s; '%s' left as it was\n", errors.c_str(),

@@ -385,7 +385,7 @@ def render_all(results):
             ax.title.set_fontsize(8)
         styles = Styles(results)
         handles = [Line2D([], [], color=styles.colour(rt), marker=styles.marker(rt), label=rt)
-                   for rt in results.runtimes()]
+                   for rt in results.runtimes_in_run()]
         axes[n - 1].axis("off")
         axes[n - 1].legend(handles=handles, loc="center", title="runtime", fontsize=10)
         charts.append(RenderedChart("overview", "Overview", *_encode(fig)))

@@ -310,7 +310,7 @@ def absent_runtimes(r):
     have = {(p.workload, p.runtime) for p in r.points()}
     notes = []
     for workload in sorted({w for w, _ in have}):
-        for rt in r.runtimes():
+        for rt in r.runtimes_in_run():
             if (workload, rt) not in have and (workload, rt) not in declared:
                 why = f" (its family: {status[rt]})" if status.get(rt, "ok") != "ok" else ""
                 notes.append(f"`{workload}` on {rt}: no data{why}")

@@ -126,7 +126,7 @@ def below_resolution(row, info, base, cand):
     only change by quantum / ops. A change no larger than that is one step of
     the counter, not a change of the code.
     """
-    if info.quantum is None:
+    if info.quantum is None or row.cand_median == row.base_median:
         return None
     known = [r for r in (info.resolution(base.ops(row.run)), info.resolution(cand.ops(row.run)))
              if r is not None]

@@ -17,7 +17,7 @@ Loading
 Results (see results.py)
     .source .context .entries .families .declared .schema
     runtimes: .runtime_list (Runtime objects in display order: context.runtimes,
-        then names only seen in entries), .runtimes(), .runtime(name),
+        then names only seen in entries), .runtimes(), .runtimes_in_run(), .runtime(name),
         .order_key(name), .runtimes_where(kind=..., multi_core=...), .has_traits
     counters: .counter(name) -> CounterInfo (unit, better, quantum, per,
         .resolution(ops)) from context.counters, else the naming rules of old

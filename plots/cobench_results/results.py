@@ -82,6 +82,13 @@ class Results:
         """Runtime names in display order (the registry's order where the file has it)."""
         return [rt.name for rt in self.runtime_list]
 
+    def runtimes_in_run(self):
+        """Names, in display order, of the runtimes this run touched (entries, families, declared
+        pairs); context.runtimes lists every registered runtime, also those not asked for."""
+        touched = {e.runtime for e in self.entries}
+        touched.update(r["runtime"] for r in self.families + self.declared)
+        return [name for name in self.runtimes() if name in touched]
+
     def runtime(self, name):
         return next((rt for rt in self.runtime_list if rt.name == name), None)
 

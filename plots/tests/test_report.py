@@ -486,6 +486,18 @@ class SchemaOneTest(unittest.TestCase):
         self.assertEqual(r.counter("longest_wait_ms").better, "none")  # the map says so; the rule would not
 
 
+class RegisteredButNotRunTest(unittest.TestCase):
+    def test_runtimes_the_run_did_not_ask_for_are_not_missing_data(self):
+        # context.runtimes lists the whole registry, also runtimes left out with --runtimes.
+        doc = good_doc()
+        doc["context"]["runtimes"].append(dict(HYBRID, name="io_uring_loop"))
+        r = cobench_results.parse(doc, "test")
+        self.assertIn("io_uring_loop", r.runtimes())
+        self.assertNotIn("io_uring_loop", r.runtimes_in_run())
+        self.assertFalse([n for n in report.absent_runtimes(r) if "io_uring_loop" in n])
+        self.assertIn("`max_tasks` on fibers: no data (its family: crashed)", report.absent_runtimes(r))
+
+
 class LinksAndLabelsTest(unittest.TestCase):
     def test_paths_with_spaces_and_brackets_are_escaped(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -36,6 +36,19 @@ exit "${FAKE_RC:-0}"
 """
 
 
+def tiny_results(failed_family=False):
+    """A valid results file with one benchmark: one chart and the overview, quick to draw."""
+    doc = json.loads((FIXTURES / "incomplete.json").read_text(encoding="utf-8"))
+    doc["benchmarks"] = [e for e in doc["benchmarks"] if e["run_name"].startswith("ping_pong/")][:2]
+    doc["declared"] = []
+    doc["families"] = [{"runtime": e["run_name"].split("/")[1], "status": "ok", "message": "", "wall_s": 1.0}
+                       for e in doc["benchmarks"]]
+    if failed_family:
+        doc["families"].append({"runtime": "fibers", "status": "crashed",
+                                "message": "killed by signal 11", "wall_s": 1.0})
+    return doc
+
+
 def snapshot(folder):
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
@@ -61,6 +74,8 @@ class RunScriptTest(unittest.TestCase):
         (self.repo / "results" / "report.md").write_text("# previous report\n")
         (self.repo / "plots" / "out").mkdir()
         (self.repo / "plots" / "out" / "switch_cost.png").write_bytes(b"previous chart")
+        self.tiny = self.tmp / "tiny.json"
+        self.tiny.write_text(json.dumps(tiny_results()))
 
     def tearDown(self):
         self._tmp.cleanup()
@@ -81,19 +96,19 @@ class RunScriptTest(unittest.TestCase):
                 **{"plots/out/" + k: v for k, v in snapshot(self.repo / "plots" / "out").items()}}
 
     def test_relative_out_is_taken_from_the_callers_directory(self):
-        proc = self.run_sh("--profile", "quick", "--out", "sub/r.json", results=FIXTURES / "incomplete.json")
+        proc = self.run_sh("--profile", "quick", "--out", "sub/r.json", results=self.tiny)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn(str(self.caller / "sub" / "r.json"), self.binary_args())
         self.assertTrue((self.caller / "sub" / "r.json").exists())
         self.assertNotEqual((self.repo / "plots" / "out" / "switch_cost.png").read_bytes(), b"previous chart")
 
     def test_out_with_equals_sign(self):
-        proc = self.run_sh("--out=r.json", results=FIXTURES / "incomplete.json")
+        proc = self.run_sh("--out=r.json", results=self.tiny)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn(f"--out={self.caller / 'r.json'}", self.binary_args())
 
     def test_default_out_is_in_the_repository(self):
-        proc = self.run_sh(results=FIXTURES / "incomplete.json")
+        proc = self.run_sh(results=self.tiny)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(self.binary_args()[-2:], ["--out", str(self.repo / "results" / "latest.json")])
 
@@ -125,7 +140,9 @@ class RunScriptTest(unittest.TestCase):
         self.assertEqual(snapshot(self.repo / "plots" / "out"), charts)
 
     def test_some_families_failed_is_3_with_a_report(self):
-        proc = self.run_sh(results=FIXTURES / "good.json", rc=3)
+        crashed = self.tmp / "crashed.json"
+        crashed.write_text(json.dumps(tiny_results(failed_family=True)))
+        proc = self.run_sh(results=crashed, rc=3)
         self.assertEqual(proc.returncode, 3, proc.stderr)
         self.assertIn("crashed", (self.repo / "results" / "report.md").read_text())
 

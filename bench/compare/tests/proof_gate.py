@@ -141,7 +141,7 @@ class GateProof(unittest.TestCase):
             for side in rng.sample(sorted(docs), len(docs)):
                 docs[side].append(cobench(self.path(f"wall-{side}-{r}.json"), *args,
                                           inject=inject if side == "slow" else 0))
-        print(f"\nwall-clock rounds shuffled with COBENCH_PROOF_SEED={seed}", file=sys.stderr)
+        self.seed_note = f"(rounds shuffled with COBENCH_PROOF_SEED={seed})"
         return {side: merge_repetitions(d, self.path(f"wall-{side}.json")) for side, d in docs.items()}
 
     def test_wall_clock_thirty_percent_is_caught_with_repetitions(self):
@@ -150,12 +150,12 @@ class GateProof(unittest.TestCase):
         a, b, slow = runs["a"], runs["b"], runs["slow"]
         alpha = ("--alpha", WALL_ALPHA)
         rc, out = compare(a, b, "--gate-wallclock", *alpha)
-        self.assertEqual(rc, 0, "same build flagged:\n" + out)
+        self.assertEqual(rc, 0, f"same build flagged {self.seed_note}:\n{out}")
         rc, out = compare(a, slow, *alpha)
-        self.assertEqual(rc, 0, "wall-clock must only warn without --gate-wallclock:\n" + out)
+        self.assertEqual(rc, 0, f"wall-clock must only warn without --gate-wallclock {self.seed_note}:\n{out}")
         self.assertIn("warning", out)
         rc, out = compare(a, slow, "--gate-wallclock", *alpha)
-        self.assertEqual(rc, 1, out)
+        self.assertEqual(rc, 1, f"{self.seed_note}\n{out}")
 
 
 if __name__ == "__main__":

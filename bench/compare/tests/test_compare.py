@@ -560,6 +560,7 @@ class History(Base):
         self.assertEqual(lines[1]["medians"][self.RUN]["switch_ns"], 160.0)
         self.assertEqual(lines[0]["fingerprint"], "fp-1")
         self.assertIn("date", lines[0])
+        self.assertEqual(lines[0]["better"]["switch_ns"], "lower")   # by the name rule: no map here
 
         code, out, _ = self.history("list", hist)
         self.assertEqual(code, 0)
@@ -601,6 +602,17 @@ class History(Base):
         code, _, err = self.history("list", hist)
         self.assertEqual(code, 2)
         self.assertIn("line 1: malformed history line: no 'medians' object", err)
+
+    def test_append_takes_units_and_directions_from_the_file(self):
+        hist = os.path.join(self.tmp, "history.jsonl")
+        doc = results(entries(self.RUN, {"switch_ns": [1.0], "ops": [10.0]}),
+                      counters={"switch_ns": {"unit": "µs", "better": "higher"}})
+        code, _, err = self.history("append", hist, self.write("r.json", doc))
+        self.assertEqual(code, 0, err)
+        with open(hist, encoding="utf-8") as f:
+            line = json.loads(f.readline())
+        self.assertEqual((line["units"]["switch_ns"], line["better"]["switch_ns"]), ("µs", "higher"))
+        self.assertEqual(line["better"]["ops"], "none")
 
     def test_append_rejects_bad_results(self):
         hist = os.path.join(self.tmp, "history.jsonl")
