@@ -313,7 +313,7 @@ def claim_echo(r):
               f"measured: at the fewest conns threads are fine if their req_per_s ≥ "
               f"{ECHO_FEW_FINE_FRACTION:g} × coroutines'; at the "
               f"most conns coroutines are favoured if their req_per_s ≥ {ECHO_MANY_FAVOUR_FACTOR:g} × "
-              f"threads' or threads' p99_us ≥ {ECHO_MANY_FAVOUR_FACTOR:g} × coroutines'. Both → confirmed, "
+              f"the thread runtime's, or its p99_us ≥ {ECHO_MANY_FAVOUR_FACTOR:g} × coroutines'. Both → confirmed, "
               f"neither → refuted, one → mixed. Needs two conns values. Where the curves cross is reported.")
     pair = _by_kind(r, c, "thread", "coroutine")
     if pair is None:
