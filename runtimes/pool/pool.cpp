@@ -1,5 +1,11 @@
 #include "pool.hpp"
 
+#include <fstream>
+#include <string>
+
+#include <oneapi/tbb/global_control.h>
+#include <sys/resource.h>
+
 namespace cb {
 
 pool_options& pool_config() {
@@ -41,6 +47,30 @@ void pool_io_service::loop() {
         std::lock_guard lk(m_);
         timers_.fire_due(steady::now());
     }
+}
+
+void check_room_for_suspended_stacks(std::size_t tasks) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+    // VmSize: the address space in use now, oneTBB's cached stacks included.
+    std::ifstream f("/proc/self/status");
+    std::string key;
+    std::size_t used_kb = 0;
+    while (f >> key) {
+        if (key == "VmSize:") {
+            f >> used_kb;
+            break;
+        }
+        f.ignore(4096, '\n');
+    }
+    const std::size_t used = used_kb * 1024, limit = static_cast<std::size_t>(rl.rlim_cur);
+    const std::size_t stack = tbb::global_control::active_value(tbb::global_control::thread_stack_size) + 4096;
+    const std::size_t room = limit > used ? (limit - used) / stack : 0;
+    if (tasks <= room) return;
+    throw spawn_error("pool: " + std::to_string(tasks) + " tasks could each hold a suspended oneTBB stack of " +
+                      std::to_string(stack / 1024) + " KiB; RLIMIT_AS (ulimit -v) of " + std::to_string(limit >> 20) +
+                      " MiB leaves room for " + std::to_string(room) +
+                      " (past it oneTBB crashes instead of failing, so the run is refused)");
 }
 
 namespace {

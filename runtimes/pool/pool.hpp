@@ -85,6 +85,15 @@ private:
     std::size_t head_ = 0;
 };
 
+// oneTBB maps a stack for a task when it suspends, and when that mapping
+// fails (a low RLIMIT_AS, `ulimit -v`) it does not report it: makecontext runs
+// on the failed stack and the process dies of SIGSEGV, which no caller can
+// catch. So a run of n tasks under an address-space limit that could not hold
+// n suspended stacks beside what is mapped now is refused up front, with a
+// spawn_error that names RLIMIT_AS. Conservative (a run whose tasks never
+// suspend would fit), and free without a limit: one getrlimit a run.
+void check_room_for_suspended_stacks(std::size_t tasks);
+
 struct pool_options {
     int workers = 0;  // 0: std::thread::hardware_concurrency()
 };
@@ -168,6 +177,7 @@ struct pool_runtime {
             pin = std::make_unique<pinning_observer>(*pinned, opts.cpus);
         }
         tbb::task_arena& arena = pinned ? *pinned : shared_arena();
+        check_room_for_suspended_stacks(n);
         pool_context ctx;
         ctx.opts = &opts;
         ctx.tasks = n;
