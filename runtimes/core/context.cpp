@@ -29,9 +29,14 @@ std::string task_limits() {
     };
     rlimit rl{};
     ::getrlimit(RLIMIT_NPROC, &rl);
-    return std::string("kernel.pid_max ") + sysctl("/proc/sys/kernel/pid_max") + ", kernel.threads-max " +
-           sysctl("/proc/sys/kernel/threads-max") + ", RLIMIT_NPROC " +
-           (rl.rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_cur));
+    std::string out = std::string("kernel.pid_max ") + sysctl("/proc/sys/kernel/pid_max") + ", kernel.threads-max " +
+                      sysctl("/proc/sys/kernel/threads-max") + ", RLIMIT_NPROC " +
+                      (rl.rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_cur));
+    // A thread's stack or a child's memory can fail to map under an
+    // address-space limit, which the kernel also reports as EAGAIN/ENOMEM.
+    if (::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        out += ", RLIMIT_AS " + std::to_string(static_cast<unsigned long long>(rl.rlim_cur) >> 20) + " MiB (ulimit -v)";
+    return out;
 }
 
 void pin_this_thread(int cpu) {
