@@ -25,18 +25,18 @@ public:
 
     void send(T v) {
         std::unique_lock lk(m_);
-        ++waiting_;
+        count_waiting(+1);
         not_full_.wait(lk, [&] { return count_ < buf_.size(); });
-        --waiting_;
+        count_waiting(-1);
         buf_[(head_ + count_) % buf_.size()] = std::move(v);
         ++count_;
         not_empty_.notify_one();
     }
     T recv() {
         std::unique_lock lk(m_);
-        ++waiting_;
+        count_waiting(+1);
         not_empty_.wait(lk, [&] { return count_ > 0; });
-        --waiting_;
+        count_waiting(-1);
         T v = std::move(buf_[head_]);
         head_ = (head_ + 1) % buf_.size();
         --count_;
@@ -50,7 +50,14 @@ private:
     CondVar not_empty_, not_full_;
     std::vector<T> buf_;
     std::size_t head_ = 0, count_ = 0;
-    std::size_t waiting_ = 0;  // tasks inside send/recv, for the debug-build check above
+    // Tasks inside send/recv, for the debug-build check above; release builds
+    // measure the channel without it.
+    std::ptrdiff_t waiting_ = 0;
+    void count_waiting([[maybe_unused]] int d) noexcept {
+#ifndef NDEBUG
+        waiting_ += d;
+#endif
+    }
 };
 
 }  // namespace cb

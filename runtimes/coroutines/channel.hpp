@@ -29,10 +29,12 @@ public:
         T value{};
         std::coroutine_handle<> h{};
         recv_op* next = nullptr;
+#ifndef NDEBUG
         bool queued = false;
         ~recv_op() {
             if (queued) ch->receivers_.remove(this);
         }
+#endif
         bool await_ready() noexcept { return ch->try_recv(*this); }
         void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->receivers_.push(this); }
         T await_resume() noexcept { return std::move(value); }
@@ -43,10 +45,12 @@ public:
         T value;
         std::coroutine_handle<> h{};
         send_op* next = nullptr;
+#ifndef NDEBUG
         bool queued = false;
         ~send_op() {
             if (queued) ch->senders_.remove(this);
         }
+#endif
         bool await_ready() noexcept { return ch->try_send(*this); }
         void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->senders_.push(this); }
         void await_resume() const noexcept {}

@@ -113,10 +113,12 @@ public:
         coro_context* ctx;
         std::coroutine_handle<> h{};
         park_op* next = nullptr;
+#ifndef NDEBUG
         bool queued = false;
         ~park_op() {
             if (queued) ctx->parked_.remove(this);
         }
+#endif
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> me) {
             h = me;
