@@ -71,7 +71,7 @@ void kernel_reference(const options& o, json& benchmarks, json& declared) {
             }
             const double round_trip_ns = std::stod(number) * 1e3;
             benchmarks.push_back({{"name", ref.name}, {"run_name", ref.name}, {"run_type", "iteration"},
-                                  {"repetitions", o.repetitions}, {"repetition_index", rep}, {"threads", 1},
+                                  {"repetitions", o.repetitions}, {"repetition_index", rep},
                                   {"iterations", loops}, {"real_time", round_trip_ns}, {"cpu_time", round_trip_ns},
                                   {"time_unit", "ns"}, {"switch_ns", round_trip_ns / 2}, {"label", "perf bench sched pipe"}});
         }
@@ -143,7 +143,7 @@ int run_instructions(const options& o) {
             continue;
         }
         benchmarks.push_back({{"name", p.name}, {"run_name", p.name}, {"run_type", "iteration"}, {"repetitions", 1},
-                              {"repetition_index", 0}, {"threads", 1}, {"iterations", 1}, {"real_time", r.wall_s * 1e3},
+                              {"repetition_index", 0}, {"iterations", 1}, {"real_time", r.wall_s * 1e3},
                               {"cpu_time", r.wall_s * 1e3}, {"time_unit", "ms"}, {"instructions", ir},
                               {"instructions_per_op", ir / ops}});
     }
