@@ -37,6 +37,9 @@ struct run_options {
     bool parks = false;
     void (*on_parked)(void* user, const parked_info&) = nullptr;
     void* user = nullptr;
+    // Runtimes with several workers (each a process or thread running many
+    // tasks): how many. 0: the runtime's default (default_workers()).
+    std::size_t workers = 0;
 };
 
 // An awaitable whose co_await gives a T (void: nothing).

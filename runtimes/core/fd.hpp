@@ -57,6 +57,16 @@ inline fd_pair make_pipe(bool nonblocking = false) {
     return {unique_fd{fds[0]}, unique_fd{fds[1]}};
 }
 
+// Grows a pipe that carries `messages` messages of `size` bytes so that they
+// fit wherever reads left off: a write goes into the last page only if it fits
+// behind what was written there, and a page is reused only once read to its
+// end, so a one-page pipe holding one unread 8-byte message blocks its 512th
+// send. Twice the bytes plus a page leaves room for `messages` messages. Best
+// effort: an unprivileged process may not grow past pipe-max-size.
+inline void size_pipe_for(const fd_pair& p, std::size_t messages, std::size_t size) {
+    ::fcntl(p.write_end.get(), F_SETPIPE_SZ, static_cast<long>(2 * messages * size + 4096));
+}
+
 inline void set_nonblocking(int fd, bool on) {
     int fl = ::fcntl(fd, F_GETFL);
     if (fl < 0) throw_errno("fcntl(F_GETFL)");

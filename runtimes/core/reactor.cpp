@@ -33,6 +33,28 @@ void epoll_reactor::arm(int fd, std::uint32_t events, io_waiter* w) {
     armed_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void epoll_reactor::watch_exclusive(int fd, io_waiter* w) {
+    if (!ep_) open();
+    w->persistent = true;
+    epoll_event e{};
+    e.events = EPOLLIN | EPOLLEXCLUSIVE;
+    e.data.ptr = w;
+    if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &e) != 0) {
+        // An fd armed one-shot before (a plain read or accept on it) is still
+        // registered: drop that registration and add the exclusive one.
+        if (errno != EEXIST || ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0 ||
+            ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &e) != 0)
+            throw_errno("epoll_ctl(EPOLLEXCLUSIVE)");
+    }
+    armed_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void epoll_reactor::unwatch(int fd) noexcept {
+    // Fails only if the fd was closed meanwhile, which removed it already.
+    ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    armed_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void epoll_reactor::wake() noexcept {
     if (!ev_) return;  // a lazy reactor nobody waits in has nobody to wake
     std::uint64_t one = 1;
@@ -66,7 +88,7 @@ int epoll_reactor::poll(std::chrono::nanoseconds timeout) {
             [[maybe_unused]] ssize_t r = ::read(ev_.get(), &v, sizeof v);
             continue;
         }
-        armed_.fetch_sub(1, std::memory_order_relaxed);
+        if (!w->persistent) armed_.fetch_sub(1, std::memory_order_relaxed);
         w->ready(w);
         ++called;
     }

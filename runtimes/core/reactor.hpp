@@ -20,6 +20,9 @@ using steady = std::chrono::steady_clock;
 
 struct io_waiter {
     void (*ready)(io_waiter*) noexcept = nullptr;
+    // Registered with watch_exclusive() rather than armed once: stays
+    // registered (level-triggered) after it fires.
+    bool persistent = false;
 };
 
 struct timer_waiter {
@@ -39,6 +42,13 @@ public:
     // One-shot: the waiter is called once when fd reports `events` (EPOLLIN,
     // EPOLLOUT), then the fd is disarmed. One waiter per fd at a time.
     void arm(int fd, std::uint32_t events, io_waiter* w);
+    // Level-triggered and exclusive (EPOLLIN | EPOLLEXCLUSIVE): for a listening
+    // socket several loops or processes watch, the kernel wakes one of them a
+    // connection rather than all. Stays registered until unwatch(); counts as
+    // one armed wait meanwhile. EPOLLEXCLUSIVE cannot be combined with
+    // EPOLLONESHOT or EPOLL_CTL_MOD, hence the pair of calls.
+    void watch_exclusive(int fd, io_waiter* w);
+    void unwatch(int fd) noexcept;
     // Thread-safe: makes a blocked poll() return.
     void wake() noexcept;
     // Waits up to `timeout` (negative: forever) and calls the ready waiters.

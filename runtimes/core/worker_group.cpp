@@ -1,6 +1,8 @@
 #include "worker_group.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -8,10 +10,27 @@
 #include <stdexcept>
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace cb {
+
+std::size_t default_workers() {
+    if (const char* env = std::getenv("COBENCH_WORKERS"); env && *env) {
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long k = std::strtoull(env, &end, 10);
+        if (errno != 0 || *end != '\0' || k == 0 || k > 4096 || env[0] == '-')
+            throw std::invalid_argument(std::string("COBENCH_WORKERS='") + env + "': expected a worker count from 1 to 4096");
+        return static_cast<std::size_t>(k);
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return static_cast<std::size_t>(CPU_COUNT(&set));
+    const unsigned hc = std::thread::hardware_concurrency();
+    return hc ? hc : 1;
+}
 
 int thread_count() {
     std::ifstream f("/proc/self/status");
@@ -50,6 +69,25 @@ public:
     child_set& operator=(const child_set&) = delete;
     void add(pid_t p) { pids_.push_back(p); }
     const std::vector<pid_t>& pids() const { return pids_; }
+    // A worker that has ended badly (a signal, a non-zero status), left
+    // unreaped; "" if none. Its siblings may be waiting on it forever.
+    std::string first_failed() const {
+        for (pid_t p : pids_) {
+            siginfo_t si{};
+            if (::waitid(P_PID, static_cast<id_t>(p), &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != p) continue;
+            if (si.si_code == CLD_EXITED && si.si_status == 0) continue;
+            return describe(p, si.si_code == CLD_EXITED, si.si_status);
+        }
+        return {};
+    }
+    static std::string describe(pid_t p, bool exited, int code) {
+        if (exited) return "worker " + std::to_string(p) + " exited with status " + std::to_string(code);
+        return "worker " + std::to_string(p) + " killed by signal " + std::to_string(code) + " (" + sigabbrev(code) + ")";
+    }
+    static std::string sigabbrev(int sig) {
+        const char* d = ::sigdescr_np(sig);
+        return d ? d : "unknown signal";
+    }
     // Reaps every child; returns a description of the first that failed.
     std::string reap_all() {
         std::string err;
@@ -59,8 +97,8 @@ public:
                 if (errno != EINTR) { st = 0; break; }
             }
             if (err.empty()) {
-                if (WIFSIGNALED(st)) err = "worker " + std::to_string(p) + " killed by signal " + std::to_string(WTERMSIG(st));
-                else if (WIFEXITED(st) && WEXITSTATUS(st) != 0) err = "worker " + std::to_string(p) + " exited with status " + std::to_string(WEXITSTATUS(st));
+                if (WIFSIGNALED(st)) err = describe(p, false, WTERMSIG(st));
+                else if (WIFEXITED(st) && WEXITSTATUS(st) != 0) err = describe(p, true, WEXITSTATUS(st));
             }
         }
         pids_.clear();
@@ -163,13 +201,26 @@ std::vector<std::uint64_t> run_process_workers(const process_group& g, process_s
     std::vector<std::uint64_t> out(n);
     std::vector<bool> have(n);
     std::size_t got = 0;
-    record r;
-    while (got < n && read_full(results.read_end.get(), &r, sizeof r)) {
-        if (r.index < n && !have[r.index]) {
-            out[r.index] = r.value;
-            have[r.index] = true;
-            ++got;
+    for (;;) {
+        pollfd pf{results.read_end.get(), POLLIN, 0};
+        const int pr = ::poll(&pf, 1, 100);
+        if (pr < 0 && errno != EINTR) throw_errno("processes: poll");
+        if (pr > 0) {
+            record r;
+            if (!read_full(results.read_end.get(), &r, sizeof r)) break;  // EOF: every worker has exited
+            if (r.index < n && !have[r.index]) {
+                out[r.index] = r.value;
+                have[r.index] = true;
+                ++got;
+            }
+            continue;
         }
+        // Quiet for 100 ms: a worker that died would leave its siblings
+        // waiting on it (a hand-off, a barrier) forever. Failing here kills
+        // and reaps them all (child_set).
+        if (std::string dead = kids.first_failed(); !dead.empty())
+            throw std::runtime_error("processes: " + dead + " before its tasks finished; its " +
+                                     std::to_string(k - 1) + " sibling workers were killed");
     }
     std::string why = kids.reap_all();
     if (!why.empty() || got != n)

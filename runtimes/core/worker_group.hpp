@@ -28,6 +28,20 @@ constexpr slice slice_of(std::size_t n, std::size_t k, std::size_t w) noexcept {
     return {w, n * w / k, n * (w + 1) / k};
 }
 
+// The worker count of runtimes with several workers when a run does not set
+// run_options::workers: the CPUs this process may run on (sched_getaffinity),
+// or COBENCH_WORKERS when set (cobench --workers sets it). A malformed or zero
+// COBENCH_WORKERS throws std::invalid_argument naming it.
+std::size_t default_workers();
+
+// Workers a run of n tasks uses: the asked count (or the default), never more
+// than the tasks (a worker without a task would have nothing to run), at least 1.
+inline std::size_t workers_for(std::size_t n, const run_options& o) {
+    std::size_t k = o.workers ? o.workers : default_workers();
+    if (k > n) k = n;
+    return k == 0 ? 1 : k;
+}
+
 // ---- process workers ------------------------------------------------------
 
 // The descriptors of the group-wide park barrier, valid in the workers while

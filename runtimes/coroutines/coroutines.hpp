@@ -15,6 +15,7 @@
 #include "../core/traits.hpp"
 #include "context.hpp"
 #include "event_loop.hpp"
+#include "run_tasks.hpp"
 
 namespace cb {
 
@@ -30,20 +31,8 @@ struct coroutines_runtime {
         coro_context ctx(loop);
         ctx.opts = &opts;
         ctx.tasks = n;
-        std::vector<task<std::uint64_t>> tasks;
-        tasks.reserve(n);
-        std::size_t live = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            tasks.push_back(body(ctx, i));
-            if (!tasks.back().done()) {
-                ++live;
-                tasks.back().on_done([](void* p) noexcept { --*static_cast<std::size_t*>(p); }, &live);
-            }
-        }
-        loop.run(live);
-        std::vector<std::uint64_t> out;
-        out.reserve(n);
-        for (auto& t : tasks) out.push_back(t.get());
+        std::vector<std::uint64_t> out(n);
+        run_tasks_on_loop(loop, ctx, body, slice{0, 0, n}, out.data());
         return out;
     }
 };

@@ -9,8 +9,36 @@ void event_loop::grow() {
     head_ = 0;
 }
 
-void event_loop::run(const std::size_t& live) {
+void event_loop::post_remote(std::coroutine_handle<> h) {
+    {
+        std::lock_guard lk(inbox_m_);
+        inbox_.push_back(h);
+        remote_.store(true, std::memory_order_seq_cst);
+    }
+    // Either this sees the loop asleep, or the loop sees remote_ before it
+    // sleeps (both sides seq_cst): a busy loop costs the poster no write.
+    if (sleeping_.load(std::memory_order_seq_cst)) reactor.wake();
+}
+
+void event_loop::take_remote() {
+    std::vector<std::coroutine_handle<>> got;
+    {
+        std::lock_guard lk(inbox_m_);
+        got.swap(inbox_);
+        remote_.store(false, std::memory_order_relaxed);
+    }
+    for (auto h : got) post(h);
+}
+
+void event_loop::run(const std::size_t& live) { run_loop<false>(live); }
+void event_loop::run_sharded(const std::size_t& live) { run_loop<true>(live); }
+
+template <bool Sharded>
+void event_loop::run_loop(const std::size_t& live) {
     while (live > 0) {
+        if constexpr (Sharded) {
+            if (remote_.load(std::memory_order_acquire)) take_remote();
+        }
         // One batch: what is ready now. Handles posted meanwhile wait for the
         // next batch, so timers and I/O get a look-in between batches.
         for (std::size_t batch = count_; batch > 0 && live > 0; --batch) {
@@ -27,8 +55,18 @@ void event_loop::run(const std::size_t& live) {
         }
         // Polling costs a system call, so a loop that has neither fds armed
         // nor anything else to wait for does not poll between batches.
-        if (reactor.armed() > 0) {
+        if (reactor.armed() > 0 || (Sharded && !work)) {
+            if constexpr (Sharded) {
+                if (!work) {  // about to sleep: remote posts must wake it (eventfd)
+                    sleeping_.store(true, std::memory_order_seq_cst);
+                    if (remote_.load(std::memory_order_seq_cst)) {
+                        sleeping_.store(false, std::memory_order_relaxed);
+                        continue;
+                    }
+                }
+            }
             reactor.poll(poll_timeout(work, timers));
+            if constexpr (Sharded) sleeping_.store(false, std::memory_order_relaxed);
         } else if (!work) {
             if (timers.empty())
                 throw std::runtime_error("coroutines: deadlock: " + std::to_string(live) +

@@ -6,8 +6,10 @@
 // there.
 #pragma once
 
+#include <atomic>
 #include <cassert>
 #include <coroutine>
+#include <mutex>
 #include <cstddef>
 #include <vector>
 
@@ -18,7 +20,12 @@ namespace cb {
 
 class event_loop {
 public:
-    event_loop() : reactor(epoll_reactor::start::lazily), ready_(64) {}
+    // single: one loop alone in its thread (the coroutines runtime, and each
+    // worker of process_loops). sharded: one of several loops in one process
+    // (thread_loops), which other threads may post to (post_remote).
+    enum class mode { single, sharded };
+    explicit event_loop(mode m = mode::single)
+        : reactor(m == mode::single ? epoll_reactor::start::lazily : epoll_reactor::start::now), ready_(64) {}
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
@@ -32,14 +39,29 @@ public:
     // Runs until `live` drops to zero. Throws if nothing can ever wake a task
     // again (a deadlock in the workload), instead of sleeping forever.
     void run(const std::size_t& live);
+    // The same for a sharded loop: between batches it takes what other
+    // threads posted, and with nothing to do it sleeps in the reactor until
+    // one does (so no deadlock check: a task here may wait on another loop).
+    void run_sharded(const std::size_t& live);
+    // Thread-safe: makes h ready on this loop from another thread.
+    void post_remote(std::coroutine_handle<> h);
 
     epoll_reactor reactor;
     timer_heap timers;
 
 private:
+    template <bool Sharded>
+    void run_loop(const std::size_t& live);
+    void take_remote();
     void grow();
     std::vector<std::coroutine_handle<>> ready_;
     std::size_t head_ = 0, count_ = 0;
+    // Posts from other threads (sharded loops only); `remote_` is checked once
+    // a batch without taking the lock.
+    std::mutex inbox_m_;
+    std::vector<std::coroutine_handle<>> inbox_;
+    std::atomic<bool> remote_{false};
+    std::atomic<bool> sleeping_{false};  // in (or about to enter) a blocking poll
 };
 
 // A FIFO of suspended awaiters, linked through the awaiters themselves.

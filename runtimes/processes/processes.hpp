@@ -108,13 +108,7 @@ struct processes_runtime {
 
 template <class T>
 pipe_channel<T>::pipe_channel(std::size_t capacity) : p_(make_pipe(false)) {
-    // A write goes into the last page only if it fits behind what was written
-    // there, and a page is reused only once read to its end: a one-page pipe
-    // holding one unread message blocks its 512th 8-byte send. Twice the
-    // bytes plus a page leaves room for `capacity` messages wherever reads left off.
-    long bytes = static_cast<long>(2 * capacity * sizeof(T) + 4096);
-    // Best effort: an unprivileged process may not grow past pipe-max-size.
-    ::fcntl(p_.write_end.get(), F_SETPIPE_SZ, bytes);
+    size_pipe_for(p_, capacity, sizeof(T));
 }
 
 static_assert(runtime<processes_runtime>);

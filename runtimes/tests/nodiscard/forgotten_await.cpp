@@ -5,7 +5,13 @@
 // awaits each operation and must compile.
 #include "runtimes/registry.hpp"
 
-using C = COBENCH_CONTEXT;
+#include <tuple>
+
+// The runtime by its place in the registry, so a new runtime is checked
+// without an edit here; past the end, the check script stops.
+constexpr std::size_t runtime_index = COBENCH_RUNTIME_INDEX;
+static_assert(runtime_index < std::tuple_size_v<cb::all_runtimes>, "NO_SUCH_RUNTIME");
+using C = std::tuple_element_t<(runtime_index < std::tuple_size_v<cb::all_runtimes> ? runtime_index : 0), cb::all_runtimes>::context;
 
 cb::task<std::uint64_t> body(C& ctx, C::channel<std::uint64_t>& ch, char* buf) {
 #ifdef COBENCH_FORGET_AWAIT

@@ -1,0 +1,220 @@
+// thread_loops: K threads in one process (default: one a CPU), each running
+// its own coroutine event loop over a contiguous slice of the tasks (a shard
+// per core, as Seastar does). Beside process_loops it separates "processes or
+// threads" from "one core or many": the same loop, the same slicing, but
+// tasks share memory and hand-offs between shards stay in user space.
+//
+// Hand-offs: a channel is a mutex-guarded ring whose waiting senders and
+// receivers are their awaiters; a waiter on this loop is made ready directly,
+// one on another loop through that loop's inbox (event_loop::post_remote,
+// which writes its eventfd only when that loop sleeps in epoll).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "../core/context.hpp"
+#include "../core/worker_group.hpp"
+#include "../coroutines/context.hpp"
+#include "../coroutines/run_tasks.hpp"
+
+namespace cb {
+
+inline constexpr runtime_traits thread_loops_traits{"thread_loops", "threads × coroutine loops (K workers)", task_kind::hybrid, true, true, stack_model::stackless, cost_class::tiny};
+
+template <class T>
+class shard_channel {
+public:
+    explicit shard_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
+    ~shard_channel() { assert(receivers_.empty() && senders_.empty() && "channel destroyed with waiters"); }
+    shard_channel(const shard_channel&) = delete;
+    shard_channel& operator=(const shard_channel&) = delete;
+
+    // Both operations decide under the lock whether to suspend
+    // (await_suspend returns false: go on at once), so a value sent from
+    // another thread between a failed try and the wait is never missed.
+    struct op_base {
+        shard_channel* ch;
+        event_loop* loop;
+        T value{};
+        std::coroutine_handle<> h{};
+        op_base* next = nullptr;
+#ifndef NDEBUG
+        bool queued = false;
+#endif
+        bool await_ready() const noexcept { return false; }
+    };
+    struct [[nodiscard]] recv_op : op_base {
+#ifndef NDEBUG
+        ~recv_op() {
+            if (this->queued) {
+                std::lock_guard lk(this->ch->m_);
+                this->ch->receivers_.remove(this);
+            }
+        }
+#endif
+        bool await_suspend(std::coroutine_handle<> me) { this->h = me; return this->ch->recv_or_wait(*this); }
+        T await_resume() noexcept { return std::move(this->value); }
+    };
+    struct [[nodiscard]] send_op : op_base {
+#ifndef NDEBUG
+        ~send_op() {
+            if (this->queued) {
+                std::lock_guard lk(this->ch->m_);
+                this->ch->senders_.remove(this);
+            }
+        }
+#endif
+        bool await_suspend(std::coroutine_handle<> me) { this->h = me; return this->ch->send_or_wait(*this); }
+        void await_resume() const noexcept {}
+    };
+
+private:
+    static void wake(op_base* w, event_loop* here) {
+        if (w->loop == here) here->post(w->h);
+        else w->loop->post_remote(w->h);
+    }
+    // true: suspended (queued); false: done.
+    bool send_or_wait(op_base& op) {
+        std::unique_lock lk(m_);
+        if (!receivers_.empty()) {
+            op_base* r = receivers_.pop();
+            r->value = std::move(op.value);
+            lk.unlock();
+            wake(r, op.loop);
+            return false;
+        }
+        if (count_ < buf_.size()) {
+            buf_[(head_ + count_) % buf_.size()] = std::move(op.value);
+            ++count_;
+            return false;
+        }
+        senders_.push(&op);
+        return true;
+    }
+    bool recv_or_wait(op_base& op) {
+        std::unique_lock lk(m_);
+        if (count_ == 0) {
+            receivers_.push(&op);
+            return true;
+        }
+        op.value = std::move(buf_[head_]);
+        head_ = (head_ + 1) % buf_.size();
+        --count_;
+        op_base* s = nullptr;
+        if (!senders_.empty()) {
+            s = senders_.pop();
+            buf_[(head_ + count_) % buf_.size()] = std::move(s->value);
+            ++count_;
+        }
+        lk.unlock();
+        if (s) wake(s, op.loop);
+        return false;
+    }
+
+    std::mutex m_;
+    std::vector<T> buf_;
+    std::size_t head_ = 0, count_ = 0;
+    waiter_list<op_base> receivers_, senders_;
+};
+
+// park(): each loop gathers its own tasks, then the loop's thread arrives at
+// the group barrier; the last arrival runs the hook and releases the others.
+// A loop blocks its thread there: all of its tasks are parked.
+struct shard_barrier {
+    std::size_t loops, tasks;
+    const run_options* opts;
+    std::atomic<std::size_t> arrived{0};
+    std::atomic<bool> released{false};
+    void arrive_and_wait() {
+        if (arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == loops) {
+            if (opts && opts->on_parked) opts->on_parked(opts->user, parked_info{tasks, {}});
+            released.store(true, std::memory_order_release);
+            released.notify_all();
+        } else {
+            released.wait(false, std::memory_order_acquire);
+        }
+    }
+};
+
+class thread_loops_context : public loop_context<thread_loops_context> {
+public:
+    static constexpr const runtime_traits& traits = thread_loops_traits;
+    template <class T>
+    using channel = shard_channel<T>;
+
+    thread_loops_context(event_loop& l, slice s, shard_barrier& b) : loop_context(l), slice_(s), barrier_(&b) {}
+    ~thread_loops_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
+
+    std::size_t worker() const noexcept { return slice_.worker; }
+    static std::size_t workers_for(std::size_t n, const run_options& o) { return cb::workers_for(n, o); }
+
+    template <class T>
+    typename channel<T>::send_op send(channel<T>& ch, T v) { return {{&ch, loop_, std::move(v)}}; }
+    template <class T>
+    typename channel<T>::recv_op recv(channel<T>& ch) { return {{&ch, loop_}}; }
+
+    struct [[nodiscard]] park_op {
+        thread_loops_context* ctx;
+        std::coroutine_handle<> h{};
+        park_op* next = nullptr;
+#ifndef NDEBUG
+        bool queued = false;
+        ~park_op() {
+            if (queued) ctx->parked_.remove(this);
+        }
+#endif
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> me) {
+            h = me;
+            ctx->parked_.push(this);
+            if (++ctx->arrived_ < ctx->slice_.size()) return;
+            ctx->barrier_->arrive_and_wait();
+            while (!ctx->parked_.empty()) ctx->loop_->post(ctx->parked_.pop()->h);
+        }
+        void await_resume() const noexcept {}
+    };
+    park_op park() { return {this}; }
+
+private:
+    slice slice_;
+    shard_barrier* barrier_;
+    std::size_t arrived_ = 0;
+    waiter_list<park_op> parked_;
+};
+
+struct thread_loops_runtime {
+    static constexpr const runtime_traits& traits = thread_loops_traits;
+    using context = thread_loops_context;
+
+    template <class Body>
+    static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
+        const std::size_t w = workers_for(n, opts);
+        // Every loop outlives every thread: a task on one loop may post to
+        // another until the last thread is joined.
+        std::vector<std::unique_ptr<event_loop>> loops;
+        for (std::size_t i = 0; i < w; ++i) loops.push_back(std::make_unique<event_loop>(event_loop::mode::sharded));
+        shard_barrier barrier{w, n, &opts};
+        std::vector<std::uint64_t> out(n);
+        std::vector<std::exception_ptr> errors(w);
+        run_thread_workers(w, n, opts.cpus, [&](slice s) {
+            try {
+                thread_loops_context ctx(*loops[s.worker], s, barrier);
+                run_tasks_on_loop(*loops[s.worker], ctx, body, s, out.data() + s.first, event_loop::mode::sharded);
+            } catch (...) {
+                errors[s.worker] = std::current_exception();
+            }
+        });
+        for (auto& e : errors)
+            if (e) std::rethrow_exception(e);
+        return out;
+    }
+};
+
+static_assert(runtime<thread_loops_runtime>);
+
+}  // namespace cb
