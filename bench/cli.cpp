@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench/reference.hpp"
+#include "runtimes/core/worker_group.hpp"
 
 #ifndef COBENCH_BENCHMARK_VERSION
 #define COBENCH_BENCHMARK_VERSION "unknown"
@@ -42,6 +43,12 @@ options:
   --filter REGEX        only benchmarks whose name (workload/runtime/params)
                         contains a match (RE2 syntax, linear time), e.g.
                         '^ping_pong/' or 'tasks:1$'; matching nothing is an error
+  --workers K           workers of the runtimes with several (process_loops,
+                        thread_loops, fibers on K threads), 1 to 4096 (default:
+                        the CPUs this process may use; COBENCH_WORKERS in the
+                        environment does the same). More than the CPUs is
+                        allowed and said; a run never uses more workers than
+                        it has tasks. Entries record the count they used.
   --family-timeout S    seconds a family may run before it is killed and
                         recorded as "timeout", 1 to 86400 (default: 300 quick,
                         1800 full)
@@ -192,6 +199,8 @@ options parse_args(int argc, char** argv) {
             } catch (const std::invalid_argument& e) {
                 throw bad_input(std::string("--filter: ") + e.what());
             }
+        } else if (a == "--workers") {
+            o.workers = static_cast<int>(parse_integer(a, value(), 1, 4096));
         } else if (a == "--family-timeout") {
             o.family_timeout = parse_seconds(a, value(), 1, 86400);
         } else if (a == "--repetitions") {
@@ -215,6 +224,19 @@ options parse_args(int argc, char** argv) {
         } else {
             throw bad_input("unknown option '" + std::string(argv[i]) + "' (see --help)");
         }
+    }
+    if (o.workers > 0) {
+        // Families and their workers read it from the environment (runtimes/core/worker_group.hpp).
+        ::setenv("COBENCH_WORKERS", std::to_string(o.workers).c_str(), 1);
+        const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+        if (o.list == false && o.family.empty() && cpus > 0 && o.workers > cpus)
+            std::fprintf(stderr, "cobench: note: --workers %d is more than the %ld CPUs online: workers will share "
+                                 "CPUs (recorded in the results' context.workers)\n", o.workers, cpus);
+    }
+    try {
+        (void)default_workers();  // a malformed COBENCH_WORKERS from the environment is bad input
+    } catch (const std::invalid_argument& e) {
+        throw bad_input(e.what());
     }
     if (o.runtimes.empty()) o.runtimes = known;
     if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 3 : 1;

@@ -38,6 +38,7 @@ struct options {
     name_filter filter;
     double family_timeout = 0;
     int repetitions = 0;
+    int workers = 0;  // --workers; 0: the default
     bool instructions = false, list = false, help = false;
     std::vector<std::string> gbench_flags;
     // Internal modes: one runtime family (--family), one callgrind run

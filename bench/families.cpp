@@ -1,6 +1,7 @@
 #include "families.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <tuple>
 #include <unistd.h>
@@ -61,6 +62,7 @@ void bench_pair(benchmark::State& st, const typename W::params& p) {
     const double ops = static_cast<double>(m.iterations) * W::ops(p);
     for (auto& [k, v] : W::report(p, m)) st.counters[k] = v;
     st.counters["ops"] = ops;
+    if (m.workers) st.counters["workers"] = static_cast<double>(m.workers);
     st.counters["cpu_user_ns_per_op"] = (u1.user - u0.user) * 1e9 / ops;
     st.counters["cpu_sys_ns_per_op"] = (u1.sys - u0.sys) * 1e9 / ops;
     st.counters["vcsw_per_op"] = (u1.vcsw - u0.vcsw) / ops;
@@ -122,11 +124,17 @@ nlohmann::json results_metadata() {
         {"vcsw_per_op", "switches/op", better::lower, 1, true},
         {"ivcsw_per_op", "switches/op", better::lower, 1, true},
         {"max_tasks", "tasks", better::higher},
+        {"workers", "workers", better::none},
         {"instructions_per_op", "instructions/op", better::lower},
         {"instructions", "instructions", better::none},
     };
     for (const counter_meta& c : harness) put(c);
-    return {{"runtimes", runtimes}, {"counters", counters}};
+    // Runtimes with several workers: how many they start unless a workload
+    // asks (entries carry the count they used as the counter "workers").
+    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    nlohmann::json workers{{"default", default_workers()}, {"cpus_online", cpus}};
+    if (const char* env = std::getenv("COBENCH_WORKERS"); env && *env) workers["asked"] = default_workers();
+    return {{"runtimes", runtimes}, {"counters", counters}, {"workers", workers}};
 }
 
 std::vector<declared_pair> declared_pairs(profile prof) { return the_product::declared(prof); }

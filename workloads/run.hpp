@@ -43,6 +43,7 @@ run_result run_once(const typename W::params& p, measurement& m, bool instrument
     if (instrument) CALLGRIND_STOP_INSTRUMENTATION;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     run_result r{secs, W::verify(s, p, res)};
+    if constexpr (requires { C::workers_for(W::tasks(p), o); }) m.workers = C::workers_for(W::tasks(p), o);
     if (r.error.empty()) {
         m.seconds += secs;
         ++m.iterations;

@@ -2,7 +2,15 @@
 // 10 children and sums their results; leaf i returns i. 1,000,000 leaves sum
 // to 499999500000. Runtimes that cannot hold a million-leaf tree run a smaller
 // declared size, named in the benchmark (leaves:N).
+//
+// Multi-core runtimes also run roots:10: the root's ten children are the
+// run's ten top-level tasks, so a runtime that spreads top-level tasks over
+// workers (process_loops, thread_loops) has a tree per worker to run, and
+// `speedup` is its time at one root over its time at ten, in the same run.
 #pragma once
+
+#include <map>
+#include <utility>
 
 #include "common.hpp"
 
@@ -16,7 +24,11 @@ struct skynet {
     static constexpr std::uint64_t fanout = 10;
     struct params {
         std::uint64_t leaves;
-        std::string label() const { return "leaves:" + std::to_string(leaves); }
+        std::uint64_t roots = 1;
+        std::string runtime{};  // for the speed-up reference; not part of the name
+        std::string label() const {
+            return "leaves:" + std::to_string(leaves) + (roots > 1 ? "/roots:" + std::to_string(roots) : "");
+        }
     };
     // Every parent stays alive while its children run, so what a waiting
     // task holds bounds the tree: 1,111 processes or 11,111 threads alive at
@@ -26,16 +38,19 @@ struct skynet {
         using u = std::uint64_t;
         const u full = by_stack<u>(rt, 1000, 10000, 1000000, 100000, 1000000);
         const u quick = std::min<u>(full, by_stack<u>(rt, 100, 1000, 100000, 100000, 100000));
-        return {{by_profile<u>(p, rt.stack == stack_model::process ? 10 : 100, quick, full)}};
+        const u leaves = by_profile<u>(p, rt.stack == stack_model::process ? 10 : 100, quick, full);
+        std::vector<params> out{{leaves, 1, std::string(rt.name)}};
+        if (rt.multi_core) out.push_back({leaves, fanout, std::string(rt.name)});
+        return out;
     }
     static std::string unsupported(const runtime_traits&, const params&) { return {}; }
-    static std::size_t tasks(const params&) { return 1; }
+    static std::size_t tasks(const params& p) { return p.roots; }
     static double nodes(const params& p) {
         double n = 0;
         for (std::uint64_t level = p.leaves; level >= 1; level /= fanout) n += static_cast<double>(level);
         return n;
     }
-    static double ops(const params& p) { return nodes(p); }
+    static double ops(const params& p) { return nodes(p) - (p.roots > 1 ? 1 : 0); }
 
     template <class C>
     struct state {
@@ -48,19 +63,33 @@ struct skynet {
         co_return co_await ctx.spawn_all(fanout, [=](C& c, std::size_t i) { return node(c, first + i * part, part); });
     }
     template <class C>
-    static task<std::uint64_t> body(C& ctx, state<C>&, std::size_t, const params& p) {
-        return node(ctx, 0, p.leaves);
+    static task<std::uint64_t> body(C& ctx, state<C>&, std::size_t i, const params& p) {
+        const std::uint64_t part = p.leaves / p.roots;
+        return node(ctx, i * part, part);
     }
     template <class C>
     static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
         const std::uint64_t want = p.leaves * (p.leaves - 1) / 2;
-        if (res.size() != 1 || res[0] != want)
-            return "sum " + std::to_string(res.empty() ? 0 : res[0]) + ", expected " + std::to_string(want);
+        std::uint64_t got = 0;
+        for (auto r : res) got += r;
+        if (res.size() != p.roots || got != want)
+            return "sum " + std::to_string(got) + " over " + std::to_string(res.size()) + " roots, expected " +
+                   std::to_string(want) + " over " + std::to_string(p.roots);
         return {};
     }
-    static constexpr counter_meta counter_info[] = {{"spawn_ns", "ns", better::lower}};
+    // Seconds per run at roots:1, per runtime and size, from earlier in this process.
+    static std::map<std::pair<std::string, std::uint64_t>, double>& one_root_seconds() {
+        static std::map<std::pair<std::string, std::uint64_t>, double> m;
+        return m;
+    }
+    static constexpr counter_meta counter_info[] = {{"spawn_ns", "ns", better::lower}, {"speedup", "x", better::higher}};
     static counters report(const params& p, const measurement& m) {
-        return {{"spawn_ns", m.per_iteration() * 1e9 / ops(p)}};
+        counters c{{"spawn_ns", m.per_iteration() * 1e9 / ops(p)}};
+        const auto key = std::make_pair(p.runtime, p.leaves);
+        if (p.roots == 1) one_root_seconds()[key] = m.per_iteration();
+        else if (auto it = one_root_seconds().find(key); it != one_root_seconds().end())
+            c["speedup"] = it->second / m.per_iteration();
+        return c;
     }
 };
 

@@ -51,6 +51,7 @@ struct measurement {
     std::uint64_t iterations = 0;
     std::map<std::string, double> sums;   // per-workload accumulators
     std::vector<double> samples;          // per-workload samples (latencies, ...)
+    std::size_t workers = 0;              // runtimes with several workers: how many the runs used
     double per_iteration() const { return iterations ? seconds / static_cast<double>(iterations) : 0; }
 };
 

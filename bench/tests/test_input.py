@@ -125,6 +125,17 @@ class StrictValues(unittest.TestCase):
         self.assertIn("twice", err)
         self.assertEqual(self.rc("--runtimes", "threads,coroutines")[0], 0)
 
+    def test_workers(self):
+        for bad in ("0", "-1", "1.5", "4097", "", "two"):
+            with self.subTest(value=bad):
+                rc, err = self.rc("--workers", bad)
+                self.assertEqual(rc, 2, err)
+                self.assertIn("--workers", err)
+        self.assertEqual(self.rc("--workers", "3")[0], 0)
+        r = run("--list", "--profile", "test", timeout=60, env={**os.environ, "COBENCH_WORKERS": "0"})
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("COBENCH_WORKERS", r.stderr)
+
     def test_flags_that_take_no_value(self):
         self.assertEqual(self.rc("--list=yes")[0], 2)
 
@@ -178,6 +189,23 @@ class BuildInformation(TempDirCase):
         ctx = load(out)["context"]
         self.assertRegex(ctx["git_commit"], r"^[0-9a-f]{40}$")
         self.assertIn(ctx["git_dirty"], ("true", "false"))
+
+
+@needs_bin
+class WorkerCount(TempDirCase):
+    def test_workers_are_recorded_and_never_more_than_tasks(self):
+        out = self.path("r.json")
+        r = run("--profile", "test", "--runtimes", "thread_loops", "--filter", "^(skynet|cpu_bound)/", "--workers", "3",
+                "--out", out, cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        d = load(out)
+        self.assertEqual(d["context"]["workers"]["asked"], 3)
+        if d["context"]["workers"]["cpus_online"] < 3:
+            self.assertIn("more than the", r.stderr)
+        used = {b["name"].split("/iterations")[0]: b["workers"] for b in d["benchmarks"]}
+        self.assertEqual(used["skynet/thread_loops/leaves:100"], 1)  # one root: one task
+        self.assertEqual(used["skynet/thread_loops/leaves:100/roots:10"], 3)
+        self.assertEqual(used["cpu_bound/thread_loops/tasks:2"], 2)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,20 @@ from cobench_util import (BIN, SMALL, TempDirCase, default_signals, kill_session
 # Long enough to be interrupted mid-family: the quick profile's first family,
 # processes, forks task processes of its own into the family's group.
 LONG = ["--profile", "quick", "--runtimes", "processes,threads"]
+# The hybrid whose workers are processes, each running many tasks on a loop.
+HYBRID = ["--profile", "quick", "--runtimes", "process_loops"]
 
 
 @needs_bin
 class Interrupted(TempDirCase):
-    def interrupt(self, sig):
+    def interrupt(self, sig, args=LONG, first="[1/2] processes:"):
         out, before = make_old_results(self.dir)
         err = self.path("..", os.path.basename(self.dir) + ".stderr")
         self.addCleanup(lambda: os.path.exists(err) and os.unlink(err))
         with open(err, "w") as e:
-            p = start(*LONG, "--out", out, stdout=subprocess.DEVNULL, stderr=e)
+            p = start(*args, "--out", out, stdout=subprocess.DEVNULL, stderr=e)
         self.addCleanup(kill_session, p.pid)
-        wait_for_line(err, "[1/2] processes:", 60)
+        wait_for_line(err, first, 60)
         time.sleep(1.5)  # well inside the family: task processes exist now
         family = [pid for pid in processes_running(BIN) if pid != p.pid and os.getsid(pid) == p.pid]
         self.assertTrue(family, "the family process should be running")
@@ -48,6 +50,9 @@ class Interrupted(TempDirCase):
 
     def test_sighup(self):
         self.interrupt(signal.SIGHUP)
+
+    def test_sigint_during_a_hybrid_with_worker_processes(self):
+        self.interrupt(signal.SIGINT, HYBRID, "[1/1] process_loops:")
 
     def test_a_shell_reports_130(self):
         out, before = make_old_results(self.dir)
