@@ -1,8 +1,8 @@
 """Charts for a cobench results file, rendered in memory.
 
 render_all(results) -> (charts, skipped)
-    charts: list of RenderedChart (name, title, notes, png bytes, svg bytes),
-    the overview last; skipped: list of (name, title) with no data at all.
+    charts: list of RenderedChart (name, title, how-to-read line, notes, png bytes,
+    svg bytes), the overview last; skipped: list of (name, title, why) with no data at all.
 Nothing is written to disk here, so the caller can write every file only
 once all of them were produced.
 """
@@ -163,13 +163,16 @@ def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fi
 
 
 def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", logy=True, order=()):
-    """One cluster per value of group_param (or per params combination when None);
+    """One cluster per value of group_param (or per params combination when None; group_fmt
+    None names a cluster by all its params, so entries differing in any param stay apart);
     `order` lists group values to put first, in that order."""
     def prepare(r):
         values = {}
         for p in r.points(workload):
             if counter in p.counters:
                 try:
+                    if group_fmt is None:
+                        raise KeyError(group_param)
                     group = group_fmt.format(**p.params) if group_param is None else \
                         group_fmt.format(p.params[group_param])
                 except KeyError:   # an entry without the expected params still shows
@@ -177,7 +180,7 @@ def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", lo
                 values[(group, p.runtime)] = p.counters[counter]
         if not values:
             return None
-        first = [group_fmt.format(v) for v in order]
+        first = [(group_fmt or "{}").format(v) for v in order]
         groups = sorted({g for g, _ in values},
                         key=lambda g: (first.index(g) if g in first else len(first), _natural(g)))
 
@@ -270,16 +273,52 @@ def speedup_panel(r):
     return draw
 
 
+# Line style by echo_accept's accept mode: a listening socket per worker, or one shared.
+ACCEPT_STYLES = {"reuseport": "-", "shared": "--"}
+
+
+def echo_workers_panels(r):
+    """One panel per conns value of echo_accept (stall variants left out: the report's table has
+    them): x = workers, y = req_per_s, one line per runtime × accept mode."""
+    pts = [p for p in r.points("echo_accept") if "req_per_s" in p.counters and not p.params.get("stall_ms")
+           and all(isinstance(p.params.get(k), (int, float)) for k in ("conns", "workers"))]
+
+    def panel(conns):
+        lines = {}
+        for p in pts:
+            if p.params["conns"] == conns:
+                key = (p.runtime, str(p.params.get("accept", "—")))
+                lines.setdefault(key, []).append((p.params["workers"], p.counters["req_per_s"]))
+
+        def draw(ax):
+            styles = Styles(r)
+            for (rt, mode), xy in sorted(lines.items(), key=lambda kv: (r.order_key(kv[0][0]), kv[0][1])):
+                xs, ys = zip(*sorted(xy))
+                ax.plot(xs, ys, color=styles.colour(rt), marker=styles.marker(rt), markersize=5,
+                        linestyle=ACCEPT_STYLES.get(mode, ":"), linewidth=1.5, label=f"{rt}, accept:{mode}")
+            ws = sorted({w for xy in lines.values() for w, _ in xy})
+            ax.set_xticks(ws, [str(w) for w in ws])
+            ax.set_ylim(bottom=0)
+            ax.grid(True, alpha=0.3)
+            _label(ax, f"echo_accept, conns:{conns}", "workers K", "req_per_s (requests/s)")
+        return lambda _r: draw
+    return [(f"conns:{c}", panel(c)) for c in sorted({p.params["conns"] for p in pts})]
+
+
 @dataclass
 class Chart:
     name: str
     title: str
-    panels: list           # [(label, prepare)]
-    size: tuple = (11, 4.5)
+    panels: object         # [(label, prepare)], or a function of the results giving that list
+    size: tuple = (11, 4.5)   # None: 4.5 inches wide per panel
+    how: str = ""          # one line: how to read the chart
+    absent: str = "no data for this chart"
 
 
 CHARTS = [
-    Chart("switch_cost", "Context-switch cost", [
+    Chart("switch_cost", "Context-switch cost", how="Lower is better: one-way hand-off between two "
+          "tasks on one core and across cores (bars), and the cost per yield as the ring grows "
+          "(lines); log scales.", panels=[
         ("ping_pong", bars_panel("ping_pong", "switch_ns", "pin", "ping_pong: one-way hand-off",
                                  "switch_ns (ns, log)", group_fmt="pin:{}", order=("same", "cross"))),
         ("yield_ring", lines_panel("yield_ring", "switch_ns", "tasks", "yield_ring: cost per yield",
@@ -288,41 +327,61 @@ CHARTS = [
     Chart("spawn_cost", "Spawn cost (create + join)", [
         ("spawn", lines_panel("spawn", "spawn_ns", "tasks", "spawn: per task", "tasks",
                               "spawn_ns (ns per task, log)")),
-        ("skynet", bars_panel("skynet", "spawn_ns", "leaves", "skynet: per node of the tree",
-                              "spawn_ns (ns per node, log)", group_fmt="leaves:{}")),
-    ]),
+        ("skynet", bars_panel("skynet", "spawn_ns", None, "skynet: per node of the tree",
+                              "spawn_ns (ns per node, log)", group_fmt=None)),
+    ], how="Lower is better: the time to create and join one task (left) and one node of the skynet "
+           "tree (right, roots:10 starts ten subtrees at once on multi-core runtimes); log scales."),
     Chart("memory_per_task", "Memory per idle task", [
         (c, lines_panel("idle_memory", f"{c}_per_task", "tasks", f"{label} per task", "tasks (N)",
                         "bytes per task (log)"))
         for c, label in (("rss", "RSS"), ("pss", "PSS"), ("kernel", "Kernel memory"))
-    ], size=(14, 4.5)),
-    Chart("max_tasks", "Most tasks held at once", [("max_tasks", max_tasks_panel)], size=(9, 4)),
+    ], size=(14, 4.5), how="Lower is better: memory each idle task holds as the number of tasks N "
+                           "grows, measured as RSS, PSS and kernel memory; log scales."),
+    Chart("max_tasks", "Most tasks held at once", [("max_tasks", max_tasks_panel)], size=(9, 4),
+          how="Longer is more: the most tasks held at once and why the run stopped; a 'limit' reason is "
+              "the harness's own cap, so that count is a lower bound."),
     Chart("echo", "Echo server: throughput and tail latency", [
         ("req_per_s", lines_panel("echo", "req_per_s", "conns", "Throughput", "concurrent connections",
                                   "req_per_s (requests/s, log)")),
         ("p99_us", lines_panel("echo", "p99_us", "conns", "p99 latency", "concurrent connections",
                                "p99_us (µs, log)")),
-    ]),
+    ], how="Against concurrent client connections: requests per second (left, higher is better) and "
+           "99th-percentile latency (right, lower is better); log scales."),
+    Chart("echo_workers", "Echo across K workers: throughput by worker count", echo_workers_panels,
+          size=None, absent="no echo_accept entries in this run; only runtimes of kind hybrid run it",
+          how="One panel per connection count: requests per second (higher is better) as workers K grow; "
+              "colour is the runtime, a solid line one SO_REUSEPORT socket per worker, a dashed line one "
+              "shared socket (EPOLLEXCLUSIVE); the gain from K is bounded by the CPU count."),
     Chart("timer_fanout", "Timer fan-out: concurrent waiting", [
         ("total_ms", timer_total_panel),
         ("overhead", lines_panel("timer_fanout", "overhead_us_per_task", "tasks",
                                  "Overhead beyond the longest wait", "tasks",
                                  "overhead_us_per_task (µs)", fixed=("wait_ms",))),
-    ]),
-    Chart("cpu_speedup", "CPU-bound work: speed-up", [("speedup", speedup_panel)], size=(7, 4.5)),
+    ], how="Left: time until every timer fired, against the longest wait (dashed) and the sum of the "
+           "waits (dotted): near the dashed line the waits overlapped. Right: overhead per task beyond "
+           "the longest wait."),
+    Chart("cpu_speedup", "CPU-bound work: speed-up", [
+        ("speedup", speedup_panel),
+        ("skynet", bars_panel("skynet", "speedup", None, "skynet: 10 roots vs 1", "speedup (×)",
+                              group_fmt=None, logy=False)),
+    ], how="Higher is better: throughput with N tasks over one task (left; dashed: the ideal min(tasks, "
+           "CPUs), a one-core runtime stays at 1×) and skynet with 10 roots over 1 root (right)."),
     Chart("producer_consumer", "Producer/consumer channel throughput", [
         ("msgs_per_s", bars_panel("producer_consumer", "msgs_per_s", None, "Messages per second",
                                   "msgs_per_s (log)", group_fmt="{producers}P × {consumers}C")),
-    ], size=(8, 4.5)),
+    ], size=(8, 4.5), how="Higher is better: messages per second through one channel for P producers "
+                          "and C consumers; log scale."),
     Chart("bounded_fanout", "Bounded fan-out: K tasks at a time", [
         ("total_ms", lines_panel("bounded_fanout", "total_ms", "limit", "Time to finish all tasks",
                                  "limit K (tasks at once)", "total_ms (ms, log)", fixed=("tasks",))),
-    ], size=(7, 4.5)),
+    ], size=(7, 4.5), how="Lower is better: time to finish all tasks when at most K run at once."),
     Chart("lost_updates", "Unsynchronised shared counter: lost updates", [
         ("lost_updates", bars_panel("lost_updates", "lost_updates", "tasks", "Updates lost",
                                     "lost_updates (count)", group_fmt="tasks:{}", logy=False)),
-    ], size=(8, 4.5)),
+    ], size=(8, 4.5), how="Updates lost when tasks increment one shared counter without a lock: 0 is "
+                          "correct, a bar above 0 is a data race."),
 ]
+OVERVIEW_HOW = "The first panel of every chart above, with one legend for all runtimes."
 
 
 @dataclass
@@ -332,6 +391,7 @@ class RenderedChart:
     png: bytes
     svg: bytes
     notes: list = field(default_factory=list)   # panels not measured
+    how: str = ""
 
 
 def _figure(title, n, ncols, size, caption):
@@ -359,19 +419,21 @@ def render_all(results):
     caption = machine_caption(results.context)
     charts, skipped, overview = [], [], []
     for chart in CHARTS:
+        panels = chart.panels(results) if callable(chart.panels) else chart.panels
         ready = [(label, draw) for label, draw in
-                 ((label, prepare(results)) for label, prepare in chart.panels) if draw]
+                 ((label, prepare(results)) for label, prepare in panels) if draw]
         if not ready:
-            skipped.append((chart.name, chart.title))
+            skipped.append((chart.name, chart.title, chart.absent))
             continue
-        notes = [f"{label}: not measured in this run" for label, prepare in chart.panels
+        notes = [f"{label}: not measured in this run" for label, prepare in panels
                  if label not in {lab for lab, _ in ready}]
-        fig, axes = _figure(chart.title, len(ready), len(ready), chart.size, caption)
+        size = chart.size or (max(7.0, 4.5 * len(ready)), 4.5)
+        fig, axes = _figure(chart.title, len(ready), len(ready), size, caption)
         for ax, (_, draw) in zip(axes, ready):
             draw(ax)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend()
-        charts.append(RenderedChart(chart.name, chart.title, *_encode(fig), notes))
+        charts.append(RenderedChart(chart.name, chart.title, *_encode(fig), notes, chart.how))
         overview.append(ready[0][1])
     if overview:
         # One slot more than panels: it holds the shared runtime legend (matplotlib
@@ -388,5 +450,5 @@ def render_all(results):
                    for rt in results.runtimes_in_run()]
         axes[n - 1].axis("off")
         axes[n - 1].legend(handles=handles, loc="center", title="runtime", fontsize=10)
-        charts.append(RenderedChart("overview", "Overview", *_encode(fig)))
+        charts.append(RenderedChart("overview", "Overview", *_encode(fig), how=OVERVIEW_HOW))
     return charts, skipped

@@ -4,7 +4,8 @@ Every verdict is computed from the numbers in the file; the thresholds are the
 named constants below, and the report prints them next to the verdicts.
 Runtimes are chosen by the traits the file declares (context.runtimes), never
 by name: where a claim says threads it means the runtime of kind thread, for
-coroutines the one of kind coroutine, for multi-core those with multi_core true. A file without traits
+coroutines the one of kind coroutine, for multi-core those with multi_core true, and claim (f)
+compares the hybrids (kind hybrid) with the best runtime of any other kind. A file without traits
 (schema 1) gets the verdict NOT_JUDGED for such claims, with the reason.
 evaluate_all(results) -> list of Claim.
 """
@@ -28,7 +29,9 @@ SPEEDUP_MULTI_MIN = 1.5
 SPEEDUP_SINGLE_MAX = 1.2
 ECHO_FEW_FINE_FRACTION = 0.8
 ECHO_MANY_FAVOUR_FACTOR = 1.2
-PROC_CORO_SWITCH_MAX_FACTOR = 2.0
+HYBRID_LEAD_FACTOR = 1.1
+HYBRID_LEVEL_FRACTION = 0.9
+CLIENT_SATURATED_FRAC = 0.8
 
 _MEANINGS = {
     "SWITCH_CONFIRM_FACTOR": "(a) confirmed at or above this threads/coroutines switch-cost factor",
@@ -40,8 +43,14 @@ _MEANINGS = {
     "SPEEDUP_SINGLE_MAX": "(d) cpu_bound speed-up at or below which a runtime counts as one-core",
     "ECHO_FEW_FINE_FRACTION": "(e) threads' req/s at the fewest conns must reach this × coroutines'",
     "ECHO_MANY_FAVOUR_FACTOR": "(e) coroutines must lead by this factor (req/s or p99) at the most conns",
-    "PROC_CORO_SWITCH_MAX_FACTOR": "(f) switch_ns at most this × plain coroutines' keeps coroutine costs",
+    "HYBRID_LEAD_FACTOR": "(f) echo: the hybrid is ahead of the best single-kind runtime at this factor "
+                          "(req/s, or server CPU per request inverted)",
+    "HYBRID_LEVEL_FRACTION": "(f) echo: behind below this factor, level in between; speed-up: at or above "
+                             "this × the best single-kind runtime's is as strong",
+    "CLIENT_SATURATED_FRAC": "(f) client_cpu_frac at or above which the echo client was near saturation "
+                             "(req_per_s is then a bound set by the client)",
 }
+SERVER_CPU = "server_cpu_ns_per_req"   # (f) echo's server CPU per request, where the file has it
 THRESHOLDS = [(name, globals()[name], meaning) for name, meaning in _MEANINGS.items()]
 
 NO_TRAITS = ("this results file declares no runtime traits (context.runtimes, schema 2), and the "
@@ -358,21 +367,146 @@ def claim_echo(r):
     return c
 
 
-def proc_coroutine_runtimes(r):
-    """Hybrids of separate processes (no shared memory) each running a stackless coroutine loop."""
-    return [rt for rt in r.runtimes_where(kind="hybrid", multi_core=True, shared_memory=False,
+def hybrid_runtimes(r, shared_memory):
+    """Hybrids that ran: several workers, each a stackless coroutine loop; shared_memory False
+    means K processes × a loop each, True K threads × a loop each."""
+    return [rt for rt in r.runtimes_where(kind="hybrid", multi_core=True, shared_memory=shared_memory,
                                           stack="stackless")
             if r.points(runtime=rt)]
 
 
+def proc_coroutine_runtimes(r):
+    return hybrid_runtimes(r, shared_memory=False)
+
+
+def _is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def echo_points(r, rt):
+    """{conns: Point} from echo; for a runtime without echo entries, from echo_accept without a
+    stall (reuseport before shared, then the most workers)."""
+    out = {p.params["conns"]: p for p in r.points("echo", rt) if _is_num(p.params.get("conns"))}
+    if not out:
+        accept = [p for p in r.points("echo_accept", rt)
+                  if _is_num(p.params.get("conns")) and not p.params.get("stall_ms")]
+        workers = {id(p): p.params.get("workers") if _is_num(p.params.get("workers")) else 0 for p in accept}
+        for p in sorted(accept, key=lambda p: (p.params.get("accept") != "reuseport", -workers[id(p)])):
+            out.setdefault(p.params["conns"], p)
+    return out
+
+
+def _saturated(p):
+    return p.counters.get("client_cpu_frac", 0) >= CLIENT_SATURATED_FRAC
+
+
+def _also(values):
+    """', thread_loops 1.23' for the threads × loops runtimes that have a value."""
+    return "".join(f", {rt} {fmt(v)}" for rt, v in values.items() if v is not None)
+
+
+def _measure(verdicts):
+    """A measure over several points: ahead somewhere and behind nowhere confirms, the reverse
+    refutes, both is mixed; level throughout is mixed; client-bound points do not count."""
+    ahead, behind = CONFIRMED in verdicts, REFUTED in verdicts
+    if ahead or behind:
+        return MIXED if ahead and behind else CONFIRMED if ahead else REFUTED
+    return MIXED if MIXED in verdicts else UNDECIDED if verdicts else None
+
+
+_POINT = {CONFIRMED: "ahead", REFUTED: "behind", MIXED: "level", UNDECIDED: "undecided: client-bound"}
+
+
+def _echo_measure(r, hyb, loops, singles, c):
+    mine = echo_points(r, hyb)
+    theirs = {rt: echo_points(r, rt) for rt in singles}
+    lower = (any(SERVER_CPU in p.counters for p in mine.values())
+             and any(SERVER_CPU in p.counters for pts in theirs.values() for p in pts.values()))
+    metric = SERVER_CPU if lower else "req_per_s"
+    shown = {rt: echo_points(r, rt) for rt in loops}
+    verdicts, saturated = [], []
+    for x in sorted(x for x, p in mine.items() if metric in p.counters):
+        h = mine[x]
+        rivals = [(rt, pts[x]) for rt, pts in theirs.items() if x in pts and metric in pts[x].counters]
+        if not rivals:
+            c.evidence.append(f"echo conns:{x}: {metric} of {hyb} {fmt(h.counters[metric])}, "
+                              f"no single-kind runtime measured")
+            continue
+        best, b = (min if lower else max)(rivals, key=lambda t: t[1].counters[metric])
+        hv, bv = h.counters[metric], b.counters[metric]
+        if hv <= 0 or bv <= 0:
+            c.evidence.append(f"echo conns:{x}: {metric} {hyb} {fmt(hv)}, {best} {fmt(bv)}: no ratio")
+            continue
+        adv = bv / hv if lower else hv / bv
+        v = grade(adv, HYBRID_LEAD_FACTOR, HYBRID_LEVEL_FRACTION)
+        # A client-bound req_per_s is a lower bound on that server's rate (as a capped count in b).
+        if not lower and ((v != CONFIRMED and _saturated(h)) or (v != REFUTED and _saturated(b))):
+            v = UNDECIDED
+        sat = [(rt, p) for rt, p in ((hyb, h), (best, b)) if _saturated(p)]
+        verdicts.append(v)
+        src = "" if h.workload == "echo" else " (echo_accept " + "/".join(
+            f"{k}:{w}" for k, w in h.params.items() if k != "conns") + ")"
+        note = ""
+        if sat:
+            saturated.append(f"conns:{x}")
+            note = "; client near saturation: client_cpu_frac " + ", ".join(
+                f"{rt} {p.counters['client_cpu_frac']:.2f}" for rt, p in sat)
+        others = {rt: pts[x].counters.get(metric) for rt, pts in shown.items() if x in pts}
+        ratio = f"{1 / adv:.2f}× the CPU per request" if lower else f"{adv:.2f}× the req/s"
+        c.evidence.append(f"echo conns:{x}, {metric}: {hyb} {fmt(hv)}{src}{_also(others)}, best "
+                          f"single-kind {best} {fmt(bv)} → {hyb} {ratio} ({_POINT[v]}){note}")
+    if saturated:
+        c.evidence.append(
+            f"client near saturation (client_cpu_frac ≥ {CLIENT_SATURATED_FRAC:g}) at "
+            f"{', '.join(saturated)}: the client, not the server, set req_per_s there"
+            + ("" if lower else "; such a point counts only where the bound cannot change "
+                                "the comparison, otherwise it is undecided"))
+    v = _measure(verdicts)
+    if v is None:
+        c.evidence.append(f"echo: {hyb} not measured against a single-kind runtime")
+    return v
+
+
+def _speedup_measure(what, hyb, mine, loops, rivals, cpus, c):
+    """mine: the hybrid's speed-up; rivals: {single-kind runtime: speed-up}; loops likewise."""
+    if mine is None:
+        c.evidence.append(f"{what}: speed-up of {hyb} not measured")
+        return None
+    if not rivals:
+        c.evidence.append(f"{what}: {hyb} {mine:.2f}, no single-kind runtime measured")
+        return None
+    best = max(rivals, key=rivals.get)
+    f = mine / rivals[best] if rivals[best] > 0 else math.inf
+    if cpus is None or cpus < 2:
+        v = UNDECIDED
+    else:
+        v = CONFIRMED if f >= HYBRID_LEVEL_FRACTION else MIXED if mine >= SPEEDUP_MULTI_MIN else REFUTED
+    word = {CONFIRMED: "as strong as the best or stronger", MIXED: "uses the cores, less well than the best",
+            REFUTED: f"below {SPEEDUP_MULTI_MIN:g}: does not use the cores",
+            UNDECIDED: "core use cannot be decided on fewer than 2 CPUs"}[v]
+    c.evidence.append(f"{what}, speed-up: {hyb} {mine:.2f}{_also(loops)}, best single-kind {best} "
+                      f"{rivals[best]:.2f} → {f:.2f}× ({word})")
+    return v
+
+
 def claim_proc_coroutines(r):
-    c = Claim("f", "Several processes each running coroutines use every core and keep coroutine costs.",
-              NOT_MEASURED,
-              f"for each runtime of kind hybrid that is multi_core, shares no memory and has stackless "
-              f"tasks (processes each running a coroutine loop): cpu_bound speed-up (as in d) "
-              f"≥ {SPEEDUP_MULTI_MIN:g} uses the cores; ping_pong pin:same switch_ns ≤ "
-              f"{PROC_CORO_SWITCH_MAX_FACTOR:g} × that of the plain coroutine runtime keeps the costs. "
-              f"Both → confirmed, neither → refuted, one → mixed.")
+    c = Claim("f", "Several processes, each running coroutines, are the strongest setup.", NOT_MEASURED,
+              f"each runtime of kind hybrid that is multi_core, shares no memory and has stackless tasks "
+              f"(K processes × a coroutine loop) against the best single-kind runtime (any kind but "
+              f"hybrid) at each point. Echo, at each conns value, on {SERVER_CPU} (lower is better) "
+              f"where the file has it, else req_per_s: ahead if ≥ {HYBRID_LEAD_FACTOR:g}× better, "
+              f"behind if below {HYBRID_LEVEL_FRACTION:g}×, level in between; where client_cpu_frac ≥ "
+              f"{CLIENT_SATURATED_FRAC:g} the client was near saturation, req_per_s is a bound set by "
+              f"the client, and a point the bound could overturn is undecided. Echo is confirmed if the "
+              f"hybrid is ahead somewhere and behind nowhere, refuted for the reverse, undecided if every "
+              f"point is, mixed otherwise. "
+              f"cpu_bound speed-up at the hybrid's largest tasks value, and skynet roots:10 speed-up: "
+              f"confirmed if ≥ {HYBRID_LEVEL_FRACTION:g}× the best single-kind runtime's, refuted if "
+              f"below {SPEEDUP_MULTI_MIN:g}, mixed in between; undecided on one CPU. Measures that "
+              f"disagree make the claim mixed. The gain from more cores is bounded by the CPU count "
+              f"(context cpu_count). The hybrids of K threads × a loop each are shown beside it, not "
+              f"judged: processes against threads × loops separates processes-or-threads from "
+              f"one-core-or-many.")
     if not r.has_traits:
         c.verdict = NOT_JUDGED
         c.evidence.append(NO_TRAITS)
@@ -381,34 +515,43 @@ def claim_proc_coroutines(r):
     if not names:
         c.evidence.append("not measured yet: no multi-process coroutine runtime in this run")
         return c
-    plain_rt = next(iter(r.runtimes_where(kind="coroutine")), None)
+    loops = hybrid_runtimes(r, shared_memory=True)
+    singles = [rt.name for rt in r.runtime_list if rt.has_traits and rt.kind != "hybrid"]
     cpus = r.cpu_count()
+    if cpus is None:
+        c.evidence.append("condition: the number of CPUs is unknown (no cpu_count in the context), "
+                          "so the bound on the gain from more cores cannot be stated")
+    else:
+        c.evidence.append(f"condition: this machine has {cpus} CPU{'s' if cpus != 1 else ''} "
+                          f"(context cpu_count), so the gain from more cores is at most {cpus}×"
+                          + ("; a run on a larger machine is the reference for scaling"
+                             if cpus <= 2 else ""))
     speedups = r.speedups()
-    n = _speedup_tasks(speedups, cpus)
     verdicts = []
-    for rt in names:
-        s = speedups.get(rt, {}).get(n) if n is not None else None
-        if s is None:
-            c.evidence.append(f"{rt}: cpu_bound speed-up not measured")
-        elif cpus is None or cpus < 2:
-            verdicts.append(UNDECIDED)
-            c.evidence.append(f"{rt}: speed-up {s:.2f} at tasks:{n}, but with "
-                              f"{'unknown' if cpus is None else 'one'} CPU(s) core use cannot be decided")
-        else:
-            ok = s >= SPEEDUP_MULTI_MIN
-            verdicts.append(CONFIRMED if ok else REFUTED)
-            c.evidence.append(f"{rt}: speed-up {s:.2f} at tasks:{n} on {cpus} CPUs "
-                              f"({'≥' if ok else '<'} {SPEEDUP_MULTI_MIN:g})")
-        mine = r.value("ping_pong", rt, "switch_ns", pin="same")
-        plain = r.value("ping_pong", plain_rt, "switch_ns", pin="same") if plain_rt else None
-        f = _ratio(mine, plain)
-        if f is None:
-            c.evidence.append(f"{rt}: ping_pong pin:same not measured for it and a plain coroutine runtime")
-        else:
-            ok = f <= PROC_CORO_SWITCH_MAX_FACTOR
-            verdicts.append(CONFIRMED if ok else REFUTED)
-            c.evidence.append(f"{rt}: switch {fmt(mine)} ns vs {plain_rt} {fmt(plain)} ns → "
-                              f"{f:.2f}× ({'≤' if ok else '>'} {PROC_CORO_SWITCH_MAX_FACTOR:g})")
+    for hyb in names:
+        measures = {"echo": _echo_measure(r, hyb, loops, singles, c)}
+        by_n = speedups.get(hyb, {})
+        n = max(by_n, default=None)
+        rivals = {rt: speedups[rt][n] for rt in singles if n in speedups.get(rt, {})}
+        measures["cpu_bound"] = _speedup_measure(
+            f"cpu_bound tasks:{n}", hyb, by_n.get(n), {rt: speedups.get(rt, {}).get(n) for rt in loops},
+            rivals, cpus, c)
+        if n is not None and cpus:
+            c.evidence.append(f"{hyb} reaches {by_n[n] / min(n, cpus):.0%} of the ideal speed-up "
+                              f"min(tasks, CPUs) = {min(n, cpus)}")
+        sky = {p.runtime: p for p in r.points("skynet")
+               if p.params.get("roots") == 10 and "speedup" in p.counters}
+        if hyb in sky:
+            leaves = sky[hyb].params.get("leaves")
+            at = {rt: p.counters["speedup"] for rt, p in sky.items() if p.params.get("leaves") == leaves}
+            measures["skynet"] = _speedup_measure(
+                f"skynet leaves:{leaves}/roots:10", hyb, at[hyb], {rt: at.get(rt) for rt in loops},
+                {rt: v for rt, v in at.items() if rt in singles}, cpus, c)
+        decided = {k: v for k, v in measures.items() if v is not None}
+        verdicts += decided.values()
+        c.evidence.append(f"{hyb}: " + ", ".join(f"{k} {v}" for k, v in decided.items())
+                          + f" → {combine(list(decided.values()))}" if decided else
+                          f"{hyb}: nothing measured to compare")
     c.verdict = combine(verdicts)
     return c
 

@@ -53,10 +53,12 @@ KEY_NUMBERS = (
     ("idle_memory", "frame_per_task", "bytes"),
     ("idle_memory", "stack_touched_per_task", "bytes"),
     ("cpu_bound", "speedup", "× vs tasks:1"),
+    ("skynet", "speedup", "× roots:10 vs roots:1"),
     ("timer_fanout", "total_ms", "ms"),
     ("timer_fanout", "overhead_us_per_task", "µs per task"),
     ("echo", "req_per_s", "requests per second"),
     ("echo", "p99_us", "µs"),
+    ("echo", "client_cpu_frac", "the client's CPU time / its run time; near 1: the client was the limit"),
     ("producer_consumer", "msgs_per_s", "messages per second"),
     ("bounded_fanout", "total_ms", "ms"),
     ("lost_updates", "lost_updates", "updates"),
@@ -164,7 +166,7 @@ def _natural(text):
 def key_number_table(r, workload, counter):
     """(header, rows) with one row per runtime and one column per params combination."""
     cells = {}
-    if counter == "speedup":
+    if (workload, counter) == ("cpu_bound", "speedup"):
         for rt, by_n in r.speedups().items():
             for n, v in by_n.items():
                 cells[(rt, f"tasks:{n}")] = f"{v:.2f}"
@@ -224,6 +226,7 @@ def build_report(r, claim_list, charts, skipped, image_src):
     if overview:
         doc.h(2, "Overview")
         doc.image(overview[0])
+        doc.p(f"How to read: {overview[0].how}")
     doc.h(2, "Charts")
     doc.p("Every chart's caption names the machine; each runtime keeps one colour throughout.")
     for c in charts:
@@ -231,10 +234,12 @@ def build_report(r, claim_list, charts, skipped, image_src):
             continue
         doc.h(3, c.title)
         doc.image(c)
+        if c.how:
+            doc.p(f"How to read: {c.how}")
         doc.bullets(c.notes)
-    for name, title in skipped:
+    for name, title, why in skipped:
         doc.h(3, title)
-        doc.p("**Not measured in this run** (no data for this chart).")
+        doc.p(f"**Not measured in this run** ({why}).")
 
     doc.h(2, "Key numbers per runtime")
     doc.p("Medians where repetitions were run (± standard deviation), otherwise the single value.")
@@ -253,6 +258,23 @@ def build_report(r, claim_list, charts, skipped, image_src):
                   [[p.runtime, held(p.counters["max_tasks"]), p.label or "no reason given"] for p in mt])
     else:
         missing_tables.append(("max_tasks", "max_tasks"))
+    for counter, heading, intro, table in (
+            ("conn_balance", "echo_accept: balance across workers",
+             "Each cell is conn_balance / req_balance: the most connections (requests) one worker got "
+             "over the mean across workers; 1 is even. One worker is even by construction.",
+             balance_table),
+            ("stuck_conns", "echo_accept: one worker stalled",
+             "One worker blocks for stall_ms in every second while echo runs; stuck_conns counts the "
+             "connections that waited more than half the stall. Each accept mode side by side: "
+             "reuseport (a listening socket per worker) against shared (one socket, EPOLLEXCLUSIVE).",
+             stall_table)):
+        t = table(r)
+        if t is None:
+            missing_tables.append(("echo_accept", counter))
+            continue
+        doc.h(3, heading)
+        doc.p(intro)
+        doc.table(*t)
 
     doc.h(2, "Switch cost against the kernel's own scheduler benchmark")
     rows = kernel_reference_rows(r)
@@ -285,6 +307,53 @@ def build_report(r, claim_list, charts, skipped, image_src):
     else:
         doc.p("Everything the report knows how to show was measured.")
     return doc
+
+
+def _accept_points(r, stalled):
+    return [p for p in r.points("echo_accept") if bool(p.params.get("stall_ms")) == stalled]
+
+
+def _modes(pts):
+    """Accept modes in a fixed order: reuseport, shared, then any other."""
+    return sorted({str(p.params.get("accept", "—")) for p in pts},
+                  key=lambda m: (["reuseport", "shared"] + [m]).index(m))
+
+
+def balance_table(r):
+    """conn_balance / req_balance per runtime × accept mode × workers (rows) and conns (columns)."""
+    cells = {}
+    for p in _accept_points(r, stalled=False):
+        if "conn_balance" in p.counters or "req_balance" in p.counters:
+            row = (p.runtime, str(p.params.get("accept", "—")), p.params.get("workers", "—"))
+            cells.setdefault(row, {})[p.params.get("conns")] = \
+                f"{fmt(p.counters.get('conn_balance'))} / {fmt(p.counters.get('req_balance'))}"
+    if not cells:
+        return None
+    cols = sorted({c for by_c in cells.values() for c in by_c}, key=lambda c: _natural(str(c)))
+    rows = sorted(cells, key=lambda k: (r.order_key(k[0]), k[1], _natural(str(k[2]))))
+    return (["runtime", "accept", "workers"] + [f"conns:{c}" for c in cols],
+            [[*k] + [cells[k].get(c, "–") for c in cols] for k in rows])
+
+
+def stall_table(r):
+    """p99_us, max_us and stuck_conns of the stall variants, reuseport beside shared."""
+    pts = _accept_points(r, stalled=True)
+    modes = _modes(pts)
+    rows = {}
+    for p in pts:
+        key = (p.runtime, *(p.params.get(k, "—") for k in ("conns", "workers", "stall_ms")))
+        rows.setdefault(key, {})[str(p.params.get("accept", "—"))] = p.counters
+    if not rows:
+        return None
+    counters = ("p99_us", "max_us", "stuck_conns")
+    return (["runtime", "conns", "workers", "stall_ms"] + [f"{c} {m}" for c in counters for m in modes],
+            [[*k] + [_count(rows[k].get(m, {}).get(c)) for c in counters for m in modes]
+             for k in sorted(rows, key=lambda k: (r.order_key(k[0]), _natural(str(k[1:]))))])
+
+
+def _count(v):
+    """A whole number as one (stuck_conns 9, not 9.00); anything else as fmt does."""
+    return f"{v:,.0f}" if isinstance(v, float) and v.is_integer() else fmt(v)
 
 
 def held(count):
@@ -371,7 +440,7 @@ def render(results, args):
               (html_path, doc.html("cobench report").encode())]
     # A chart from an earlier run that is not measured now would contradict the report.
     stale = [args.out_dir / f"{name}.{ext}"
-             for name in [n for n, _ in skipped] + ([] if rendered else ["overview"])
+             for name in [n for n, _, _ in skipped] + ([] if rendered else ["overview"])
              for ext in ("png", "svg")]
     return files, stale, claim_list, len(rendered)
 
