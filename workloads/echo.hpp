@@ -24,7 +24,14 @@
 //     until EOF; the client closes each connection after its last round
 //     trip, so the run ends when the client is done;
 //   verify(): reads the client's one-line report and reaps it.
-// All three counters come from the client, measured from the go byte to the
+// server_cpu_ns_per_req is the server side alone: this process's CPU
+// (CLOCK_PROCESS_CPUTIME_ID, every thread) plus its reaped children's
+// (RUSAGE_CHILDREN: task or worker processes, reaped when the run returns),
+// from after the connections were accepted to before the client is reaped,
+// so the client's CPU is never in it; client_cpu_ns_per_req is the client's
+// own. On loopback the sender pays for most of a segment's delivery, so each
+// side's system time is mostly its own writes.
+// The other counters come from the client, measured from the go byte to the
 // last reply: req_per_s is the steady service rate, not diluted by starting
 // and joining C tasks (1000 forks take over a second, and spawn and skynet
 // measure that already); p50/p99 are per-request round trips. Counters are
@@ -39,6 +46,7 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include "common.hpp"
 #include "io/echo_client.hpp"
@@ -103,12 +111,27 @@ struct echo {
             conns = accept_clients(listener.get(), p.conns, *client);
             for (auto& c : conns) C::configure_fd(c.get());
             C::configure_fd(client->go_fd());
+            server_cpu0 = server_cpu_ns();
         }
         // verify() reads the client's report; the state is const there.
         mutable std::optional<echo_client> client;
         std::vector<unique_fd> conns;
-        const echo_report& report() const { return client->finish(); }
+        double server_cpu0 = 0;
+        mutable double server_cpu = -1;  // ns, taken once, before the client is reaped
+        const echo_report& report() const {
+            if (server_cpu < 0) server_cpu = server_cpu_ns() - server_cpu0;
+            return client->finish();
+        }
     };
+    // This process's CPU, every thread, plus that of its reaped children.
+    static double server_cpu_ns() {
+        timespec ts{};
+        ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        rusage ru{};
+        ::getrusage(RUSAGE_CHILDREN, &ru);
+        const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
+        return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec) + (us(ru.ru_utime) + us(ru.ru_stime)) * 1e3;
+    }
 
     // Serves connection i until EOF; returns the round trips served. Once all
     // tasks are up, task 0 starts the client's timed loop.
@@ -161,10 +184,14 @@ struct echo {
         m.sums["p50_us"] += static_cast<double>(r.p50_ns) / 1e3;
         m.sums["p99_us"] += static_cast<double>(r.p99_ns) / 1e3;
         m.sums["client_cpu_s"] += static_cast<double>(r.cpu_ns) / 1e9;
+        m.sums["server_cpu_ns"] += s.server_cpu;
     }
     static constexpr counter_meta counter_info[] = {
         {"req_per_s", "req/s", better::higher}, {"p50_us", "us", better::lower}, {"p99_us", "us", better::lower},
-        {"client_cpu_frac", "fraction", better::none}};
+        {"client_cpu_frac", "fraction", better::none},
+        // Resolution: children's CPU (processes) moves in USER_HZ ticks.
+        {"server_cpu_ns_per_req", "ns/req", better::lower, 1e7, true},
+        {"client_cpu_ns_per_req", "ns/req", better::none, 0, true}};
     static counters report(const params&, const measurement& m) {
         auto sum = [&](const char* k) {
             auto it = m.sums.find(k);
@@ -177,7 +204,9 @@ struct echo {
                 {"p99_us", sum("p99_us") / runs},
                 // Near 1, the client had its core to itself and req_per_s is
                 // a lower bound on what the server could do.
-                {"client_cpu_frac", secs > 0 ? sum("client_cpu_s") / secs : 0}};
+                {"client_cpu_frac", secs > 0 ? sum("client_cpu_s") / secs : 0},
+                {"server_cpu_ns_per_req", sum("requests") > 0 ? sum("server_cpu_ns") / sum("requests") : 0},
+                {"client_cpu_ns_per_req", sum("requests") > 0 ? sum("client_cpu_s") * 1e9 / sum("requests") : 0}};
     }
 };
 
