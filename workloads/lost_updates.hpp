@@ -4,10 +4,13 @@
 // run the pair truly at once lose an update. The counter lives in a shared
 // mapping so that forked processes race on it too.
 //
-// Every `yield_every` increments a task yields through the context, between
-// two pairs, never inside one: a cooperative runtime on one thread (fibers,
-// coroutines) then interleaves tasks and still loses nothing, which is the
-// point of the comparison. Threads, pool workers and processes run pairs in
+// Every `yield_every` increments a task yields through the context. In the
+// plain variant (tasks:N) the yield comes between two pairs, never inside one:
+// a cooperative runtime on one thread (fibers, coroutines) then interleaves
+// tasks and still loses nothing, by construction. The await:between variant
+// moves that yield between the load and the store, the shape of "read a
+// balance, await I/O, write it back": there a cooperative runtime loses
+// updates too, which is the real lesson about races in coroutines. Threads, pool workers and processes run pairs in
 // parallel on different cores (and may be preempted inside one) and usually
 // lose some. Losing updates is the measured result, not an error: verify()
 // only checks that the counter never exceeds what was added.
@@ -24,7 +27,8 @@ struct lost_updates {
         std::size_t tasks;
         std::uint64_t increments;   // per task (R)
         std::uint64_t yield_every;  // K
-        std::string label() const { return "tasks:" + std::to_string(tasks); }
+        bool await_between = false;  // the K-th increment awaits between its load and its store
+        std::string label() const { return "tasks:" + std::to_string(tasks) + (await_between ? "/await:between" : ""); }
         std::uint64_t total() const { return tasks * increments; }
     };
     static std::vector<params> sizes(profile p, const runtime_traits& rt) {
@@ -34,6 +38,7 @@ struct lost_updates {
         const std::uint64_t r = by_profile<std::uint64_t>(p, 5000, 200000, 1000000);
         std::vector<params> out;
         for (auto n : ns) out.push_back({n, r, 100});
+        for (auto n : ns) out.push_back({n, r, 100, true});
         return out;
     }
     static std::string unsupported(const runtime_traits&, const params&) { return {}; }
@@ -51,9 +56,11 @@ struct lost_updates {
     static task<std::uint64_t> body(C& ctx, state<C>& s, std::size_t, const params& p) {
         shared_counter& c = s.counter[0];
         for (std::uint64_t k = 1; k <= p.increments; ++k) {
+            const bool yields = k % p.yield_every == 0;
             const std::uint64_t v = c.load(std::memory_order_relaxed);
+            if (yields && p.await_between) co_await ctx.yield();
             c.store(v + 1, std::memory_order_relaxed);
-            if (k % p.yield_every == 0) co_await ctx.yield();
+            if (yields && !p.await_between) co_await ctx.yield();
         }
         co_return p.increments;
     }
