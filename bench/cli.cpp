@@ -29,8 +29,9 @@ Runs every workload under every runtime and writes one results JSON
 (format: results/README.md). Each runtime family runs in a process of its own.
 
 options:
-  --profile NAME        quick (default; about 2 minutes on 2 cores), full (with
-                        3 repetitions; about 20 minutes), test (tiny sizes)
+  --profile NAME        quick (default; about 3 minutes on 2 cores), full (with
+                        5 repetitions, so that two runs can differ
+                        significantly; about 40 minutes), test (tiny sizes)
   --out FILE            results file (default: results/latest.json). Written to
                         a temporary file in the same folder, then renamed, so a
                         failed or interrupted run leaves the previous file as it
@@ -53,7 +54,7 @@ options:
                         recorded as "timeout", 1 to 86400 (default: 300 quick,
                         1800 full)
   --repetitions N       repetitions of every benchmark, 1 to 100 (default: 1,
-                        full: 3)
+                        full: 5)
   --instructions        deterministic mode: count instructions of the
                         single-threaded benchmarks under valgrind's callgrind
                         (default output: results/instructions.json)
@@ -239,7 +240,7 @@ options parse_args(int argc, char** argv) {
         throw bad_input(e.what());
     }
     if (o.runtimes.empty()) o.runtimes = known;
-    if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 3 : 1;
+    if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 5 : 1;
     if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full ? 1800 : 300;
     if (o.out.empty()) o.out = o.instructions ? "results/instructions.json" : "results/latest.json";
     if (o.instructions && !o.gbench_flags.empty())
