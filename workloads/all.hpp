@@ -7,6 +7,7 @@
 #include "bounded_fanout.hpp"
 #include "cpu_bound.hpp"
 #include "echo.hpp"
+#include "echo_accept.hpp"
 #include "idle_memory.hpp"
 #include "lost_updates.hpp"
 #include "ping_pong.hpp"
@@ -20,7 +21,7 @@
 namespace cb::wl {
 
 using all_workloads = std::tuple<ping_pong, pipe_pong, yield_ring, spawn, skynet, cpu_bound, idle_memory,
-                                 timer_fanout, producer_consumer, bounded_fanout, lost_updates, echo>;
+                                 timer_fanout, producer_consumer, bounded_fanout, lost_updates, echo, echo_accept>;
 
 template <class List>
 struct all_are_workloads;

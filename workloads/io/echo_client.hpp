@@ -1,4 +1,4 @@
-// The echo workload's load generator, seen from the server's side: the
+// The echo workloads' load generator, seen from the server's side: the
 // cobench_echo_client process (bench/echo_client.cpp) started with
 // posix_spawn (never fork: the pool's and fibers' families run threads), its
 // go pipe, and its one-line report. Killed and reaped on destruction.
@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -29,7 +30,23 @@ namespace cb::wl {
 struct echo_report {
     std::uint64_t requests = 0, mismatches = 0, errors = 0, p50_ns = 0, p99_ns = 0;
     std::uint64_t elapsed_ns = 0, cpu_ns = 0;  // go to last reply; the client's own CPU time (includes set-up)
+    std::uint64_t max_ns = 0;   // the slowest round trip
+    std::uint64_t conns = 0;    // connections made (more than asked with echo_client_options::reconnect)
+    std::uint64_t stuck = 0;    // connections with a slow reply, counted once per mark (echo_client_options::slow_ms)
+    std::uint64_t marks = 0;    // requests sent with the stall mark (echo_client_options::mark_every_ms)
     std::string problem;  // empty: the client exited 0 with a well-formed report
+};
+
+// What echo_accept adds to the plain echo client (bench/echo_client.cpp says
+// the details). All zero/empty: the plain echo client.
+struct echo_client_options {
+    // The server's listening sockets, which the client inherits: it connects
+    // after the go byte and shuts each down (SHUT_RD) when done, which ends
+    // the server's acceptors with EINVAL.
+    std::vector<int> listeners;
+    std::uint64_t reconnect = 0;      // a new connection after every R round trips on one
+    std::uint64_t mark_every_ms = 0;  // one request per period carries the stall mark (byte 0 = 1)
+    std::uint64_t slow_ms = 0;        // a reply slower than this makes its connection "stuck"
 };
 
 // The client process: spawned on construction, killed and reaped on
@@ -62,7 +79,7 @@ public:
     }
 
     echo_client(std::uint16_t port, std::size_t conns, std::uint64_t requests, std::size_t size,
-                std::string exe_path = find()) {
+                std::string exe_path = find(), const echo_client_options& opt = {}) {
         if (exe_path.empty()) {
             std::string why;
             find(&why);
@@ -70,17 +87,32 @@ public:
         }
         const char* exe = exe_path.c_str();
         fd_pair go = make_pipe(), rep = make_pipe();
-        // The child gets the pipes as fds 3 and 4. Moving our ends above 10
-        // first means neither dup2 can overwrite the other's source.
-        unique_fd go_r = above(go.read_end, 10), rep_w = above(rep.write_end, 10);
+        // The child gets the pipes as fds 3 and 4 and the listeners as 5, 6,
+        // ... Moving every source above the highest target first means no
+        // dup2 can overwrite another's source; the copies are CLOEXEC, and
+        // dup2 gives the child's fds without the flag.
+        const int first_free = 5 + static_cast<int>(opt.listeners.size());
+        const int above_all = first_free + 10;
+        unique_fd go_r = above(go.read_end, above_all), rep_w = above(rep.write_end, above_all);
+        std::vector<unique_fd> ls;
+        for (int l : opt.listeners) {
+            ls.emplace_back(::fcntl(l, F_DUPFD_CLOEXEC, above_all));
+            if (!ls.back()) throw_errno("fcntl(F_DUPFD_CLOEXEC)");
+        }
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, go_r.get(), 3);
         posix_spawn_file_actions_adddup2(&fa, rep_w.get(), 4);
+        std::string fds;
+        for (std::size_t j = 0; j < ls.size(); ++j) {
+            posix_spawn_file_actions_adddup2(&fa, ls[j].get(), 5 + static_cast<int>(j));
+            if (j) fds += ',';
+            fds += std::to_string(5 + j);
+        }
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
         // Nothing else: a stray copy of someone's pipe end in the client would
         // keep that pipe from ever reporting EOF.
-        posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+        posix_spawn_file_actions_addclosefrom_np(&fa, first_free);
 #endif
         posix_spawnattr_t at;
         posix_spawnattr_init(&at);
@@ -88,10 +120,16 @@ public:
         sigemptyset(&none);
         posix_spawnattr_setsigmask(&at, &none);
         posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
-        std::string a[] = {exe, std::to_string(port), std::to_string(conns), std::to_string(requests),
-                           std::to_string(size), "3", "4"};
-        char* argv[] = {a[0].data(), a[1].data(), a[2].data(), a[3].data(), a[4].data(), a[5].data(), a[6].data(), nullptr};
-        int err = ::posix_spawn(&pid_, exe, &fa, &at, argv, environ);
+        std::vector<std::string> a = {exe, std::to_string(port), std::to_string(conns), std::to_string(requests),
+                                      std::to_string(size), "3", "4"};
+        if (!fds.empty()) a.push_back("--listen-fds=" + fds);
+        if (opt.reconnect) a.push_back("--reconnect=" + std::to_string(opt.reconnect));
+        if (opt.mark_every_ms) a.push_back("--mark-every-ms=" + std::to_string(opt.mark_every_ms));
+        if (opt.slow_ms) a.push_back("--slow-ms=" + std::to_string(opt.slow_ms));
+        std::vector<char*> argv;
+        for (auto& x : a) argv.push_back(x.data());
+        argv.push_back(nullptr);
+        int err = ::posix_spawn(&pid_, exe, &fa, &at, argv.data(), environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&at);
         if (err != 0) {
@@ -143,12 +181,13 @@ public:
             text.append(buf, static_cast<std::size_t>(r));
         }
         reap(0);
-        unsigned long long v[7];
-        const bool parsed = std::sscanf(text.c_str(), "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                                        &v[4], &v[5], &v[6]) == 7;
+        unsigned long long v[11];
+        const bool parsed = std::sscanf(text.c_str(), "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                                        &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10]) == 11;
         if (parsed) {
             rep_.requests = v[0], rep_.mismatches = v[1], rep_.errors = v[2];
             rep_.p50_ns = v[3], rep_.p99_ns = v[4], rep_.elapsed_ns = v[5], rep_.cpu_ns = v[6];
+            rep_.max_ns = v[7], rep_.conns = v[8], rep_.stuck = v[9], rep_.marks = v[10];
         }
         if (rep_.problem.empty() && status_ == lost) {
             rep_.problem = "echo client: reaped by someone else, exit status unknown";

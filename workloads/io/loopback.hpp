@@ -37,6 +37,34 @@ inline unique_fd listen_loopback(int backlog, std::uint16_t& port) {
     return s;
 }
 
+// n listening sockets on one 127.0.0.1 port, each with SO_REUSEPORT (set
+// before bind, as the kernel requires of every member): the kernel hashes
+// each new connection's addresses to one of them. The port is chosen by the
+// kernel for the first; a port-0 bind never joins someone else's group.
+inline std::vector<unique_fd> listen_loopback_group(std::size_t n, int backlog, std::uint16_t& port) {
+    std::vector<unique_fd> out;
+    port = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+        unique_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+        if (!s) throw_errno("echo: socket");
+        int one = 1;
+        if (::setsockopt(s.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) throw_errno("echo: SO_REUSEPORT");
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw_errno("echo: bind (SO_REUSEPORT)");
+        if (::listen(s.get(), backlog) != 0) throw_errno("echo: listen");
+        if (k == 0) {
+            socklen_t len = sizeof a;
+            if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) throw_errno("echo: getsockname");
+            port = ntohs(a.sin_port);
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 // Accepts n connections, giving up when the client exits first or after
 // `timeout` without one.
 inline std::vector<unique_fd> accept_clients(int listen_fd, std::size_t n, echo_client& client,

@@ -1,7 +1,9 @@
 // Behaviour of the I/O and coordination workloads beyond "runs and verifies"
 // (workloads_test.cpp): that the echo client really catches a bad server, that
-// the checks in verify() fire, that the cooperative runtimes lose no update,
-// and that the channels the semaphore relies on hold what they promise.
+// the checks in verify() fire, that echo_accept spreads connections over the
+// hybrids' workers, accounts for them and ends through the client's
+// shutdown, that the cooperative runtimes lose no update, and that the
+// channels the semaphore relies on hold what they promise.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -79,6 +81,147 @@ TEST(EchoWorkload, VerifyChecksServedCounts) {
     EXPECT_EQ(W::verify(s, p, res), "");
     res[1] = 4;
     EXPECT_NE(W::verify(s, p, res), "");
+}
+
+// ---- echo_accept under the hybrids ------------------------------------------
+
+// One echo_accept run outside the harness, keeping what the tests look at.
+template <class R>
+struct accept_run {
+    using W = wl::echo_accept;
+    using C = typename R::context;
+    W::params p;
+    W::state<C> s;
+    std::vector<std::uint64_t> res;
+    explicit accept_run(const W::params& q) : p(q), s(p) {
+        res = R::run(W::tasks(p), [&](C& ctx, std::size_t i) { return W::body(ctx, s, i, p); }, W::options(p));
+    }
+    std::string verify() const { return W::verify(s, p, res); }
+    const wl::echo_report& report() const { return s.report(); }
+    std::vector<W::served> workers() const { return W::per_worker(res, p.conns); }
+};
+
+template <class R>
+class EchoAccept : public ::testing::Test {
+protected:
+    void SetUp() override { ::alarm(120); }  // a hang (an acceptor never ended) fails the test
+    void TearDown() override { ::alarm(0); }
+};
+struct runtime_names {
+    template <class R>
+    static std::string GetName(int) { return std::string(R::traits.name); }
+};
+using Hybrids = ::testing::Types<cb::process_loops_runtime, cb::thread_loops_runtime>;
+TYPED_TEST_SUITE(EchoAccept, Hybrids, runtime_names);
+
+using accept_mode = wl::echo_accept::accept_mode;
+
+// 64 connections hashed over 2 SO_REUSEPORT listeners: each worker gets some
+// (all on one would be a 2^-63 chance, or a listener nobody accepts on).
+TYPED_TEST(EchoAccept, EveryWorkerGetsConnectionsWithReuseport) {
+    accept_run<TypeParam> r({64, 20, accept_mode::reuseport, 2});
+    ASSERT_EQ(r.verify(), "");
+    const auto ws = r.workers();
+    ASSERT_EQ(ws.size(), 2u);
+    for (std::size_t w = 0; w < ws.size(); ++w) {
+        EXPECT_GT(ws[w].conns, 0u) << "worker " << w << " accepted no connection";
+        EXPECT_GT(ws[w].requests, 0u) << "worker " << w << " served no request";
+    }
+}
+
+// The per-worker numbers the balance counters come from add up to what the
+// client counted, and verify() notices when they do not.
+TYPED_TEST(EchoAccept, BalanceCountersAddUpToTheTotals) {
+    using W = wl::echo_accept;
+    for (auto mode : {accept_mode::reuseport, accept_mode::shared}) {
+        accept_run<TypeParam> r({16, 25, mode, 2});
+        ASSERT_EQ(r.verify(), "");
+        std::uint64_t conns = 0, requests = 0, most_conns = 0, most_requests = 0;
+        for (const auto& w : r.workers()) {
+            conns += w.conns, requests += w.requests;
+            most_conns = std::max(most_conns, w.conns), most_requests = std::max(most_requests, w.requests);
+        }
+        EXPECT_EQ(conns, 16u);
+        EXPECT_EQ(requests, 16u * 25u);
+        EXPECT_EQ(r.report().conns, conns);
+        EXPECT_EQ(r.report().requests, requests);
+        cb::measurement m;
+        m.iterations = 1;
+        W::collect(r.s, r.p, r.res, m);
+        auto c = W::report(r.p, m);
+        EXPECT_DOUBLE_EQ(c["conn_balance"], static_cast<double>(most_conns) * 2 / 16);
+        EXPECT_DOUBLE_EQ(c["req_balance"], static_cast<double>(most_requests) * 2 / (16 * 25));
+        EXPECT_GE(c["conn_balance"], 1.0);
+        EXPECT_LE(c["conn_balance"], 2.0);
+        EXPECT_EQ(c["workers"], 2);
+        EXPECT_EQ(c.count("stuck_conns"), 0u) << "only the stall variants count stuck connections";
+
+        auto res = r.res;
+        res[0] = W::pack(W::unpack(res[0]).conns, W::unpack(res[0]).requests + 1);
+        EXPECT_NE(W::verify(r.s, r.p, res), "") << "a request the client never made";
+        res = r.res;
+        res[31] = W::pack(W::unpack(res[31]).conns + 1, W::unpack(res[31]).requests);
+        EXPECT_NE(W::verify(r.s, r.p, res), "") << "a connection the client never made";
+    }
+}
+
+// 3 connections, 2 workers x 3 acceptors: at least 3 tasks never get a
+// connection and wait in accept; only the client's shutdown of the listeners
+// ends them, and the run then returns with every task's count.
+TYPED_TEST(EchoAccept, ShutdownEndsWaitingAcceptors) {
+    using W = wl::echo_accept;
+    for (auto mode : {accept_mode::reuseport, accept_mode::shared}) {
+        accept_run<TypeParam> r({3, 5, mode, 2});
+        ASSERT_EQ(r.verify(), "");
+        ASSERT_EQ(r.res.size(), 6u);
+        std::size_t idle = 0;
+        for (auto v : r.res) idle += W::unpack(v).conns == 0;
+        EXPECT_GE(idle, 3u);
+    }
+}
+
+// A marked request stalls its worker for stall_ms: the client's max round
+// trip is at least that, and connections made during the run (reconnecting
+// every 20 round trips) are all accounted for.
+TYPED_TEST(EchoAccept, StallShowsInMaxLatency) {
+    using W = wl::echo_accept;
+    for (auto mode : {accept_mode::reuseport, accept_mode::shared}) {
+        W::params p{8, 60, mode, 2, 30, 100};
+        accept_run<TypeParam> r(p);
+        ASSERT_EQ(r.verify(), "") << p.label();
+        const auto& rep = r.report();
+        EXPECT_GE(rep.marks, 1u);
+        EXPECT_GE(rep.max_ns, 30'000'000u) << p.label();
+        EXPECT_EQ(rep.conns, 8u * 3u) << "60 round trips a slot, a new connection every 20";
+        cb::measurement m;
+        m.iterations = 1;
+        W::collect(r.s, r.p, r.res, m);
+        auto c = W::report(r.p, m);
+        EXPECT_GE(c["max_us"], 30'000.0);
+        ASSERT_EQ(c.count("stuck_conns"), 1u);
+        EXPECT_GE(c["stuck_conns"], 0.0);
+    }
+}
+
+TEST(EchoAcceptWorkload, OnlyHybridsRunIt) {
+    using W = wl::echo_accept;
+    const W::params p{4, 20, accept_mode::shared, 1};
+    EXPECT_NE(W::unsupported(cb::coroutines_runtime::traits, p), "");
+    EXPECT_NE(W::unsupported(cb::threads_runtime::traits, p), "");
+    EXPECT_EQ(W::unsupported(cb::process_loops_runtime::traits, p), "");
+    EXPECT_EQ(W::params({10, 20, accept_mode::reuseport, 2}).label(), "conns:10/accept:reuseport/workers:2");
+    EXPECT_EQ(W::params({100, 20, accept_mode::shared, 2, 50, 250}).label(),
+              "conns:100/accept:shared/workers:2/stall_ms:50");
+    EXPECT_EQ(W::unpack(W::pack(3, 12345)).conns, 3u);
+    EXPECT_EQ(W::unpack(W::pack(3, 12345)).requests, 12345u);
+}
+
+// A worker count the runtime does not run is refused before anything starts
+// (a listener per worker that no worker accepts on would strand its
+// connections): the plain coroutines runtime has one worker, so 2 is refused.
+TEST(EchoAcceptWorkload, StateRefusesAWorkerCountTheRuntimeDoesNotRun) {
+    using W = wl::echo_accept;
+    EXPECT_THROW(W::state<cb::coro_context>({4, 20, accept_mode::reuseport, 2}), std::runtime_error);
 }
 
 // One OS thread switching only at yields: no load/store pair is ever split.
