@@ -61,7 +61,9 @@ def machine_caption(context):
 
 # ---- drawing helpers -------------------------------------------------------
 
-def _yscale(ax, values):
+def _yscale(ax, values, floor=0.0):
+    """Log where every value is positive; symmetric-log where some are 0, linear below the smallest
+    positive value or `floor`, whichever is larger (so noise below floor takes no decades)."""
     values = [v for v in values if v is not None]
     positive = [v for v in values if v > 0]
     if not positive:
@@ -70,24 +72,27 @@ def _yscale(ax, values):
         ax.set_yscale("log")
     elif max(positive) / min(positive) > 100:
         # Zeros (e.g. coroutines' kernel memory) must stay visible next to large values.
-        ax.set_yscale("symlog", linthresh=min(positive))
+        ax.set_yscale("symlog", linthresh=max(min(positive), floor))
         if min(values) >= 0:
             ax.set_ylim(bottom=0)
 
 
-def _plot_series(ax, styles, series, logx=True, logy=True):
+def _plot_series(ax, styles, series, logx=True, logy=True, floor=0.0):
+    """series: {runtime: [(x, y, (min, max) or None)]}; error bars span the min-max."""
     for rt, pts in series.items():
         xs, ys, errs = zip(*pts)
         kw = dict(color=styles.colour(rt), marker=styles.marker(rt), label=rt, linewidth=1.5,
                   markersize=5)
         if any(e is not None for e in errs):
-            ax.errorbar(xs, ys, yerr=[e or 0 for e in errs], capsize=3, **kw)
+            yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
+                    [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
+            ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
         else:
             ax.plot(xs, ys, **kw)
     if logx and all(x > 0 for pts in series.values() for x, _, _ in pts):
         ax.set_xscale("log")
     if logy:
-        _yscale(ax, [y for pts in series.values() for _, y, _ in pts])
+        _yscale(ax, [y for pts in series.values() for _, y, _ in pts], floor)
     ax.grid(True, which="major", alpha=0.3)
 
 
@@ -143,26 +148,47 @@ def _most_common(values):
 # ---- panels: each takes the results and returns a draw(ax) function, or None
 #      when there is nothing to draw ------------------------------------------
 
-def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fixed=None):
-    """fixed: names of params to hold at their most common value (stated in the title)."""
+def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fixed=None, clip0=False):
+    """fixed: names of params to hold at their most common value (stated in the title; runtimes
+    that ran only other values are named in a note); clip0: values below 0 are noise, drawn at 0
+    (said in a note)."""
     def prepare(r):
-        where = {}
+        where, notes = {}, []
         for key in fixed or ():
             where[key] = _most_common(p.params.get(key) for p in r.points(workload)
                                       if counter in p.counters and key in p.params)
         s = r.series(workload, counter, x_param, where or None)
         if not s:
             return None
+        if where:
+            elsewhere = {}
+            for p in r.points(workload):
+                if counter in p.counters and p.runtime not in s:
+                    elsewhere.setdefault(p.runtime, set()).update(
+                        f"{k}:{p.params.get(k)}" for k in where)
+            for rt, vals in elsewhere.items():
+                notes.append(f"{title}: {rt} is not drawn: it ran at {', '.join(sorted(vals, key=_natural))}, "
+                             f"not {', '.join(f'{k}:{v}' for k, v in where.items())}")
+        if clip0:
+            neg = sorted({rt for rt, pts in s.items() for _, y, _ in pts if y < 0}, key=r.order_key)
+            if neg:
+                notes.append(f"{title}: values below 0 ({', '.join(neg)}) are measurement noise, drawn at 0")
+            s = {rt: [(x, max(0.0, y), e and (max(0.0, e[0]), max(0.0, e[1]))) for x, y, e in pts]
+                 for rt, pts in s.items()}
         suffix = "".join(f", {k}:{v}" for k, v in where.items())
 
         def draw(ax):
-            _plot_series(ax, Styles(r), s, logy=logy)
+            _plot_series(ax, Styles(r), s, logy=logy, floor=1.0 if clip0 else 0.0)
             _label(ax, title + suffix, xlabel, ylabel)
+            if clip0 and ax.get_yscale() != "log":
+                ax.set_ylim(bottom=0)
+        draw.notes = notes
         return draw
     return prepare
 
 
-def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", logy=True, order=()):
+def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", logy=True, order=(),
+               note=None):
     """One cluster per value of group_param (or per params combination when None; group_fmt
     None names a cluster by all its params, so entries differing in any param stay apart);
     `order` lists group values to put first, in that order."""
@@ -187,12 +213,22 @@ def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", lo
         def draw(ax):
             _grouped_bars(ax, Styles(r), groups, values, logy=logy)
             _label(ax, title, "", ylabel)
+        draw.notes = note(r) if note else []
         return draw
     return prepare
 
 
 def _natural(text):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def skynet_sizes(r):
+    """A note when runtimes ran skynet at different sizes: per-node costs are then not like with like."""
+    sizes = {p.runtime: p.params.get("leaves") for p in r.points("skynet") if not p.params.get("roots")}
+    if len(set(sizes.values())) <= 1:
+        return []
+    return ["skynet: the tree size differs by runtime (" + ", ".join(f"{rt} leaves:{v}" for rt, v in sizes.items())
+            + "); each cluster is one size, so bars in different clusters are not like with like"]
 
 
 def max_tasks_panel(r):
@@ -219,7 +255,7 @@ def max_tasks_panel(r):
             ax.text(max(held, low) * 1.2, i, f"{count}  ({_clip(p.label or 'no reason given')})",
                     va="center", fontsize=7)
         ax.grid(True, axis="x", alpha=0.3)
-        _label(ax, "Most tasks held, and why it stopped", "tasks held at once (count, log)", "")
+        _label(ax, "max_tasks: most tasks held, and why it stopped", "tasks held at once (count, log)", "")
     return draw
 
 
@@ -247,7 +283,7 @@ def timer_total_panel(r):
             if refs[key]:
                 xs, ys = zip(*refs[key])
                 ax.plot(xs, ys, style, color="black", linewidth=1.2, label=text)
-        _label(ax, f"Time to finish all waits, wait_ms:{wait}", "tasks", "total_ms (ms, log)")
+        _label(ax, f"timer_fanout: time to finish all waits, wait_ms:{wait}", "tasks", "total_ms (ms, log)")
     return draw
 
 
@@ -269,7 +305,7 @@ def speedup_panel(r):
             ax.plot(xs, [min(x, cpus) for x in xs], "--", color="black", linewidth=1,
                     label=f"ideal: min(tasks, {cpus} CPUs)")
         ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
-        _label(ax, "CPU-bound speed-up vs tasks:1", "tasks", "speed-up (×)")
+        _label(ax, "cpu_bound: speed-up vs tasks:1", "tasks", "speed-up (×)")
     return draw
 
 
@@ -328,22 +364,24 @@ CHARTS = [
         ("spawn", lines_panel("spawn", "spawn_ns", "tasks", "spawn: per task", "tasks",
                               "spawn_ns (ns per task, log)")),
         ("skynet", bars_panel("skynet", "spawn_ns", None, "skynet: per node of the tree",
-                              "spawn_ns (ns per node, log)", group_fmt=None)),
+                              "spawn_ns (ns per node, log)", group_fmt=None, note=skynet_sizes)),
     ], how="Lower is better: the time to create and join one task (left) and one node of the skynet "
-           "tree (right, roots:10 starts ten subtrees at once on multi-core runtimes); log scales."),
+           "tree (right, one cluster per tree size, roots:10 starts ten subtrees at once on multi-core "
+           "runtimes); log scales. Compare bars within a cluster only."),
     Chart("memory_per_task", "Memory per idle task", [
-        (c, lines_panel("idle_memory", f"{c}_per_task", "tasks", f"{label} per task", "tasks (N)",
-                        "bytes per task (log)"))
+        (c, lines_panel("idle_memory", f"{c}_per_task", "tasks", f"idle_memory: {label} per task",
+                        "tasks (N)", "bytes per task (log)", clip0=True))
         for c, label in (("rss", "RSS"), ("pss", "PSS"), ("kernel", "Kernel memory"))
     ], size=(14, 4.5), how="Lower is better: memory each idle task holds as the number of tasks N "
-                           "grows, measured as RSS, PSS and kernel memory; log scales."),
+                           "grows, measured as RSS, PSS and kernel memory; log scales (symmetric-log near 0, where "
+                           "values below 0 are noise drawn at 0)."),
     Chart("max_tasks", "Most tasks held at once", [("max_tasks", max_tasks_panel)], size=(9, 4),
           how="Longer is more: the most tasks held at once and why the run stopped; a 'limit' reason is "
               "the harness's own cap, so that count is a lower bound."),
     Chart("echo", "Echo server: throughput and tail latency", [
-        ("req_per_s", lines_panel("echo", "req_per_s", "conns", "Throughput", "concurrent connections",
+        ("req_per_s", lines_panel("echo", "req_per_s", "conns", "echo: throughput", "concurrent connections",
                                   "req_per_s (requests/s, log)")),
-        ("p99_us", lines_panel("echo", "p99_us", "conns", "p99 latency", "concurrent connections",
+        ("p99_us", lines_panel("echo", "p99_us", "conns", "echo: p99 latency", "concurrent connections",
                                "p99_us (µs, log)")),
     ], how="Against concurrent client connections: requests per second (left, higher is better) and "
            "99th-percentile latency (right, lower is better); log scales."),
@@ -355,11 +393,13 @@ CHARTS = [
     Chart("timer_fanout", "Timer fan-out: concurrent waiting", [
         ("total_ms", timer_total_panel),
         ("overhead", lines_panel("timer_fanout", "overhead_us_per_task", "tasks",
-                                 "Overhead beyond the longest wait", "tasks",
+                                 "timer_fanout: overhead beyond the longest wait", "tasks",
                                  "overhead_us_per_task (µs)", fixed=("wait_ms",))),
     ], how="Left: time until every timer fired, against the longest wait (dashed) and the sum of the "
-           "waits (dotted): near the dashed line the waits overlapped. Right: overhead per task beyond "
-           "the longest wait."),
+           "waits (dotted): near the dashed line the waits overlapped; task i waits wait_ms·(1+i%10)/10, "
+           "so below 10 tasks the longest wait is under wait_ms. Right: overhead per task beyond the "
+           "longest wait, which at small N is mostly a fixed cost divided by N (the report's table "
+           "fits a + b·N)."),
     Chart("cpu_speedup", "CPU-bound work: speed-up", [
         ("speedup", speedup_panel),
         ("skynet", bars_panel("skynet", "speedup", None, "skynet: 10 roots vs 1", "speedup (×)",
@@ -367,19 +407,21 @@ CHARTS = [
     ], how="Higher is better: throughput with N tasks over one task (left; dashed: the ideal min(tasks, "
            "CPUs), a one-core runtime stays at 1×) and skynet with 10 roots over 1 root (right)."),
     Chart("producer_consumer", "Producer/consumer channel throughput", [
-        ("msgs_per_s", bars_panel("producer_consumer", "msgs_per_s", None, "Messages per second",
+        ("msgs_per_s", bars_panel("producer_consumer", "msgs_per_s", None, "producer_consumer: messages per second",
                                   "msgs_per_s (log)", group_fmt="{producers}P × {consumers}C")),
     ], size=(8, 4.5), how="Higher is better: messages per second through one channel for P producers "
                           "and C consumers; log scale."),
     Chart("bounded_fanout", "Bounded fan-out: K tasks at a time", [
-        ("total_ms", lines_panel("bounded_fanout", "total_ms", "limit", "Time to finish all tasks",
+        ("total_ms", lines_panel("bounded_fanout", "total_ms", "limit", "bounded_fanout: time to finish all tasks",
                                  "limit K (tasks at once)", "total_ms (ms, log)", fixed=("tasks",))),
     ], size=(7, 4.5), how="Lower is better: time to finish all tasks when at most K run at once."),
-    Chart("lost_updates", "Unsynchronised shared counter: lost updates", [
-        ("lost_updates", bars_panel("lost_updates", "lost_updates", "tasks", "Updates lost",
-                                    "lost_updates (count)", group_fmt="tasks:{}", logy=False)),
-    ], size=(8, 4.5), how="Updates lost when tasks increment one shared counter without a lock: 0 is "
-                          "correct, a bar above 0 is a data race."),
+    Chart("lost_updates", "Unsynchronised shared counter: fraction of updates lost", [
+        ("lost_fraction", bars_panel("lost_updates", "lost_fraction", None, "lost_updates: fraction lost",
+                                     "lost_fraction (lost / attempted)", group_fmt=None, logy=False)),
+    ], size=(9, 4.5), how="The fraction of increments lost when tasks update one shared counter without "
+                          "a lock: 0 is correct, a bar above 0 is a race. Clusters without `await` "
+                          "yield only between updates (a one-thread runtime loses nothing by "
+                          "construction); `await:between` yields between the load and the store."),
 ]
 OVERVIEW_HOW = "The first panel of every chart above, with one legend for all runtimes."
 
@@ -415,6 +457,17 @@ def _encode(fig):
     return out
 
 
+def _legend_outside(axes):
+    """One legend for the figure, right of the last panel, outside the data: every label once."""
+    seen = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, h)
+    if seen:
+        axes[-1].legend(seen.values(), seen.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                        borderaxespad=0.0)
+
+
 def render_all(results):
     caption = machine_caption(results.context)
     charts, skipped, overview = [], [], []
@@ -427,24 +480,25 @@ def render_all(results):
             continue
         notes = [f"{label}: not measured in this run" for label, prepare in panels
                  if label not in {lab for lab, _ in ready}]
+        notes += [n for _, draw in ready for n in getattr(draw, "notes", [])]
         size = chart.size or (max(7.0, 4.5 * len(ready)), 4.5)
+        size = (size[0] + 1.6, size[1])   # room for the legend beside the panels
         fig, axes = _figure(chart.title, len(ready), len(ready), size, caption)
         for ax, (_, draw) in zip(axes, ready):
             draw(ax)
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend()
+        _legend_outside(axes[:len(ready)])
         charts.append(RenderedChart(chart.name, chart.title, *_encode(fig), notes, chart.how))
         overview.append(ready[0][1])
     if overview:
         # One slot more than panels: it holds the shared runtime legend (matplotlib
         # 3.6 cannot yet place a figure legend outside a constrained layout).
         n = len(overview) + 1
-        ncols = min(4, n)
+        ncols = min(3, n)
         rows = (n + ncols - 1) // ncols
-        fig, axes = _figure("cobench overview", n, ncols, (4.2 * ncols, 3.2 * rows + 0.8), caption)
+        fig, axes = _figure("cobench overview", n, ncols, (4.6 * ncols, 3.6 * rows + 0.8), caption)
         for ax, draw in zip(axes, overview):
             draw(ax)
-            ax.title.set_fontsize(8)
+            ax.set_title(textwrap.fill(ax.get_title(), 36), fontsize=12, fontweight="bold")
         styles = Styles(results)
         handles = [Line2D([], [], color=styles.colour(rt), marker=styles.marker(rt), label=rt)
                    for rt in results.runtimes_in_run()]

@@ -14,10 +14,13 @@ import math
 from dataclasses import dataclass, field
 
 from cobench_results import fmt
+from tables import is_capped
 
 CONFIRMED, REFUTED, MIXED = "confirmed", "refuted", "mixed"
 UNDECIDED, NOT_MEASURED, NOT_JUDGED = "undecided", "not measured", "not judged"
-VERDICTS = (CONFIRMED, REFUTED, MIXED, UNDECIDED, NOT_MEASURED, NOT_JUDGED)
+# Every difference the claim rests on is inside the run-to-run spread (min-max ranges overlap).
+INDISTINGUISHABLE = "indistinguishable"
+VERDICTS = (CONFIRMED, REFUTED, MIXED, UNDECIDED, NOT_MEASURED, NOT_JUDGED, INDISTINGUISHABLE)
 
 # Thresholds; THRESHOLDS below says what each means and the report prints it.
 SWITCH_CONFIRM_FACTOR = 10.0
@@ -74,10 +77,12 @@ def grade(factor, confirm, refute):
 
 
 def combine(verdicts):
-    """One verdict from several measures: agreement wins, disagreement is mixed."""
+    """One verdict from several measures: agreement wins, disagreement is mixed; measures inside
+    the run-to-run spread decide nothing."""
     decided = [v for v in verdicts if v in (CONFIRMED, REFUTED, MIXED)]
     if not decided:
-        return UNDECIDED if UNDECIDED in verdicts else NOT_MEASURED
+        return (UNDECIDED if UNDECIDED in verdicts else
+                INDISTINGUISHABLE if INDISTINGUISHABLE in verdicts else NOT_MEASURED)
     return decided[0] if all(v == decided[0] for v in decided) else MIXED
 
 
@@ -87,6 +92,27 @@ def _by_x(series, runtime):
 
 def _ratio(num, den):
     return num / den if num is not None and den else None
+
+
+def _spread(p, counter):
+    """'min–max, n=k' of a point's repetitions, or 'n=1'."""
+    rng = p.range(counter) if p is not None else None
+    n = p.n.get(counter, 1) if p is not None else 1
+    return f"{fmt(rng[0])}–{fmt(rng[1])}, n={n}" if rng else f"n={n}"
+
+
+def overlap_note(a, b, counter, who_a, who_b):
+    """' — indistinguishable: ...' when the two points' min-max ranges overlap, else ''."""
+    if a is None or b is None or not a.overlaps(b, counter):
+        return ""
+    return (f" — {INDISTINGUISHABLE}: the ranges of the repetitions overlap ({who_a} "
+            f"{_spread(a, counter)}; {who_b} {_spread(b, counter)}), so the difference is inside the "
+            f"run-to-run spread and counts for neither")
+
+
+def _point(r, workload, runtime, **params):
+    return next((p for p in r.points(workload, runtime)
+                 if all(p.params.get(k) == v for k, v in params.items())), None)
 
 
 def _by_kind(r, c, *kinds):
@@ -132,7 +158,9 @@ def claim_switch(r):
         if judged:
             verdicts.append(v)
         c.evidence.append(f"ping_pong pin:{pin}: {thr} {fmt(t)} ns, {coro} {fmt(k)} ns "
-                          f"→ factor {f:.1f}" + (f" ({v})" if judged else " (not judged)"))
+                          f"→ factor {f:.1f}" + (f" ({v})" if judged else " (not judged)")
+                          + overlap_note(_point(r, "ping_pong", thr, pin=pin),
+                                         _point(r, "ping_pong", coro, pin=pin), "switch_ns", thr, coro))
     s = r.series("yield_ring", "switch_ns", "tasks")
     t, k = _by_x(s, thr), _by_x(s, coro)
     common = sorted(set(t) & set(k))
@@ -178,8 +206,7 @@ def claim_hold(r):
                           f"→ no factor ({UNDECIDED})")
     else:
         # A count stopped by the harness's own limit is only a lower bound.
-        k_capped = k_label.lower().startswith("limit")
-        t_capped = t_label.lower().startswith("limit")
+        k_capped, t_capped = is_capped(k_label), is_capped(t_label)
         v = grade(f, HOLD_CONFIRM_FACTOR, HOLD_REFUTE_FACTOR)
         if (v != CONFIRMED and k_capped) or (v != REFUTED and t_capped):
             v = UNDECIDED
@@ -187,6 +214,12 @@ def claim_hold(r):
         verdicts.append(v)
         c.evidence.append(f"max_tasks: {coro} {held(k, k_label)}, {thr} {held(t, t_label)} "
                           f"→ factor {bound}{f:.1f} ({v})")
+        what = {True: "the harness's own cap: a lower bound on what it can hold",
+                False: "a failed spawn: a limit of this system's settings, not necessarily of its memory"}
+        c.evidence.append(f"caveat: neither count is what the machine holds — {coro} stopped at "
+                          f"{what[k_capped]}; {thr} at {what[t_capped]}"
+                          + ("; the factor is only a bound" if bound else
+                             "; with both capped the factor compares two settings" if k_capped else ""))
     s = r.series("idle_memory", "rss_per_task", "tasks")
     t, k = _by_x(s, thr), _by_x(s, coro)
     common = sorted(set(t) & set(k))
@@ -345,15 +378,31 @@ def claim_echo(r):
             line += f"; p99 {thr} {fmt(tp[x])} µs, {coro} {fmt(kp[x])} µs"
         c.evidence.append(line)
     few, many = xs[0], xs[-1]
+    pt = {rt: {p.params.get("conns"): p for p in r.points("echo", rt)} for rt in (thr, coro)}
     p99_many = tp.get(many, 0) / kp[many] if kp.get(many) else None
     fine = tr[few] >= ECHO_FEW_FINE_FRACTION * kr[few]
-    favoured = (kr[many] >= ECHO_MANY_FAVOUR_FACTOR * tr[many]
-                or (p99_many is not None and p99_many >= ECHO_MANY_FAVOUR_FACTOR))
+    same_few = overlap_note(pt[thr].get(few), pt[coro].get(few), "req_per_s", thr, coro)
+    fine = fine or bool(same_few)
+    rps_win = kr[many] >= ECHO_MANY_FAVOUR_FACTOR * tr[many]
+    p99_win = p99_many is not None and p99_many >= ECHO_MANY_FAVOUR_FACTOR
+    same_rps = overlap_note(pt[thr].get(many), pt[coro].get(many), "req_per_s", thr, coro)
+    same_p99 = overlap_note(pt[thr].get(many), pt[coro].get(many), "p99_us", thr, coro)
+    favoured = (rps_win and not same_rps) or (p99_win and not same_p99)
     c.evidence.append(f"few (conns:{few}): {thr} reach {tr[few] / kr[few]:.2f}× {coro}' req/s → "
-                      f"{'fine' if fine else 'not fine'} on {thr}")
+                      f"{'fine' if fine else 'not fine'} on {thr}{same_few}")
     c.evidence.append(f"many (conns:{many}): {coro} {'are' if favoured else 'are not'} favoured "
                       f"(req/s {kr[many] / tr[many]:.2f}× {thr}'"
-                      + (f", {thr}' p99 {p99_many:.2f}× {coro}'" if p99_many else "") + ")")
+                      + (f", {thr}' p99 {p99_many:.2f}× {coro}'" if p99_many else "") + ")"
+                      + (same_rps if rps_win or not (p99_win and not same_p99) else "")
+                      + (same_p99.replace(" (", " in p99_us (", 1) if p99_win and same_p99 else ""))
+    sat = [(rt, x, pt[rt][x].counters["client_cpu_frac"]) for rt in (thr, coro) for x in (few, many)
+           if x in pt[rt] and _saturated(pt[rt][x])]
+    if sat:
+        c.evidence.append(f"caveat: the echo client was near saturation (client_cpu_frac ≥ "
+                          f"{CLIENT_SATURATED_FRAC:g}): " + ", ".join(f"{rt} conns:{x} {v:.2f}" for rt, x, v in sat)
+                          + "; req_per_s there is a bound set by the client, not the server's capacity")
+    c.evidence.append("caveat: loopback echo is fast I/O (microseconds per request); slow I/O, the "
+                      "claim's subject, is approached only by the many-connection end")
     for name, lead in (("req_per_s", [math.log(kr[x] / tr[x]) for x in xs]),
                        ("p99_us", [math.log(tp[x] / kp[x]) for x in xs
                                    if tp.get(x, 0) > 0 and kp.get(x, 0) > 0])):
@@ -364,6 +413,8 @@ def claim_echo(r):
         c.evidence.append(f"{name}: " + ("; ".join(found) if found else
                           f"no crossing between conns:{few} and conns:{many}; {leader} throughout"))
     c.verdict = CONFIRMED if fine and favoured else REFUTED if not (fine or favoured) else MIXED
+    if same_few and (same_rps or not rps_win) and (same_p99 or not p99_win) and (same_rps or same_p99):
+        c.verdict = INDISTINGUISHABLE   # nothing the claim rests on is outside the spread
     return c
 
 
@@ -411,10 +462,14 @@ def _measure(verdicts):
     ahead, behind = CONFIRMED in verdicts, REFUTED in verdicts
     if ahead or behind:
         return MIXED if ahead and behind else CONFIRMED if ahead else REFUTED
-    return MIXED if MIXED in verdicts else UNDECIDED if verdicts else None
+    if MIXED in verdicts:
+        return MIXED
+    return (INDISTINGUISHABLE if INDISTINGUISHABLE in verdicts and UNDECIDED not in verdicts else
+            UNDECIDED if verdicts else None)
 
 
-_POINT = {CONFIRMED: "ahead", REFUTED: "behind", MIXED: "level", UNDECIDED: "undecided: client-bound"}
+_POINT = {CONFIRMED: "ahead", REFUTED: "behind", MIXED: "level", UNDECIDED: "undecided: client-bound",
+          INDISTINGUISHABLE: INDISTINGUISHABLE}
 
 
 def _echo_measure(r, hyb, loops, singles, c):
@@ -442,6 +497,9 @@ def _echo_measure(r, hyb, loops, singles, c):
         # A client-bound req_per_s is a lower bound on that server's rate (as a capped count in b).
         if not lower and ((v != CONFIRMED and _saturated(h)) or (v != REFUTED and _saturated(b))):
             v = UNDECIDED
+        same = overlap_note(h, b, metric, hyb, best)
+        if same and v in (CONFIRMED, REFUTED):
+            v = INDISTINGUISHABLE
         sat = [(rt, p) for rt, p in ((hyb, h), (best, b)) if _saturated(p)]
         verdicts.append(v)
         src = "" if h.workload == "echo" else " (echo_accept " + "/".join(
@@ -454,7 +512,7 @@ def _echo_measure(r, hyb, loops, singles, c):
         others = {rt: pts[x].counters.get(metric) for rt, pts in shown.items() if x in pts}
         ratio = f"{1 / adv:.2f}× the CPU per request" if lower else f"{adv:.2f}× the req/s"
         c.evidence.append(f"echo conns:{x}, {metric}: {hyb} {fmt(hv)}{src}{_also(others)}, best "
-                          f"single-kind {best} {fmt(bv)} → {hyb} {ratio} ({_POINT[v]}){note}")
+                          f"single-kind {best} {fmt(bv)} → {hyb} {ratio} ({_POINT[v]}){note}{same}")
     if saturated:
         c.evidence.append(
             f"client near saturation (client_cpu_frac ≥ {CLIENT_SATURATED_FRAC:g}) at "
@@ -559,33 +617,59 @@ def claim_proc_coroutines(r):
 def claim_lost_updates(r):
     c = Claim("g", "Tasks on one coroutine loop lose no updates to shared state without locks; "
                    "threads do.", NOT_MEASURED,
-              "lost_updates, worst over all tasks values, of the coroutine and the thread runtime (by "
-              "kind): confirmed if the coroutine runtime loses 0 and the thread runtime loses > 0; "
-              "refuted if the coroutine runtime loses any; if neither loses any the race did not show "
-              "in this run and the claim is undecided.")
+              "lost_updates, the coroutine and the thread runtime (by kind), worst lost_fraction over "
+              "all tasks values, per variant. Plain variant (no await param): each task yields only "
+              "between one load-and-store and the next, so a runtime running one task at a time loses "
+              "nothing by construction; there the claim is confirmed if the coroutine runtime loses 0 "
+              "and the thread runtime > 0, but it tests nothing about coroutines. Variant "
+              "await:between: the yield comes between the load and the store (read, await, write "
+              "back); the claim is refuted there if the coroutine runtime loses any. Both variants → "
+              "their verdicts combined (confirmed on one, refuted on the other: mixed); the coroutine "
+              "runtime losing any on the plain variant refutes; no loss anywhere means the race did "
+              "not show (undecided).")
     pair = _by_kind(r, c, "thread", "coroutine")
     if pair is None:
         return c
     thr, coro = pair
     worst = {}
     for p in r.points("lost_updates"):
-        if "lost_updates" in p.counters:
-            worst[p.runtime] = max(worst.get(p.runtime, 0.0), p.counters["lost_updates"])
-    for rt in sorted(worst, key=r.order_key):
-        c.evidence.append(f"{rt}: at most {fmt(worst[rt])} updates lost")
-    k, t = worst.get(coro), worst.get(thr)
-    if k is None:
-        c.evidence.append(f"{coro}: not measured")
-    elif k > 0:
-        c.verdict = REFUTED
-    elif t is None:
-        c.verdict = UNDECIDED
-        c.evidence.append(f"{thr}: not measured, so there is nothing to contrast with")
-    elif t > 0:
-        c.verdict = CONFIRMED
-    else:
-        c.verdict = UNDECIDED
-        c.evidence.append(f"{thr} lost no updates either: the race did not show in this run")
+        value = p.counters.get("lost_fraction", p.counters.get("lost_updates"))
+        if value is not None:
+            key = (str(p.params.get("await", "")), p.runtime)
+            worst[key] = max(worst.get(key, 0.0), value)
+    variants = sorted({v for v, _ in worst})
+    verdicts = []
+    for variant in variants:
+        name = f"await:{variant}" if variant else "plain (no await inside an update)"
+        shown = ", ".join(f"{rt} {fmt(worst[(variant, rt)])}" for rt in
+                          sorted((rt for v, rt in worst if v == variant), key=r.order_key))
+        k, t = worst.get((variant, coro)), worst.get((variant, thr))
+        if k is None:
+            c.evidence.append(f"{name}: {coro} not measured ({shown})")
+            continue
+        if k > 0:
+            v, why = REFUTED, f"{coro} lose updates"
+            if variant:
+                why += (": an await between the load and the store lets another task run in between, "
+                        "on one thread too")
+        elif variant:
+            v, why = (UNDECIDED, f"{coro} lost none even with an await inside the update: the race "
+                                 f"did not show in this run")
+        elif t is None:
+            v, why = UNDECIDED, f"{thr} not measured, nothing to contrast with"
+        elif t > 0:
+            v, why = CONFIRMED, (f"{coro} lose none, {thr} do; by construction: no task yields "
+                                 f"inside an update, so this cannot fail on one thread")
+        else:
+            v, why = UNDECIDED, f"{thr} lost no updates either: the race did not show in this run"
+        verdicts.append(v)
+        c.evidence.append(f"{name}: worst lost_fraction {shown} → {v} ({why})")
+    if not worst:
+        c.evidence.append(f"lost_updates: not measured for {coro}")
+    elif not any(worst_v for worst_v in variants):
+        c.evidence.append("no await:between variant in this file: the plain variant alone holds by "
+                          "construction and cannot show whether coroutines lose updates")
+    c.verdict = combine(verdicts) if verdicts else NOT_MEASURED
     return c
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import claims
 import cobench_results as cr
+import tables
 from cobench_results import OutputError, ResultsError, fmt
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_ERRORED, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -39,43 +40,32 @@ MACHINE_KEYS = ("cpu_model", "cpu_count", "virtualized", "kernel", "compiler", "
                 "benchmark_version", "liburing_version", "host_name", "date", "cobench_profile",
                 "fingerprint")
 
-# (workload, counter, unit) for the key-number tables, in report order.
-KEY_NUMBERS = (
-    ("ping_pong", "switch_ns", "ns per one-way hand-off"),
-    ("pipe_pong", "switch_ns", "ns per one-way hand-off through a pipe"),
-    ("kernel_sched_pipe", "switch_ns", "ns per one-way hand-off, perf bench sched pipe"),
-    ("yield_ring", "switch_ns", "ns per yield"),
-    ("spawn", "spawn_ns", "ns per task"),
-    ("skynet", "spawn_ns", "ns per node"),
-    ("idle_memory", "rss_per_task", "bytes"),
-    ("idle_memory", "pss_per_task", "bytes"),
-    ("idle_memory", "kernel_per_task", "bytes"),
-    ("idle_memory", "frame_per_task", "bytes"),
-    ("idle_memory", "stack_touched_per_task", "bytes"),
-    ("cpu_bound", "speedup", "× vs tasks:1"),
-    ("skynet", "speedup", "× roots:10 vs roots:1"),
-    ("timer_fanout", "total_ms", "ms"),
-    ("timer_fanout", "overhead_us_per_task", "µs per task"),
-    ("echo", "req_per_s", "requests per second"),
-    ("echo", "p99_us", "µs"),
-    ("echo", "client_cpu_frac", "the client's CPU time / its run time; near 1: the client was the limit"),
-    ("producer_consumer", "msgs_per_s", "messages per second"),
-    ("bounded_fanout", "total_ms", "ms"),
-    ("lost_updates", "lost_updates", "updates"),
-)
+def slug(text):
+    """An anchor from a heading: lower case, letters, digits and hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"[`*]", "", text.lower())).strip("-") or "section"
+
+
+NUMERIC = re.compile(r"^[–≥≤≈]?\s*[-+]?[\d,.]+(\s?(×|%|[kMG]|[a-zA-Zµ/]+(/[a-z]+)?))*(\s.*)?$")
 
 
 class Doc:
     """A report as blocks, rendered both to Markdown and to standalone HTML.
 
-    Text may use **bold** and `code`, which both renderers understand.
+    Text may use **bold** and `code`, which both renderers understand. Headings get anchors
+    (slug of their text, made unique), so toc() can link them in both renderings.
     """
 
     def __init__(self):
         self.blocks = []
+        self._ids = set()
 
     def h(self, level, text):
-        self.blocks.append(("h", level, text))
+        anchor = base = slug(text)
+        i = 2
+        while anchor in self._ids:
+            anchor, i = f"{base}-{i}", i + 1
+        self._ids.add(anchor)
+        self.blocks.append(("h", level, text, anchor))
 
     def p(self, text):
         self.blocks.append(("p", text))
@@ -84,30 +74,38 @@ class Doc:
         if items:
             self.blocks.append(("ul", list(items)))
 
-    def table(self, header, rows):
+    def table(self, header, rows, notes=()):
         self.blocks.append(("table", header, rows))
+        self.bullets(notes)
 
-    def image(self, chart):
-        self.blocks.append(("img", chart))
+    def image(self, chart, svg_href=None):
+        self.blocks.append(("img", chart, svg_href))
+
+    def toc(self):
+        """A placeholder, filled with links to every level-2 and level-3 heading at render time."""
+        self.blocks.append(("toc",))
+
+    def _toc_items(self):
+        return [(b[1], b[2], b[3]) for b in self.blocks if b[0] == "h" and b[1] in (2, 3)]
 
     def markdown(self, image_src):
         out = []
         for b in self.blocks:
             if b[0] == "h":
-                out.append("#" * b[1] + " " + b[2])
+                out.append(f'<a id="{b[3]}"></a>\n\n' + "#" * b[1] + " " + b[2])
+            elif b[0] == "toc":
+                out.append("\n".join(("  " if lvl == 3 else "") + "- [" + re.sub(r"[\[\]]", "", t) + f"](#{a})"
+                                     for lvl, t, a in self._toc_items()))
             elif b[0] == "p":
                 out.append(b[1])
             elif b[0] == "ul":
                 out.append("\n".join(f"- {item}" for item in b[1]))
             elif b[0] == "table":
-                cell = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-                lines = ["| " + " | ".join(cell(c) for c in b[1]) + " |",
-                         "|" + "---|" * len(b[1])]
-                lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in b[2]]
-                out.append("\n".join(lines))
+                out.append(tables.markdown_table(b[1], b[2]))
             elif b[0] == "img":
                 alt = re.sub(r"([\[\]\\])", r"\\\1", b[1].title)
-                out.append(f"![{alt}]({image_src(b[1])})")
+                out.append(f"![{alt}]({image_src(b[1])})"
+                           + (f"\n\n[{b[1].name}.svg]({b[2]})" if b[2] else ""))
         return "\n\n".join(out) + "\n"
 
     @staticmethod
@@ -120,81 +118,291 @@ class Doc:
                                 f'<strong class="v-{verdict.replace(" ", "-")}">{verdict}</strong>')
         return text
 
+    def _td(self, c):
+        num = ' class="num"' if NUMERIC.match(str(c)) else ""
+        return f"<td{num}>{self._inline(c)}</td>"
+
     def html(self, title):
         out = []
         for b in self.blocks:
             if b[0] == "h":
-                out.append(f"<h{b[1]}>{self._inline(b[2])}</h{b[1]}>")
+                out.append(f'<h{b[1]} id="{b[3]}">{self._inline(b[2])}</h{b[1]}>')
+            elif b[0] == "toc":
+                items, level = [], 2
+                for lvl, t, a in self._toc_items():
+                    if lvl > level:
+                        items.append("<ul>")
+                    elif lvl < level:
+                        items.append("</ul>")
+                    level = lvl
+                    items.append(f'<li><a href="#{a}">{self._inline(t)}</a></li>')
+                items += ["</ul>"] * (level - 2)
+                out.append('<nav class="toc"><ul>' + "".join(items) + "</ul></nav>")
             elif b[0] == "p":
                 out.append(f"<p>{self._inline(b[1])}</p>")
             elif b[0] == "ul":
                 out.append("<ul>" + "".join(f"<li>{self._inline(i)}</li>" for i in b[1]) + "</ul>")
             elif b[0] == "table":
                 head = "".join(f"<th>{self._inline(c)}</th>" for c in b[1])
-                body = "".join("<tr>" + "".join(f"<td>{self._inline(c)}</td>" for c in row) + "</tr>"
-                               for row in b[2])
-                out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                body = "".join("<tr>" + "".join(self._td(c) for c in row) + "</tr>" for row in b[2])
+                out.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+                           f"<tbody>{body}</tbody></table></div>")
             elif b[0] == "img":
                 data = base64.b64encode(b[1].png).decode("ascii")
+                link = (f'<figcaption><a href="{html.escape(b[2])}">{html.escape(b[1].name)}.svg</a> '
+                        f"(vector, full size)</figcaption>" if b[2] else "")
                 out.append(f'<figure><img alt="{html.escape(b[1].title)}" '
-                           f'src="data:image/png;base64,{data}"></figure>')
+                           f'src="data:image/png;base64,{data}">{link}</figure>')
         return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
-th {{ background: #f3f3f3; }}
-figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }}
+.scroll {{ max-width: 100%; overflow-x: auto; margin: 0.5em 0 1em; }}
+table {{ border-collapse: collapse; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+th {{ background: #f3f3f3; position: sticky; top: 0; }}
+figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; height: auto; }}
+figcaption {{ font-size: 0.85em; }}
+nav.toc {{ background: #f8f8f8; border: 1px solid #ddd; padding: 0.5em 1em; columns: 2; }}
+nav.toc ul {{ margin: 0; padding-left: 1.2em; }}
 code {{ background: #f3f3f3; padding: 0 0.2em; }}
 .v-confirmed {{ color: #1a7f37; }} .v-refuted {{ color: #cf222e; }} .v-mixed {{ color: #9a6700; }}
-.v-undecided, .v-not-measured, .v-not-judged {{ color: #666; }}
+.v-undecided, .v-not-measured, .v-not-judged, .v-indistinguishable {{ color: #666; }}
 </style></head><body>
 {chr(10).join(out)}
 </body></html>
 """
 
 
-def _params_text(params):
-    return "/".join(f"{k}:{v}" for k, v in params.items()) or "—"
+_params_text = tables.params_text
+_natural = tables.natural
+
+# Workloads in report order; any other workload in the file follows, with a generic table.
+WORKLOAD_ORDER = ("ping_pong", "pipe_pong", "kernel_sched_pipe", "yield_ring", "spawn", "skynet",
+                  "idle_memory", "max_tasks", "cpu_bound", "timer_fanout", "echo", "echo_accept",
+                  "producer_consumer", "bounded_fanout", "lost_updates")
+# Workloads whose CPU-time and context-switch counters explain the result, shown as a table.
+RUSAGE_WORKLOADS = ("ping_pong", "pipe_pong", "yield_ring", "echo")
 
 
-def _natural(text):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+def params_sentence(r, workload):
+    """The parameters a workload ran at, in a sentence, naming runtimes that ran other values."""
+    pts = r.points(workload)
+    keys = list(dict.fromkeys(k for p in pts for k in p.params))
+    if not keys:
+        return f"`{workload}` has no parameters: one measurement per runtime."
+    parts = []
+    for k in keys:
+        per_rt = {}
+        for p in pts:
+            per_rt.setdefault(p.runtime, set()).add(p.params.get(k, "(none)"))
+        every = sorted(set().union(*per_rt.values()), key=lambda v: _natural(str(v)))
+        text = f"{k} = {', '.join(map(str, every))}"
+        odd = {rt: vs for rt, vs in per_rt.items() if vs != set(every)}
+        if odd:
+            text += " (" + "; ".join(f"{rt} only {', '.join(map(str, sorted(vs, key=lambda v: _natural(str(v)))))}"
+                                     for rt, vs in sorted(odd.items(), key=lambda kv: r.order_key(kv[0]))) + ")"
+        parts.append(text)
+    return f"`{workload}` ran at " + "; ".join(parts) + "."
 
 
-def key_number_table(r, workload, counter):
-    """(header, rows) with one row per runtime and one column per params combination."""
-    cells = {}
-    if (workload, counter) == ("cpu_bound", "speedup"):
+def workload_notes(r, workload):
+    """Caveats computed for one workload: what its parameters mean and where runs differ."""
+    pts = r.points(workload)
+    notes = []
+    if workload == "timer_fanout":
+        longest = {}
+        for p in pts:
+            if "longest_wait_ms" in p.counters:
+                longest.setdefault((p.params.get("tasks"), p.params.get("wait_ms")), p.counters["longest_wait_ms"])
+        notes.append("Task i waits W·(1+i%10)/10 ms (W = wait_ms): the waits are spread between W/10 and "
+                     "W, so with fewer than 10 tasks the longest wait is below W"
+                     + (": " + ", ".join(f"tasks:{n} waits at most {fmt(v)} ms of wait_ms:{w}"
+                                         for (n, w), v in sorted(longest.items(), key=lambda kv: _natural(str(kv[0])))
+                                         if isinstance(n, int) and n < 10) if longest else "") + ".")
+        fit = tables.overhead_fit(r)
+        if fit:
+            notes.append("overhead_us_per_task is (total_ms − longest wait) / N; fitted as total overhead "
+                         "= a + b·N (least squares over the tasks values, numpy.polyfit), a fixed cost a "
+                         "dominates at small N, so the per-task figure there is mostly a / N. Table "
+                         "\"timer_fanout: fixed and per-task overhead\" below.")
+    if workload == "skynet":
+        sizes = {p.runtime: p.params.get("leaves") for p in pts if not p.params.get("roots")}
+        if len(set(sizes.values())) > 1:
+            notes.append("Tree sizes differ by runtime (each runs the largest tree it holds: "
+                         + ", ".join(f"{rt} leaves:{v}" for rt, v in sizes.items())
+                         + "): per-node costs compare like with like only at equal leaves.")
+    if workload == "lost_updates":
+        notes.append("Plain variant (no `await` param): every task yields only between one "
+                     "load-and-store and the next, never inside one, so a runtime that runs one task "
+                     "at a time on one thread loses nothing by construction. Variant "
+                     "`await:between`: the yield comes between the load and the store (read a value, "
+                     "await, write it back), where such a runtime can lose updates too."
+                     + ("" if any(p.params.get("await") for p in pts) else
+                        " This file has no `await:between` entries."))
+    if workload in ("echo", "echo_accept"):
+        sat = [p for p in pts if p.counters.get("client_cpu_frac", 0) >= claims.CLIENT_SATURATED_FRAC]
+        if sat:
+            notes.append(f"The echo client was near saturation (client_cpu_frac ≥ "
+                         f"{claims.CLIENT_SATURATED_FRAC:g}) at: "
+                         + ", ".join(f"{p.runtime} {_params_text(p.params)} ({p.counters['client_cpu_frac']:.2f})"
+                                     for p in sat)
+                         + ". There req_per_s is a bound set by the client, not the server's capacity.")
+    if workload == "idle_memory":
+        neg = [p for p in pts if p.counters.get("kernel_per_task", 0) < 0]
+        if neg:
+            notes.append("kernel_per_task below 0 is measurement noise (the kernel's own counters move "
+                         "while the probe runs): " + ", ".join(f"{p.runtime} {_params_text(p.params)}"
+                                                                for p in neg) + "; read it as 0.")
+    return notes
+
+
+def run_conditions(r):
+    """(rows, warnings) about the machine's state during the run."""
+    ctx, rows, warnings = r.context, [], []
+    cpus = r.cpu_count()
+    loads = {k: v for k, v in ctx.items() if "load" in k.lower() and isinstance(v, list)}
+    for key, v in loads.items():
+        when = "after the run" if "after" in key or "end" in key else "at the start of the run"
+        rows.append([f"load average 1/5/15 min ({key}, {when})", " / ".join(fmt(x) for x in v)])
+        if cpus and v and max(v) > cpus:
+            which = [w for w, x in zip(("1-minute", "5-minute", "15-minute"), v) if x > cpus]
+            warnings.append(f"**Warning:** the machine was busy: {', '.join(which)} load average "
+                            f"({key}) above the CPU count {cpus}; timings may be inflated, compare "
+                            f"them only with care.")
+    if not any("after" in k or "end" in k for k in loads):
+        rows.append(["load average after the run", "not recorded in this file"])
+    for key, what in (("cpu_count", "CPUs"), ("mhz_per_cpu", "CPU MHz (nominal, per Google Benchmark)"),
+                      ("cpu_scaling_enabled", "CPU frequency scaling enabled"),
+                      ("allocator", "allocator policy"), ("timing", "timing"),
+                      ("injected_work", "injected work")):
+        if key in ctx:
+            rows.append([what, str(ctx[key])])
+    if str(ctx.get("cpu_scaling_enabled")).lower() == "true":
+        warnings.append("**Warning:** CPU frequency scaling was enabled: the clock may have changed "
+                        "during the run.")
+    return rows, warnings
+
+
+def statistics_lines(r):
+    """What n is, how a cell is made, what n allows."""
+    from compare import min_two_sided_p
+    counts = {}
+    for p in r.points():
+        counts[p.repetitions] = counts.get(p.repetitions, 0) + 1
+    flagged = sum(len(p.warmup) for p in r.points())
+    common = max(counts, key=counts.get) if counts else 1
+    lines = ["Repetitions: " + ", ".join(f"n = {n} for {c} benchmark(s)" for n, c in sorted(counts.items()))
+             + ". Each cell is the median of the repetitions, with their min–max in parentheses where "
+               "n ≥ 2 (not ± a standard deviation, which 3 runs cannot estimate); numbers are rounded "
+               "to 3 significant figures.",
+             f"Warm-up rule: {cr.WARMUP_RULE}. Flagged here: {flagged} counter value(s), marked † "
+             "where they appear.",
+             "Two runtimes whose min–max ranges overlap are called indistinguishable: the difference "
+             "is inside the run-to-run spread, and no verdict counts it as a win."]
+    if common >= 2:
+        p = min_two_sided_p(common, common)
+        lines.append(f"What n allows: with n = {common} against n = {common}, the smallest p-value a "
+                     f"two-sided Mann-Whitney U test can give is {p:.3g}"
+                     + (f", so no comparison of two such runs can be significant at α = 0.05; "
+                        f"n = 5 against 5 reaches {min_two_sided_p(5, 5):.3g}." if p >= 0.05 else
+                        ", below α = 0.05: a comparison of two such runs can be significant."))
+    else:
+        lines.append("What n allows: one repetition per benchmark, so no spread and no significance test; "
+                     "a difference between runtimes may be noise.")
+    return lines
+
+
+def workload_section(doc, r, workload):
+    doc.h(3, workload)
+    doc.p(params_sentence(r, workload))
+    doc.bullets(workload_notes(r, workload))
+    pts = r.points(workload)
+    if workload == "max_tasks":
+        mt = [p for p in pts if "max_tasks" in p.counters]
+        doc.table(["runtime", "max_tasks", "stopped because", "what the count is"],
+                  [[p.runtime, held(p.counters["max_tasks"]), p.label or "no reason given",
+                    "a cap of the harness: a lower bound, not what the machine holds"
+                    if tables.is_capped(p.label) else "a spawn failed here: a limit of this system "
+                    "(its settings, not necessarily its memory)"] for p in mt])
+        return
+    if workload == "cpu_bound":
+        cells = {}
         for rt, by_n in r.speedups().items():
             for n, v in by_n.items():
                 cells[(rt, f"tasks:{n}")] = f"{v:.2f}"
-    else:
-        for p in r.points(workload):
-            if counter in p.counters:
-                text = fmt(p.counters[counter])
-                if p.spread.get(counter):
-                    text += f" ± {fmt(p.spread[counter])}"
-                cells[(p.runtime, _params_text(p.params))] = text
-    if not cells:
-        return None
-    cols = sorted({c for _, c in cells}, key=_natural)
-    runtimes = sorted({rt for rt, _ in cells}, key=r.order_key)
-    return (["runtime"] + cols,
-            [[rt] + [cells.get((rt, c), "–") for c in cols] for rt in runtimes])
+        if cells:
+            cols = sorted({c for _, c in cells}, key=_natural)
+            doc.p("speedup (×, vs tasks:1 of the same runtime in the same run):")
+            doc.table(["runtime"] + cols, [[rt] + [cells.get((rt, c), "–") for c in cols]
+                                           for rt in sorted({rt for rt, _ in cells}, key=r.order_key)])
+    for counter in tables.result_counters(r, pts):
+        if workload == "cpu_bound" and counter == "speedup":
+            continue
+        t = tables.counter_table(r, workload, counter)
+        if t is None:
+            continue
+        info = r.counter(counter)
+        better = {"lower": ", lower is better", "higher": ", higher is better"}.get(info.better, "")
+        doc.p(f"**{counter}** ({info.unit or 'no unit declared'}{better}; median (min–max), "
+              f"{tables.n_summary(pts, [counter])}):")
+        doc.table(*t)
+    if workload == "timer_fanout":
+        fit = tables.overhead_fit(r)
+        if fit:
+            doc.p("**timer_fanout: fixed and per-task overhead** (total overhead = a + b·N µs, fitted "
+                  "over the tasks values):")
+            doc.table(["runtime", "fixed a (µs)", "per task b (µs)", "tasks values fitted"],
+                      [[rt, fmt(a), fmt(b), str(k)] for rt, (a, b, k) in fit.items()])
+    if workload in RUSAGE_WORKLOADS:
+        t = tables.rusage_table(r, workload)
+        if t:
+            doc.p("CPU time and context switches per operation (the explanation of the numbers above: "
+                  "system time and voluntary switches are kernel work; involuntary switches "
+                  "measure preemption, load as much as code):")
+            doc.table(*t)
+    if workload == "echo_accept":
+        for table, intro in ((balance_table, "Each cell is conn_balance / req_balance: the most "
+                              "connections (requests) one worker got over the mean across workers; "
+                              "1 is even. One worker is even by construction."),
+                             (stall_table, "One worker blocks for stall_ms in every second while echo "
+                              "runs; stuck_conns counts the connections that waited more than half the "
+                              "stall; reuseport (a listening socket per worker) against shared (one "
+                              "socket, EPOLLEXCLUSIVE).")):
+            t = table(r)
+            if t:
+                doc.p(intro)
+                doc.table(*t)
 
 
-def build_report(r, claim_list, charts, skipped, image_src):
+def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compare_doc=None):
     doc = Doc()
     ctx = r.context
     doc.h(1, "cobench report")
     doc.p(f"Generated from `{r.source}` (profile {ctx.get('cobench_profile', 'unknown')}, "
           f"{ctx.get('date', 'date unknown')}). Every verdict below is computed from that file.")
+    doc.toc()
 
-    doc.h(2, "Machine")
-    doc.table(["", "value"], [[k, str(ctx[k])] for k in MACHINE_KEYS if k in ctx]
+    doc.h(2, "Headline")
+    header, rows, notes = tables.headline(r)
+    if rows:
+        doc.table(header, rows, notes)
+    else:
+        doc.p("None of the headline workloads ran.")
+    if compare_doc is not None:
+        doc.blocks += compare_doc.blocks
+
+    doc.h(2, "Run conditions")
+    cond, warnings = run_conditions(r)
+    for w in warnings:
+        doc.p(w)
+    doc.table(["", "value"], cond + [[k, str(ctx[k])] for k in MACHINE_KEYS if k in ctx]
               or [["context", "none in this file"]])
+
+    doc.h(2, "Statistics")
+    doc.bullets(statistics_lines(r))
 
     doc.h(2, "Problems in this run")
     bad = [f for f in r.families if f["status"] != "ok"]
@@ -225,56 +433,31 @@ def build_report(r, claim_list, charts, skipped, image_src):
     overview = [c for c in charts if c.name == "overview"]
     if overview:
         doc.h(2, "Overview")
-        doc.image(overview[0])
+        doc.image(overview[0], svg_href(overview[0]) if svg_href else None)
         doc.p(f"How to read: {overview[0].how}")
     doc.h(2, "Charts")
-    doc.p("Every chart's caption names the machine; each runtime keeps one colour throughout.")
+    doc.p("Every chart's caption names the machine; each runtime keeps one colour throughout. "
+          "Error bars span the min–max of the repetitions.")
     for c in charts:
         if c.name == "overview":
             continue
         doc.h(3, c.title)
-        doc.image(c)
-        if c.how:
-            doc.p(f"How to read: {c.how}")
+        doc.image(c, svg_href(c) if svg_href else None)
+        doc.p(f"How to read: {c.how or 'no reading guide was written for this chart.'}")
         doc.bullets(c.notes)
     for name, title, why in skipped:
         doc.h(3, title)
         doc.p(f"**Not measured in this run** ({why}).")
 
-    doc.h(2, "Key numbers per runtime")
-    doc.p("Medians where repetitions were run (± standard deviation), otherwise the single value.")
-    missing_tables = []
-    for workload, counter, unit in KEY_NUMBERS:
-        t = key_number_table(r, workload, counter)
-        if t is None:
-            missing_tables.append((workload, counter))
-            continue
-        doc.h(3, f"{workload}: {counter} ({unit})")
-        doc.table(*t)
-    mt = [p for p in r.points("max_tasks") if "max_tasks" in p.counters]
-    if mt:
-        doc.h(3, "max_tasks: most tasks held (tasks)")
-        doc.table(["runtime", "max_tasks", "stopped because"],
-                  [[p.runtime, held(p.counters["max_tasks"]), p.label or "no reason given"] for p in mt])
-    else:
-        missing_tables.append(("max_tasks", "max_tasks"))
-    for counter, heading, intro, table in (
-            ("conn_balance", "echo_accept: balance across workers",
-             "Each cell is conn_balance / req_balance: the most connections (requests) one worker got "
-             "over the mean across workers; 1 is even. One worker is even by construction.",
-             balance_table),
-            ("stuck_conns", "echo_accept: one worker stalled",
-             "One worker blocks for stall_ms in every second while echo runs; stuck_conns counts the "
-             "connections that waited more than half the stall. Each accept mode side by side: "
-             "reuseport (a listening socket per worker) against shared (one socket, EPOLLEXCLUSIVE).",
-             stall_table)):
-        t = table(r)
-        if t is None:
-            missing_tables.append(("echo_accept", counter))
-            continue
-        doc.h(3, heading)
-        doc.p(intro)
-        doc.table(*t)
+    doc.h(2, "Workloads")
+    doc.p("Every workload of the run with its parameters and a table per counter it reports (unit "
+          "and direction from the file's counter metadata). A dash names why a cell is empty: "
+          "declared (the harness says the pair cannot run), errored, other sizes (the runtime ran "
+          "this workload at other parameters), not run (the runtime was not in this run), not in "
+          "profile; the reasons are listed under each table.")
+    present = {p.workload for p in r.points()}
+    for workload in [w for w in WORKLOAD_ORDER if w in present] + sorted(present - set(WORKLOAD_ORDER)):
+        workload_section(doc, r, workload)
 
     doc.h(2, "Switch cost against the kernel's own scheduler benchmark")
     rows = kernel_reference_rows(r)
@@ -290,17 +473,14 @@ def build_report(r, claim_list, charts, skipped, image_src):
 
     doc.h(2, "Declared pairs (not run)")
     if r.declared:
-        doc.table(["workload", "runtime", "reason"],
-                  [[d["workload"], d["runtime"], d["reason"]] for d in
+        doc.table(["workload", "runtime", "params", "reason"],
+                  [[d["workload"], d["runtime"], d.get("params") or "all", d["reason"]] for d in
                    sorted(r.declared, key=lambda d: (d["workload"], r.order_key(d["runtime"])))])
     else:
         doc.p("None: no workload/runtime pair was declared impossible.")
 
     doc.h(2, "Not measured in this run")
-    measured = {p.workload for p in r.points()}
-    gaps = [f"`{w}`: not measured in this run" for w in
-            dict.fromkeys(w for w, _ in missing_tables if w not in measured)]
-    gaps += [f"`{w}` `{c}`: not measured in this run" for w, c in missing_tables if w in measured]
+    gaps = [f"{title}: not measured in this run ({why})" for _, title, why in skipped]
     gaps += absent_runtimes(r)
     if gaps:
         doc.bullets(gaps)
@@ -373,7 +553,8 @@ def kernel_reference_rows(r):
 
 
 def absent_runtimes(r):
-    """Runtimes with no usable entry for a workload that others measured, and not declared."""
+    """Runtimes with no usable entry for a workload that others measured, and not declared: the
+    real missing pairs, each with its reason."""
     declared = {(d["workload"], d["runtime"]) for d in r.declared}
     status = {f["runtime"]: f["status"] for f in r.families}
     have = {(p.workload, p.runtime) for p in r.points()}
@@ -381,7 +562,10 @@ def absent_runtimes(r):
     for workload in sorted({w for w, _ in have}):
         for rt in r.runtimes_in_run():
             if (workload, rt) not in have and (workload, rt) not in declared:
-                why = f" (its family: {status[rt]})" if status.get(rt, "ok") != "ok" else ""
+                if status.get(rt, "ok") != "ok":
+                    why = f" (its family: {status[rt]})"
+                else:
+                    why = f" ({tables.missing(r, workload, rt)[1]})"
                 notes.append(f"`{workload}` on {rt}: no data{why}")
     return notes
 
@@ -405,7 +589,20 @@ def parse_args(argv):
     ap.add_argument("--report", type=Path, default=DEFAULT_REPORT,
                     help=f"Markdown report path; the HTML report goes beside it with the suffix "
                          f".html (default: {DEFAULT_REPORT.relative_to(ROOT)})")
-    return ap.parse_args(argv)
+    ap.add_argument("--baseline", type=Path, metavar="OLD_JSON",
+                    help="also compare with this older results file: per-workload and per-runtime "
+                         "geometric-mean factors new/old with significance, worst first, as a report "
+                         "section")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="with --baseline: print only that comparison as Markdown (a CI comment) on "
+                         "stdout; no charts, no report written")
+    ap.add_argument("--readme-table", action="store_true",
+                    help="print only the headline table as Markdown on stdout (the README's medians "
+                         "table: the same code as the report's headline); nothing is written")
+    args = ap.parse_args(argv)
+    if args.compare_only and not args.baseline:
+        ap.error("--compare-only needs --baseline OLD_JSON")
+    return args
 
 
 def load_checked(path):
@@ -421,7 +618,18 @@ def load_checked(path):
     return results
 
 
-def render(results, args):
+def readme_table(results):
+    """The headline table as Markdown, with its notes: what README.md's medians table is."""
+    header, rows, notes = tables.headline(results)
+    return tables.markdown_table(header, rows) + "".join(f"\n\n{n}" for n in notes) + "\n"
+
+
+def compare_section(results, baseline):
+    import compare_view
+    return compare_view.compare_doc(baseline, results, Doc())
+
+
+def render(results, args, baseline=None):
     """(files to write as [(path, bytes)], stale chart paths to remove, claims)."""
     import charts   # only now: a bad input is reported without waiting for matplotlib
 
@@ -432,7 +640,11 @@ def render(results, args):
     def image_src(chart):
         return markdown_link(os.path.relpath(args.out_dir / f"{chart.name}.png", md_path.parent))
 
-    doc = build_report(results, claim_list, rendered, skipped, image_src)
+    def svg_href(chart):
+        return markdown_link(os.path.relpath(args.out_dir / f"{chart.name}.svg", md_path.parent))
+
+    doc = build_report(results, claim_list, rendered, skipped, image_src, svg_href,
+                       compare_section(results, baseline) if baseline is not None else None)
     files = []
     for c in rendered:
         files += [(args.out_dir / f"{c.name}.png", c.png), (args.out_dir / f"{c.name}.svg", c.svg)]
@@ -448,10 +660,17 @@ def render(results, args):
 def run(args):
     try:
         results = load_checked(args.results)
+        baseline = load_checked(args.baseline) if args.baseline else None
     except ResultsError as e:
         print(f"report.py: error: {e}", file=sys.stderr)
         return EXIT_INPUT
-    files, stale, claim_list, n_charts = render(results, args)
+    if args.readme_table:
+        sys.stdout.write(readme_table(results))
+        return EXIT_OK
+    if args.compare_only:
+        sys.stdout.write(compare_section(results, baseline).markdown(lambda c: ""))
+        return EXIT_OK
+    files, stale, claim_list, n_charts = render(results, args, baseline)
     try:
         cr.publish(files, remove=stale)
     except (OSError, OutputError) as e:

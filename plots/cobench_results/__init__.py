@@ -36,13 +36,14 @@ from .counters import INSTRUCTIONS, OPS, TICK_NS, CounterInfo
 from .counters import by_rule as counter_by_rule
 from .load import SCHEMA_VERSION, ResultsError, load, parse, read_json
 from .names import parse_name
-from .results import Entry, Point, Results, Samples
+from .results import WARMUP_RULE, Entry, Point, Results, Samples, warmup_outlier
 from .runtimes import Runtime
-from .text import fmt
+from .text import fmt, fmt_range, human, si
 
 __all__ = [
     "OutputError", "check_writable", "publish", "write_atomic",
     "INSTRUCTIONS", "OPS", "TICK_NS", "CounterInfo", "counter_by_rule",
     "SCHEMA_VERSION", "ResultsError", "load", "parse", "read_json",
-    "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "fmt",
+    "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "fmt", "fmt_range", "human", "si",
+    "WARMUP_RULE", "warmup_outlier",
 ]

@@ -29,9 +29,36 @@ class Entry:
     cpu_time_ns: float = None
 
 
+# Warm-up rule (stated in the report): with at least WARMUP_MIN_N repetitions, the first one is
+# a warm-up outlier for a counter when it lies more than WARMUP_MAD_FACTOR x the median absolute
+# deviation (MAD) of the other repetitions, and more than WARMUP_MIN_REL of their median, away
+# from that median. It is then left out of that counter's median and min-max, and flagged.
+WARMUP_MIN_N = 3
+WARMUP_MAD_FACTOR = 3.0
+WARMUP_MIN_REL = 0.1
+WARMUP_RULE = (f"with n >= {WARMUP_MIN_N} repetitions, the first repetition is a warm-up outlier for "
+               f"a counter when it lies more than {WARMUP_MAD_FACTOR:g} x the median absolute deviation "
+               f"of the other repetitions, and more than {WARMUP_MIN_REL:.0%} of their median, away from "
+               f"that median; it is then left out of that counter's median and min-max, and flagged")
+
+
+def warmup_outlier(values):
+    """True when values[0] (the first repetition) is a warm-up outlier by WARMUP_RULE."""
+    if len(values) < WARMUP_MIN_N:
+        return False
+    first, rest = values[0], values[1:]
+    med = statistics.median(rest)
+    mad = statistics.median(abs(v - med) for v in rest)
+    dev = abs(first - med)
+    return dev > WARMUP_MAD_FACTOR * mad and dev > WARMUP_MIN_REL * abs(med)
+
+
 @dataclass
 class Point:
-    """One benchmark (workload, runtime, params) with repetitions folded into one value per counter."""
+    """One benchmark (workload, runtime, params) with repetitions folded into one value per counter:
+    the median of the repetitions (a warm-up outlier left out, see WARMUP_RULE), with their
+    min-max in lo/hi and how many went in (n); from Google Benchmark's median (else mean)
+    aggregate where the file has no repetitions."""
     workload: str
     runtime: str
     params: dict
@@ -39,6 +66,21 @@ class Point:
     spread: dict = field(default_factory=dict)   # stddev per counter, where aggregates gave one
     repetitions: int = 1
     label: str = ""
+    lo: dict = field(default_factory=dict)       # min over the repetitions used, per counter
+    hi: dict = field(default_factory=dict)       # max over the repetitions used, per counter
+    n: dict = field(default_factory=dict)        # repetitions used, per counter
+    warmup: dict = field(default_factory=dict)   # counter -> the first repetition's value, left out
+
+    def range(self, counter):
+        """(lo, hi) of the repetitions, or None with fewer than two."""
+        if self.n.get(counter, 1) < 2 or counter not in self.lo:
+            return None
+        return self.lo[counter], self.hi[counter]
+
+    def overlaps(self, other, counter):
+        """True when both have a min-max range for counter and the two overlap."""
+        a, b = self.range(counter), other.range(counter)
+        return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
 
 
 @dataclass
@@ -145,23 +187,26 @@ class Results:
         points = []
         for (workload, runtime, _), group in groups.items():
             aggs = {e.aggregate: e for e in group if e.run_type == "aggregate"}
-            iters = [e for e in group if e.run_type == "iteration"]
-            # The median resists one disturbed repetition better than the mean.
-            chosen = aggs.get("median") or aggs.get("mean")
-            if chosen is not None:
-                counters = dict(chosen.counters)
+            iters = sorted((e for e in group if e.run_type == "iteration"),
+                           key=lambda e: -1 if e.repetition is None else e.repetition)
+            counters, lo, hi, n, warm = {}, {}, {}, {}, {}
+            if iters:
+                # The median resists one disturbed repetition better than the mean.
+                for name in dict.fromkeys(c for e in iters for c in e.counters):
+                    vals = [e.counters[name] for e in iters if name in e.counters]
+                    if warmup_outlier(vals):
+                        warm[name], vals = vals[0], vals[1:]
+                    counters[name] = statistics.median(vals)
+                    lo[name], hi[name], n[name] = min(vals), max(vals), len(vals)
             else:
-                names = dict.fromkeys(n for e in iters for n in e.counters)
-                counters = {}
-                for n in names:
-                    vals = [e.counters[n] for e in iters if n in e.counters]
-                    counters[n] = sum(vals) / len(vals)
-            if not counters and not iters:
-                continue  # e.g. only BigO/RMS aggregates: nothing to show
+                chosen = aggs.get("median") or aggs.get("mean")
+                if chosen is None:
+                    continue  # e.g. only BigO/RMS aggregates: nothing to show
+                counters = dict(chosen.counters)
             spread = dict(aggs["stddev"].counters) if "stddev" in aggs else {}
             label = next((e.label for e in iters + list(aggs.values()) if e.label), "")
             points.append(Point(workload, runtime, dict(group[0].params), counters,
-                                spread, len(iters) or 1, label))
+                                spread, len(iters) or 1, label, lo, hi, n, warm))
         points.sort(key=lambda p: (p.workload, self.order_key(p.runtime),
                                    sorted(p.params.items(), key=str)))
         return points
@@ -174,7 +219,7 @@ class Results:
                 and (runtime is None or p.runtime == runtime)]
 
     def series(self, workload, counter, x_param, where=None):
-        """{runtime: [(x, y, stddev or None)]} sorted by x, runtimes in display order;
+        """{runtime: [(x, y, (min, max) or None)]} sorted by x, runtimes in display order;
         `where` filters params."""
         out = {}
         for p in self.points(workload):
@@ -183,7 +228,7 @@ class Results:
             if where and any(p.params.get(k) != v for k, v in where.items()):
                 continue
             out.setdefault(p.runtime, []).append(
-                (p.params[x_param], p.counters[counter], p.spread.get(counter)))
+                (p.params[x_param], p.counters[counter], p.range(counter)))
         for pts in out.values():
             pts.sort(key=lambda t: t[0])
         return dict(sorted(out.items(), key=lambda kv: self.order_key(kv[0])))

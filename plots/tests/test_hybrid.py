@@ -219,7 +219,8 @@ class HybridChartsTest(unittest.TestCase):
                 "| max_us shared | stuck_conns reuseport | stuck_conns shared |",
                 "| process_loops | 256 | 2 | 50 | 51,000 | 9,800 | 53,500 | 52,600 | 121 | 9 |",
                 "| (f) Several processes, each running coroutines, are the strongest setup. | **confirmed** |",
-                "### skynet: speedup (× roots:10 vs roots:1)",
+                "**speedup** (x, higher is better; median (min–max), n = 1):",
+                "spawn tree speed-up, 10 roots: `skynet` roots:10",
                 "![Echo across K workers: throughput by worker count](echo_workers.png)"):
             self.assertIn(text, md)
         self.assertEqual(md.count("How to read: "), len(rendered))

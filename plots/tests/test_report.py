@@ -174,10 +174,12 @@ class ClaimsTest(unittest.TestCase):
         doc = good_doc()
         for n in (2, 64):
             set_counter(doc, "lost_updates", "threads", "lost_updates", 0.0, tasks=n)
+            set_counter(doc, "lost_updates", "threads", "lost_fraction", 0.0, tasks=n)
         c = verdict(doc, "g")
         self.assertEqual(c.verdict, claims.UNDECIDED)
         self.assertIn("did not show", " ".join(c.evidence))
         set_counter(doc, "lost_updates", "coroutines", "lost_updates", 3.0, tasks=64)
+        set_counter(doc, "lost_updates", "coroutines", "lost_fraction", 0.0001, tasks=64)
         self.assertEqual(verdict(doc, "g").verdict, claims.REFUTED)
 
     def test_report_text_carries_computed_verdict(self):
@@ -266,9 +268,9 @@ class GoodRunTest(unittest.TestCase):
         self.assertEqual(leftovers, [])
 
     def test_report_sections(self):
-        for text in ("## Machine", "AMD EPYC 7B13", "## Claims", "## Key numbers per runtime",
+        for text in ("## Run conditions", "AMD EPYC 7B13", "## Claims", "## Workloads", "## Headline",
                      "| fibers | crashed | killed by signal 11", "echo/processes/conns:256",
-                     "| skynet | threads | 1,111,111 OS threads", "| threads | 5,200 | 2,100 ± 70.9 |",
+                     "| skynet | threads | all | 1,111,111 OS threads", "| threads | 5,200 | 2,100 (2,050–2,190) |",
                      "`max_tasks` on fibers: no data (its family: crashed)"):
             self.assertIn(text, self.md)
         self.assertIn("(a) Switching between coroutines costs far less than switching between threads. "
@@ -294,7 +296,7 @@ class IncompleteRunTest(unittest.TestCase):
             self.assertIn("### Echo server: throughput and tail latency\n\n"
                           "**Not measured in this run**", md)
             self.assertIn("- yield_ring: not measured in this run", md)
-            self.assertIn("- `timer_fanout`: not measured in this run", md)
+            self.assertIn("- Timer fan-out: concurrent waiting: not measured in this run", md)
             self.assertIn("Verdict: **not measured**", md)
             self.assertIn("None: no workload/runtime pair was declared impossible.", md)
 
