@@ -96,8 +96,10 @@ def compare_doc(base, cand, doc, top=15):
         doc.table([title.split()[-1], "geometric-mean factor", "metrics", "significantly worse",
                    "significantly better"],
                   [[name, f"{g:.3f}", str(m), str(w), str(b)] for name, g, m, w, b in groups])
-    worst = [it for it in items if it[4] is not None][:top]
-    doc.p(f"**Largest changes** ({len(worst)} of {len(items)} metrics, worst first):")
+    changed = [it for it in items if it[4] is not None and abs(it[4] - 1.0) > 1e-9]
+    worst = changed[:top]
+    doc.p(f"**Largest changes** ({len(worst)} shown of {len(changed)} changed, {len(items)} compared; "
+          f"worst first, factor 1 rows left out):")
     doc.table(["benchmark", "metric", "old", "new", "factor", "significance", "gate"],
               [[f"{w}/{rt}" + (f"/{p}" if p else ""), row.metric, fmt(row.base_median), fmt(row.cand_median),
                 f"{f:.3f}", _significance(row), row.verdict + (f" ({row.note})" if row.note else "")]

@@ -293,7 +293,6 @@ def statistics_lines(r):
     for p in r.points():
         counts[p.repetitions] = counts.get(p.repetitions, 0) + 1
     flagged = sum(len(p.warmup) for p in r.points())
-    common = max(counts, key=counts.get) if counts else 1
     lines = ["Repetitions: " + ", ".join(f"n = {n} for {c} benchmark(s)" for n, c in sorted(counts.items()))
              + ". Each cell is the median of the repetitions, with their min–max in parentheses where "
                "n ≥ 2 (not ± a standard deviation, which 3 runs cannot estimate); numbers are rounded "
@@ -302,16 +301,17 @@ def statistics_lines(r):
              "where they appear.",
              "Two runtimes whose min–max ranges overlap are called indistinguishable: the difference "
              "is inside the run-to-run spread, and no verdict counts it as a win."]
-    if common >= 2:
-        p = min_two_sided_p(common, common)
-        lines.append(f"What n allows: with n = {common} against n = {common}, the smallest p-value a "
+    for n in sorted(counts):
+        if n < 2:
+            lines.append(f"What n = {n} allows: no spread and no significance test; a difference between "
+                         "runtimes there may be noise.")
+            continue
+        p = min_two_sided_p(n, n)
+        lines.append(f"What n = {n} allows: comparing two runs of n = {n} each, the smallest p-value a "
                      f"two-sided Mann-Whitney U test can give is {p:.3g}"
-                     + (f", so no comparison of two such runs can be significant at α = 0.05; "
-                        f"n = 5 against 5 reaches {min_two_sided_p(5, 5):.3g}." if p >= 0.05 else
-                        ", below α = 0.05: a comparison of two such runs can be significant."))
-    else:
-        lines.append("What n allows: one repetition per benchmark, so no spread and no significance test; "
-                     "a difference between runtimes may be noise.")
+                     + (f", so no such comparison can be significant at α = 0.05 (n = 5 against 5 "
+                        f"reaches {min_two_sided_p(5, 5):.3g})." if p >= 0.05 else
+                        ", below α = 0.05: such a comparison can be significant."))
     return lines
 
 
