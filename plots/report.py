@@ -667,6 +667,12 @@ def run(args):
     if args.readme_table:
         sys.stdout.write(readme_table(results))
         return EXIT_OK
+    if baseline is not None:
+        try:
+            import scipy.stats  # noqa: F401  (the compare view's significance test)
+        except ImportError:
+            print("report.py: error: --baseline needs SciPy (Debian package python3-scipy)", file=sys.stderr)
+            return EXIT_INTERNAL
     if args.compare_only:
         sys.stdout.write(compare_section(results, baseline).markdown(lambda c: ""))
         return EXIT_OK
