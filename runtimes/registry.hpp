@@ -9,6 +9,7 @@
 
 #include "coroutines/coroutines.hpp"
 #include "fibers/fibers.hpp"
+#include "fibers_mt/fibers_mt.hpp"
 #include "pool/pool.hpp"
 #include "process_loops/process_loops.hpp"
 #include "processes/processes.hpp"
@@ -19,7 +20,7 @@ namespace cb {
 
 // The order is the order of families in a run and of runtimes in charts.
 using all_runtimes = std::tuple<processes_runtime, threads_runtime, pool_runtime, fibers_runtime, coroutines_runtime,
-                                process_loops_runtime, thread_loops_runtime>;
+                                fibers_mt_runtime, process_loops_runtime, thread_loops_runtime>;
 
 // Calls f(R{}) for every runtime R of a list (a std::tuple of runtime types).
 template <class List, class F>
