@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include <fstream>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -143,6 +145,13 @@ json context_json(const options& o, const json& base) {
     c["allocator"] = allocator_policy;
     c["timing"] = "wall-clock of each run (manual time); state setup and verify outside the clock; one warm-up "
                   "run or more before timing, except memory probes";
+    // Google Benchmark's load_avg is taken as the first family starts; this
+    // is the same three numbers as the results are written, so a report can
+    // tell a run that the machine's other work crowded.
+    if (std::ifstream la("/proc/loadavg"); la) {
+        double l1 = 0, l5 = 0, l15 = 0;
+        if (la >> l1 >> l5 >> l15) c["load_avg_after"] = json::array({l1, l5, l15});
+    }
     const json meta = results_metadata();
     if (meta.is_object())
         for (auto& [k, v] : meta.items()) c[k] = v;
