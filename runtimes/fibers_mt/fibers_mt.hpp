@@ -144,6 +144,36 @@ inline thread_local mt_thread t_fibers_mt;
 
 // ---- context and runtime ----------------------------------------------------
 
+// park(): core/parking.hpp's hooked_barrier but for one thing: the release
+// notifies after unlocking. Notifying under the lock, as hooked_barrier does,
+// is harmless on one thread; here the other thread resumes woken fibers while
+// notify_all() still holds the mutex, each of them queues on it, and they get
+// it one at a time, many hand-offs being wake-ups across threads. Releasing
+// 100,000 parked fibers on the 2-core VM: 0.17-0.26 s this way, 0.3-1.5 s
+// (once 22 s, under heavy load) with hooked_barrier.
+class mt_park_barrier {
+public:
+    void arrive_and_wait(std::size_t tasks, const run_options* opts) {
+        std::unique_lock lk(m_);
+        if (++arrived_ < tasks) {
+            cv_.wait(lk, [&] { return released_; });
+            return;
+        }
+        // Every other task waits on cv_ (each linked itself there before
+        // letting go of m_): the hook sees them all parked.
+        if (opts && opts->on_parked) opts->on_parked(opts->user, parked_info{tasks, {}});
+        released_ = true;
+        lk.unlock();
+        cv_.notify_all();
+    }
+
+private:
+    boost::fibers::mutex m_;
+    boost::fibers::condition_variable cv_;
+    std::size_t arrived_ = 0;
+    bool released_ = false;
+};
+
 inline constexpr runtime_traits fibers_mt_traits{"fibers_mt", "Boost.Fiber on K threads (work sharing)", task_kind::fiber, true, true, stack_model::fixed_user_stack, cost_class::light};
 
 class fibers_mt_context
@@ -157,6 +187,10 @@ public:
 
     ready<void> yield() { boost::this_fiber::yield(); return {}; }
     ready<void> sleep_for(std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); return {}; }
+    ready<void> park() {  // hides parking_context::park (see mt_park_barrier)
+        park_.arrive_and_wait(tasks, opts);
+        return {};
+    }
 
     // Children go to the shared queue: any thread may run them.
     template <class F>
@@ -181,6 +215,9 @@ public:
 
     // Parks the calling fiber until fd reports `events` (this thread's reactor).
     static void wait_fd(int fd, std::uint32_t events);
+
+private:
+    mt_park_barrier park_;
 };
 
 struct fibers_mt_runtime {
