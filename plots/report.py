@@ -367,10 +367,14 @@ def workload_section(doc, r, workload):
         for table, intro in ((balance_table, "Each cell is conn_balance / req_balance: the most "
                               "connections (requests) one worker got over the mean across workers; "
                               "1 is even. One worker is even by construction."),
-                             (stall_table, "One worker blocks for stall_ms in every second while echo "
-                              "runs; stuck_conns counts the connections that waited more than half the "
-                              "stall; reuseport (a listening socket per worker) against shared (one "
-                              "socket, EPOLLEXCLUSIVE).")):
+                             (stall_table, "Once a period (100 ms in the test profile, 250 ms in quick, "
+                              "1 s in full) the client marks one request, and the server task that "
+                              "reads it busy-waits stall_ms, stalling its whole worker; connections "
+                              "reconnect every 20 requests, so new ones arrive during a stall. "
+                              "stuck_conns is per stall: the connections, other than the marked one, "
+                              "that waited more than half the stall for a reply. reuseport (a "
+                              "listening socket per worker) against shared (one socket, "
+                              "EPOLLEXCLUSIVE).")):
             t = table(r)
             if t:
                 doc.p(intro)
