@@ -35,7 +35,7 @@ struct lost_updates {
         // 64 processes yielding on 2 cores take seconds: processes stop at 16.
         auto ns = rt.cost == cost_class::heavy ? by_profile<std::vector<std::size_t>>(p, {2}, {2, 4, 16}, {2, 4, 16})
                                          : by_profile<std::vector<std::size_t>>(p, {2, 8}, {2, 4, 16}, {2, 4, 16, 64});
-        const std::uint64_t r = by_profile<std::uint64_t>(p, 5000, 200000, 1000000);
+        const std::uint64_t r = by_profile<std::uint64_t>(p, 5000, 100000, 1000000);
         std::vector<params> out;
         for (auto n : ns) out.push_back({n, r, 100});
         for (auto n : ns) out.push_back({n, r, 100, true});
