@@ -181,12 +181,14 @@ public:
             if (--op->remaining == 0 && op->parent) op->ctx->loop().post(op->parent);
         }
         bool await_ready() {
-            kids.reserve(n);
+            // Sized once and assigned: push_back's growth path was no longer
+            // inlined here (+7% instructions a skynet node).
+            kids.resize(n);
             for (std::size_t i = 0; i < n; ++i) {
-                kids.push_back(f(*ctx, i));
-                if (!kids.back().done()) {
+                kids[i] = f(*ctx, i);
+                if (!kids[i].done()) {
                     ++remaining;
-                    kids.back().on_done(&kid_done, this);
+                    kids[i].on_done(&kid_done, this);
                 }
             }
             return remaining == 0;

@@ -29,7 +29,9 @@ public:
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
-    void post(std::coroutine_handle<> h) {
+    // Inlined into every awaitable: it is the hand-off the suite measures
+    // (out of line it cost the coroutine yield 7% more instructions).
+    [[gnu::always_inline]] void post(std::coroutine_handle<> h) {
         assert(h && !h.done() && "posting a finished coroutine: it would be resumed after its end");
         burn_injected_work();
         if (count_ == ready_.size()) grow();
