@@ -31,7 +31,7 @@ Runs every workload under every runtime and writes one results JSON
 options:
   --profile NAME        quick (default; about 3 minutes on 2 cores), full (with
                         5 repetitions, so that two runs can differ
-                        significantly; about 40 minutes), test (tiny sizes)
+                        significantly; about 35 minutes), test (tiny sizes)
   --out FILE            results file (default: results/latest.json). Written to
                         a temporary file in the same folder, then renamed, so a
                         failed or interrupted run leaves the previous file as it
