@@ -106,7 +106,9 @@ nlohmann::json results_metadata() {
                             {"multi_core", t.multi_core},
                             {"shared_memory", t.shared_memory},
                             {"stack", to_string(t.stack)},
-                            {"cost", to_string(t.cost)}});
+                            {"cost", to_string(t.cost)},
+                            {"sized_stacks", t.sized_stacks},
+                            {"sized_workers", t.sized_workers}});
     }
     nlohmann::json counters = nlohmann::json::object();
     auto put = [&](const counter_meta& c) {

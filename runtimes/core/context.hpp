@@ -40,6 +40,11 @@ struct run_options {
     // Runtimes with several workers (each a process or thread running many
     // tasks): how many. 0: the runtime's default (default_workers()).
     std::size_t workers = 0;
+    // Runtimes with sized_stacks (traits): the stack of every task, in bytes
+    // (0: the runtime's default), and whether a guard page below it turns an
+    // overflow into a fault rather than a write into the neighbour.
+    std::size_t stack_bytes = 0;
+    enum class guard { runtime_default, with, without } stack_guard = guard::runtime_default;
 };
 
 // An awaitable whose co_await gives a T (void: nothing).

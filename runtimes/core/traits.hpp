@@ -38,6 +38,13 @@ struct runtime_traits {
     // Tasks interleave: one can wait for another (a hand-off, a barrier).
     // False only for a runtime that runs each task to completion in turn.
     bool concurrent = true;
+    // The runtime honours run_options::stack_bytes and stack_guard (a stack
+    // size and guard page per task): workloads sweep stack sizes only here.
+    bool sized_stacks = false;
+    // The runtime honours run_options::workers (K workers however many
+    // tasks): workloads sweep worker counts only here. Runtimes with one
+    // worker a task (processes, threads) take the task count instead.
+    bool sized_workers = false;
 };
 
 constexpr std::string_view to_string(task_kind k) {
