@@ -33,7 +33,9 @@
 
 namespace cb {
 
-enum class profile { test, quick, full, ci };
+// limits: no workload pairs, only the max_tasks probes, grown until the
+// machine's own wall or the memory budget (bench/probe.hpp).
+enum class profile { test, quick, full, ci, limits };
 
 inline std::string_view profile_name(profile p) {
     switch (p) {
@@ -41,6 +43,7 @@ inline std::string_view profile_name(profile p) {
         case profile::quick: return "quick";
         case profile::full: return "full";
         case profile::ci: return "ci";
+        case profile::limits: return "limits";
     }
     return "?";
 }
