@@ -1,8 +1,10 @@
-"""Charts and a report (Markdown + self-contained HTML) from one cobench results file.
+"""Charts and a report (Markdown + self-contained HTML) from one cobench results file, or from
+several side by side (one column per host; hosts.py).
 
 Run through the launcher, which finds an interpreter with matplotlib and puts
 the cobench_results package on the import path:
     plots/python.sh plots/report.py [RESULTS_JSON] [--out-dir DIR] [--report PATH]
+    plots/python.sh plots/report.py A.json B.json [...] [--label A.json=laptop] [--out-dir DIR] [--report PATH]
 Exit status: see EPILOG below (and --help).
 """
 
@@ -27,8 +29,13 @@ EPILOG = ("Everything is built in memory and in temporary folders beside the tar
           "same swap) with a note in the report. Exit status: 0 report written; 1 failure (the "
           "outputs could not be written); 2 bad input (missing or malformed file, not a cobench "
           "results file, an instruction-count file, a schema newer than this tool, no successful "
-          "benchmark); 3 report written, but the results record failed benchmarks or runtime "
-          "families; 4 internal error.")
+          "benchmark; with several files also: a file given twice, different results schemas, a "
+          "file with no workload in common with the first, --baseline/--compare-only/--readme-table); "
+          "3 report written, but the results record failed benchmarks or runtime "
+          "families; 4 internal error. Several results files give one report with a column per "
+          "host (labels from each file's host_name, else its CPU model and count; --label "
+          "FILE=NAME overrides) and one chart per workload with a bar per host; its charts are "
+          "named hosts_*.")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = ROOT / "results" / "latest.json"
@@ -586,8 +593,10 @@ def parse_args(argv):
                     "self-contained HTML file) for one cobench results file. Reads only that "
                     "file. Verdicts on the classic claims are computed from its numbers.",
         epilog=EPILOG)
-    ap.add_argument("results", nargs="?", type=Path, default=DEFAULT_RESULTS,
-                    help=f"results JSON written by bench/cobench (default: {DEFAULT_RESULTS.relative_to(ROOT)})")
+    ap.add_argument("results", nargs="*", type=Path, default=[DEFAULT_RESULTS],
+                    help=f"results JSON written by bench/cobench (default: {DEFAULT_RESULTS.relative_to(ROOT)}); "
+                         "two or more: one report with the hosts side by side, the first file "
+                         "the one the ratios are against")
     ap.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
                     help=f"folder for the charts (default: {DEFAULT_OUT_DIR.relative_to(ROOT)})")
     ap.add_argument("--report", type=Path, default=DEFAULT_REPORT,
@@ -603,9 +612,32 @@ def parse_args(argv):
     ap.add_argument("--readme-table", action="store_true",
                     help="print only the headline table as Markdown on stdout (the README's medians "
                          "table: the same code as the report's headline); nothing is written")
+    ap.add_argument("--label", action="append", default=[], metavar="FILE=NAME",
+                    help="with several results files: call the host of FILE (as given on the "
+                         "command line) NAME in the report; repeatable")
     args = ap.parse_args(argv)
     if args.compare_only and not args.baseline:
         ap.error("--compare-only needs --baseline OLD_JSON")
+    args.files = args.results
+    if len(args.files) > 1:
+        one_file = [opt for opt, on in (("--baseline", args.baseline), ("--compare-only", args.compare_only),
+                                        ("--readme-table", args.readme_table)) if on]
+        if one_file:
+            ap.error(f"{' and '.join(one_file)} {'takes' if len(one_file) == 1 else 'take'} one results "
+                     f"file, not {len(args.files)} "
+                     f"({', '.join(map(str, args.files))}); for hosts side by side leave "
+                     f"{'it' if len(one_file) == 1 else 'them'} out")
+    elif args.label:
+        ap.error("--label names the hosts of a side-by-side report; give two or more results files")
+    labels, given = [], {str(f) for f in args.files}
+    for text in args.label:
+        if "=" not in text or text.startswith("="):
+            ap.error(f"--label {text}: expected FILE=NAME")
+        # FILE may itself hold '=': split where the left part is one of the files as given.
+        cut = next((i for i, ch in enumerate(text) if ch == "=" and text[:i] in given), text.index("="))
+        labels.append((text[:cut], text[cut + 1:]))
+    args.label = labels
+    args.results = args.files[0]
     return args
 
 
@@ -661,7 +693,37 @@ def render(results, args, baseline=None):
     return files, stale, claim_list, len(rendered)
 
 
+def run_hosts(args):
+    """Several results files side by side (hosts.py): exit statuses as for one file."""
+    import hosts
+    try:
+        hosts.check_paths(args.files)
+        loaded = [load_checked(path) for path in args.files]
+        names = hosts.labels(args.files, loaded, args.label)
+        side = [hosts.Host(name, path, r) for name, path, r in zip(names, args.files, loaded)]
+        hosts.check(side)
+    except ResultsError as e:
+        print(f"report.py: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    files, stale, n_charts = hosts.render(side, args.out_dir, args.report, Doc())
+    try:
+        cr.publish(files, remove=stale)
+    except (OSError, OutputError) as e:
+        print(f"report.py: error: cannot write outputs (previous ones kept): {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    md_path = args.report.with_suffix(".md")
+    print(f"wrote {md_path}, {md_path.with_suffix('.html')} and {n_charts * 2} charts in {args.out_dir} "
+          f"({len(side)} hosts side by side: {', '.join(h.label for h in side)})")
+    if any(r.failed() or r.failed_families() for r in loaded):
+        print("report.py: some results record failed benchmarks or runtime families; the report "
+              "lists them under \"Problems in these runs\"", file=sys.stderr)
+        return EXIT_ERRORED
+    return EXIT_OK
+
+
 def run(args):
+    if len(getattr(args, "files", ())) > 1:
+        return run_hosts(args)
     try:
         results = load_checked(args.results)
         baseline = load_checked(args.baseline) if args.baseline else None
