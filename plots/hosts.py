@@ -272,17 +272,23 @@ def geomean_rows(hosts):
     factors = {}   # (runtime, host index) -> [factor]
     first = hosts[0]
     for workload in workload_order(hosts):
-        for counter in dict.fromkeys(c for _, c, _, _ in headline_rows(first.results, workload)):
+        done = set()   # (runtime, params, counter): a cell counts once however many rows hold it
+        for _, counter, fixed, _ in headline_rows(first.results, workload):
             better = first.results.counter(counter).better
             if better not in ("lower", "higher"):
                 continue
-            base = {(p.runtime, _key(p.params)): p for p in points(first.results, workload)
-                    if counter in p.counters}
+
+            def cells(r):
+                # The headline row's fixed params (None: absent) keep the sweep variants out.
+                return {(p.runtime, _key(p.params)): p for p in points(r, workload)
+                        if counter in p.counters and all(p.params.get(k) == v for k, v in fixed.items())}
+            base = cells(first.results)
             for i, h in enumerate(hosts[1:], 1):
-                for p in points(h.results, workload):
-                    b = base.get((p.runtime, _key(p.params)))
-                    if b is None or counter not in p.counters or _capped(p, counter) or _capped(b, counter):
+                for key, p in cells(h.results).items():
+                    b = base.get(key)
+                    if b is None or (key, counter, i) in done or _capped(p, counter) or _capped(b, counter):
                         continue
+                    done.add((key, counter, i))
                     x, y = b.counters[counter], p.counters[counter]
                     if x > 0 and y > 0:
                         factors.setdefault((p.runtime, i), []).append(x / y if better == "lower" else y / x)
@@ -374,7 +380,7 @@ def build_doc(hosts, charts, image_src, svg_href, doc):
         rows = geomean_rows(hosts)
         if rows:
             doc.p(f"Per runtime, the geometric mean over the headline counters' cells (every size both "
-                  f"hosts measured) of the factor by which a host is better than **{first.label}**: "
+                  f"hosts measured, within each headline row's fixed parameters) of the factor by which a host is better than **{first.label}**: "
                   f"{first.label}/host for lower-is-better counters, host/{first.label} for "
                   "higher-is-better ones, so above 1 is better, below 1 worse. Caps and values ≤ 0 are "
                   "left out. A geometric mean hides which workloads differ: the tables below show each.")
