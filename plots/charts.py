@@ -19,6 +19,9 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (the backend must be chosen first)
 from matplotlib.lines import Line2D  # noqa: E402
 
+import tables  # noqa: E402
+from cobench_results import human  # noqa: E402
+
 # Colour and marker by a runtime's display position (the registry's order, as
 # the file's context.runtimes lists it), so one runtime has the same look in
 # every chart of a report, and a runtime added to the registry needs no edit here.
@@ -148,22 +151,24 @@ def _most_common(values):
 # ---- panels: each takes the results and returns a draw(ax) function, or None
 #      when there is nothing to draw ------------------------------------------
 
-def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fixed=None, clip0=False):
+def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fixed=None, clip0=False,
+                absent=()):
     """fixed: names of params to hold at their most common value (stated in the title; runtimes
     that ran only other values are named in a note); clip0: values below 0 are noise, drawn at 0
-    (said in a note)."""
+    (said in a note); absent: params whose entries are left out (a sweep drawn elsewhere)."""
     def prepare(r):
         where, notes = {}, []
         for key in fixed or ():
             where[key] = _most_common(p.params.get(key) for p in r.points(workload)
-                                      if counter in p.counters and key in p.params)
-        s = r.series(workload, counter, x_param, where or None)
+                                      if counter in p.counters and key in p.params
+                                      and not any(a in p.params for a in absent))
+        s = r.series(workload, counter, x_param, {**where, **{k: None for k in absent}} or None)
         if not s:
             return None
         if where:
             elsewhere = {}
             for p in r.points(workload):
-                if counter in p.counters and p.runtime not in s:
+                if counter in p.counters and p.runtime not in s and not any(a in p.params for a in absent):
                     elsewhere.setdefault(p.runtime, set()).update(
                         f"{k}:{p.params.get(k)}" for k in where)
             for rt, vals in elsewhere.items():
@@ -188,14 +193,15 @@ def lines_panel(workload, counter, x_param, title, xlabel, ylabel, logy=True, fi
 
 
 def bars_panel(workload, counter, group_param, title, ylabel, group_fmt="{}", logy=True, order=(),
-               note=None):
+               note=None, absent=()):
     """One cluster per value of group_param (or per params combination when None; group_fmt
     None names a cluster by all its params, so entries differing in any param stay apart);
-    `order` lists group values to put first, in that order."""
+    `order` lists group values to put first, in that order; entries with any param named in
+    `absent` are left out (a sweep drawn elsewhere)."""
     def prepare(r):
         values = {}
         for p in r.points(workload):
-            if counter in p.counters:
+            if counter in p.counters and not any(a in p.params for a in absent):
                 try:
                     if group_fmt is None:
                         raise KeyError(group_param)
@@ -224,24 +230,32 @@ def _natural(text):
 
 def skynet_sizes(r):
     """A note when runtimes ran skynet at different sizes: per-node costs are then not like with like."""
-    sizes = {p.runtime: p.params.get("leaves") for p in r.points("skynet") if not p.params.get("roots")}
+    sizes = {p.runtime: p.params.get("leaves") for p in r.points("skynet")
+             if not p.params.get("roots") and "workers" not in p.params}
     if len(set(sizes.values())) <= 1:
         return []
     return ["skynet: the tree size differs by runtime (" + ", ".join(f"{rt} leaves:{v}" for rt, v in sizes.items())
             + "); each cluster is one size, so bars in different clusters are not like with like"]
 
 
+# How a max_tasks bar is drawn by what stopped it: lower bounds hatched, limits of the machine solid.
+STOP_HATCH = {tables.CAP: "///", tables.TIME: "xxx", tables.ERROR: "...", None: "..."}
+
+
 def max_tasks_panel(r):
-    pts = [p for p in r.points("max_tasks") if "max_tasks" in p.counters]
+    """Most tasks held, one bar per runtime (the plain entries, not the stack-size variants), each
+    marked by what stopped it and, where the file has it, the memory per held task."""
+    pts = tables.stops(r)
     if not pts:
         return None
 
     styles = Styles(r)
 
     def draw(ax):
-        vals = [p.counters["max_tasks"] for p in pts]
+        vals = [p.held for p in pts]
         for i, p in enumerate(pts):
-            ax.barh(i, vals[i], color=styles.colour(p.runtime), label=p.runtime)
+            ax.barh(i, vals[i], color=styles.colour(p.runtime), label=p.runtime,
+                    hatch=STOP_HATCH.get(p.kind), edgecolor="white" if p.kind in STOP_HATCH else None)
         ax.set_yticks(range(len(pts)), [p.runtime for p in pts])
         ax.invert_yaxis()
         if max(vals) > 0:
@@ -249,13 +263,16 @@ def max_tasks_panel(r):
         low = min([v for v in vals if v > 0] or [1])
         ax.set_xlim(low / 3, max(vals + [low]) * 300)  # room for the stop reason
         for i, p in enumerate(pts):
-            held = p.counters["max_tasks"]
             # 0 means the first group already failed: say so, rather than draw a count of 0.
-            count = "none held" if held == 0 else _short(held)
-            ax.text(max(held, low) * 1.2, i, f"{count}  ({_clip(p.label or 'no reason given')})",
-                    va="center", fontsize=7)
+            count = "none held" if p.held == 0 else ("≥ " if p.lower_bound else "") + _short(p.held)
+            per = f", {human(p.bytes_per_task, 'bytes/task')}" if p.bytes_per_task else ""
+            why = p.kind if tables.is_new_label(p.label) else _clip(p.label or "no reason given")
+            ax.text(max(p.held, low) * 1.2, i, f"{count}  ({why}{per})", va="center", fontsize=7)
         ax.grid(True, axis="x", alpha=0.3)
-        _label(ax, "max_tasks: most tasks held, and why it stopped", "tasks held at once (count, log)", "")
+        _label(ax, "max_tasks: most tasks held, and what stopped it", "tasks held at once (count, log)", "")
+    draw.notes = ([f"{', '.join(p.runtime for p in pts if p.lower_bound)}: stopped by the profile's cap "
+                   f"or time limit (hatched bars): a lower bound, not what the machine holds"]
+                  if any(p.lower_bound for p in pts) else [])
     return draw
 
 
@@ -309,6 +326,114 @@ def speedup_panel(r):
     return draw
 
 
+# ---- issue #11: stack sizes, worker sweeps, the generator pipeline ----------------------------
+
+# Line style by guard page: with one solid, without dashed.
+GUARD_STYLES = {"yes": "-", "no": "--"}
+
+
+def stack_panel(workload, counter, title, ylabel):
+    """x = stack size (log 2), y = counter, one line per runtime × guard page."""
+    def prepare(r):
+        lines = tables.stack_lines(r, workload, counter)
+        if not lines:
+            return None
+        notes = []
+        if workload == "idle_memory":
+            at = {f"{rt}, guard:{g}": sorted({p.params.get("tasks") for _, _, p in pts}, key=str)
+                  for (rt, g), pts in lines.items()}
+            notes.append(f"{title}: measured at " + "; ".join(f"{k} tasks:{', '.join(map(str, v))}"
+                                                                for k, v in at.items()))
+        else:
+            bounded = sorted({f"{rt} guard:{g} stack:{tables.size_text(x)}" for (rt, g), pts in lines.items()
+                              for x, _, p in pts if tables.is_capped(p.label)})
+            if bounded:
+                notes.append(f"{title}: stopped by a cap or the time limit, a lower bound: " + ", ".join(bounded))
+
+        def draw(ax):
+            styles = Styles(r)
+            for (rt, guard), pts in lines.items():
+                xs = [x for x, _, _ in pts]
+                ys = [max(0.0, y) for _, y, _ in pts]
+                ax.plot(xs, ys, color=styles.colour(rt), marker=styles.marker(rt), markersize=5,
+                        linestyle=GUARD_STYLES.get(guard, ":"), linewidth=1.5, label=f"{rt}, guard:{guard}")
+                if workload == "max_tasks":
+                    for x, y, p in pts:
+                        kind = tables.stop_kind(p.label)[0]
+                        if kind:
+                            ax.annotate(kind, (x, max(y, 1)), textcoords="offset points", xytext=(3, 4),
+                                        fontsize=6)
+            sizes = sorted({x for pts in lines.values() for x, _, _ in pts})
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sizes, [tables.size_text(x) for x in sizes])
+            ax.minorticks_off()
+            _yscale(ax, [y for pts in lines.values() for _, y, _ in pts])
+            ax.grid(True, alpha=0.3)
+            _label(ax, title, "stack size", ylabel)
+        draw.notes = notes
+        return draw
+    return prepare
+
+
+def worker_panel(workload, title):
+    """Speed-up against workers K, one curve per runtime, with the ideal min(K, CPUs)."""
+    def prepare(r):
+        w = tables.worker_curves(r, workload)
+        if w is None:
+            return None
+        notes = []
+        if w["cpus"] and w["cpus"] <= 2:
+            notes.append(f"{title}: this machine has {w['cpus']} CPUs, so the curve is short (the ideal "
+                         f"bends at K = {w['cpus']}); the same command on a larger machine gives the "
+                         f"full curve")
+        elif not w["cpus"]:
+            notes.append(f"{title}: the CPU count is unknown (no context.workers.default or cpu_count), "
+                         f"so no ideal line is drawn")
+
+        def draw(ax):
+            styles = Styles(r)
+            for label, pts in w["curves"].items():
+                rt = w["runtime"][label]
+                xs, ys = zip(*pts)
+                ax.plot(xs, ys, color=styles.colour(rt), marker=styles.marker(rt), markersize=5,
+                        linewidth=1.5, linestyle="-" if label == rt else ":", label=label)
+            if w["ideal"]:
+                xs, ys = zip(*w["ideal"])
+                ax.plot(xs, ys, "--", color="black", linewidth=1, label=f"ideal: min(K, {w['cpus']} CPUs)")
+            ks = sorted({k for pts in w["curves"].values() for k, _ in pts})
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(ks, [str(k) for k in ks])
+            ax.minorticks_off()
+            ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+            ax.set_ylim(bottom=0)
+            ax.grid(True, alpha=0.3)
+            _label(ax, title, "workers K", "speed-up vs K = 1 (×)")
+        draw.curves = w     # the data drawn, for tests
+        draw.notes = notes
+        return draw
+    return prepare
+
+
+def pipeline_panel(r):
+    """ns per item by hand-off (generator, channel), one bar per runtime, at each runtime's largest
+    items value measured both ways."""
+    rows = tables.pipeline_rows(r)
+    if not rows:
+        return None
+    values = {}
+    for rt, _, g, c, _ in rows:
+        values[("via:generator", rt)] = g
+        values[("via:channel", rt)] = c
+
+    def draw(ax):
+        _grouped_bars(ax, Styles(r), ["via:generator", "via:channel"], values)
+        _label(ax, "pipeline: cost per item handed from producer to consumer", "", "ns_per_item (ns, log)")
+    items = sorted({str(n) for _, n, *_ in rows})
+    draw.notes = [f"pipeline: items:{', '.join(items)}"] + ([s] if (s := tables.pipeline_sentence(r)) else [])
+    return draw
+
+
+
 # Line style by echo_accept's accept mode: a listening socket per worker, or one shared.
 ACCEPT_STYLES = {"reuseport": "-", "shared": "--"}
 
@@ -349,6 +474,13 @@ class Chart:
     size: tuple = (11, 4.5)   # None: 4.5 inches wide per panel
     how: str = ""          # one line: how to read the chart
     absent: str = "no data for this chart"
+    expected: object = None   # function of the results: is the chart's absence worth a note? None: always
+
+
+def limits_era(r):
+    """True for a file from a build that has issue #11's sweeps: its runtimes declare sized_stacks
+    and sized_workers. An older file could not have them, so their charts are left out silently."""
+    return any(rt.sized_stacks is not None or rt.sized_workers is not None for rt in r.runtime_list)
 
 
 CHARTS = [
@@ -364,20 +496,46 @@ CHARTS = [
         ("spawn", lines_panel("spawn", "spawn_ns", "tasks", "spawn: per task", "tasks",
                               "spawn_ns (ns per task, log)")),
         ("skynet", bars_panel("skynet", "spawn_ns", None, "skynet: per node of the tree",
-                              "spawn_ns (ns per node, log)", group_fmt=None, note=skynet_sizes)),
+                              "spawn_ns (ns per node, log)", group_fmt=None, note=skynet_sizes,
+                              absent=("workers",))),
     ], how="Lower is better: the time to create and join one task (left) and one node of the skynet "
            "tree (right, one cluster per tree size, roots:10 starts ten subtrees at once on multi-core "
            "runtimes); log scales. Compare bars within a cluster only."),
     Chart("memory_per_task", "Memory per idle task", [
         (c, lines_panel("idle_memory", f"{c}_per_task", "tasks", f"idle_memory: {label} per task",
-                        "tasks (N)", "bytes per task (log)", clip0=True))
+                        "tasks (N)", "bytes per task (log)", clip0=True, absent=("stack", "guard")))
         for c, label in (("rss", "RSS"), ("pss", "PSS"), ("kernel", "Kernel memory"))
     ], size=(14, 4.5), how="Lower is better: memory each idle task holds as the number of tasks N "
                            "grows, measured as RSS, PSS and kernel memory; log scales (symmetric-log near 0, where "
                            "values below 0 are noise drawn at 0)."),
     Chart("max_tasks", "Most tasks held at once", [("max_tasks", max_tasks_panel)], size=(9, 4),
-          how="Longer is more: the most tasks held at once and why the run stopped; a 'limit' reason is "
-              "the harness's own cap, so that count is a lower bound."),
+          how="Longer is more: the most tasks held at once, each bar marked by what stopped it and, "
+              "where measured, the memory per held task; hatched bars stopped at the profile's cap or "
+              "time limit (a 'limit' or 'cap' reason), so their count is a lower bound."),
+    Chart("stack_sizes", "Stack size: memory per idle task and most tasks held", [
+        ("memory", stack_panel("idle_memory", "pss_per_task", "idle_memory: PSS per idle task",
+                               "pss_per_task (bytes, log)")),
+        ("kernel", stack_panel("idle_memory", "kernel_per_task", "idle_memory: kernel memory per idle task",
+                               "kernel_per_task (bytes, log)")),
+        ("max_tasks", stack_panel("max_tasks", "max_tasks", "max_tasks: most tasks held", "tasks held (log)")),
+    ], size=None, expected=limits_era, absent="no entries with a stack param in this run (the "
+                                               "stack-size sweep of the runtimes with sized_stacks)",
+          how="Against the stack size each task was given (log scale): memory per idle task (lower is "
+              "better) and, from a limits run, the most tasks held (higher is more, each point named by "
+              "what stopped it); one line per runtime, solid with a guard page, dashed without."),
+    Chart("worker_sweep", "Worker-count sweep: speed-up against workers", [
+        ("cpu_bound", worker_panel("cpu_bound", "cpu_bound: speed-up vs workers:1")),
+        ("skynet", worker_panel("skynet", "skynet: speed-up vs workers:1")),
+    ], size=None, expected=limits_era, absent="no entries with a workers param in this run (the "
+                                               "worker sweep of the runtimes with sized_workers)",
+          how="Higher is better: the same work with K workers over K = 1, one curve per runtime; dashed, "
+              "the ideal min(K, CPUs) (CPUs: context.workers.default); past the CPU count the workers are "
+              "oversubscribed. Dotted: runtimes with one worker a task (K = tasks, from cpu_bound's tasks "
+              "values). On a 2-CPU machine the curve is short."),
+    Chart("pipeline", "Generator pipeline against a channel", [("pipeline", pipeline_panel)], size=(8, 4.5),
+          expected=limits_era, absent="no pipeline entries in this run",
+          how="Lower is better: the cost of handing one item from a producer to a consumer, pulled from a "
+              "C++20 generator (co_yield) or passed through the runtime's channel; log scale."),
     Chart("echo", "Echo server: throughput and tail latency", [
         ("req_per_s", lines_panel("echo", "req_per_s", "conns", "echo: throughput", "concurrent connections",
                                   "req_per_s (requests/s, log)")),
@@ -403,7 +561,7 @@ CHARTS = [
     Chart("cpu_speedup", "CPU-bound work: speed-up", [
         ("speedup", speedup_panel),
         ("skynet", bars_panel("skynet", "speedup", None, "skynet: 10 roots vs 1", "speedup (×)",
-                              group_fmt=None, logy=False)),
+                              group_fmt=None, logy=False, absent=("workers",))),
     ], how="Higher is better: throughput with N tasks over one task (left; dashed: the ideal min(tasks, "
            "CPUs), a one-core runtime stays at 1×) and skynet with 10 roots over 1 root (right)."),
     Chart("producer_consumer", "Producer/consumer channel throughput", [
@@ -476,7 +634,8 @@ def render_all(results):
         ready = [(label, draw) for label, draw in
                  ((label, prepare(results)) for label, prepare in panels) if draw]
         if not ready:
-            skipped.append((chart.name, chart.title, chart.absent))
+            if chart.expected is None or chart.expected(results):
+                skipped.append((chart.name, chart.title, chart.absent))
             continue
         notes = [f"{label}: not measured in this run" for label, prepare in panels
                  if label not in {lab for lab, _ in ready}]

@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass, field
 
 from cobench_results import fmt
-from tables import is_capped
+import tables
+from tables import NO_STACK
 
 CONFIRMED, REFUTED, MIXED = "confirmed", "refuted", "mixed"
 UNDECIDED, NOT_MEASURED, NOT_JUDGED = "undecided", "not measured", "not judged"
@@ -185,42 +186,19 @@ def claim_hold(r):
               f"tasks value both measured (idle_memory); a runtime that held none (its first group "
               f"failed) gives no factor. Each is "
               f"confirmed if ≥ {HOLD_CONFIRM_FACTOR:g}, mixed if {HOLD_REFUTE_FACTOR:g}–{HOLD_CONFIRM_FACTOR:g}, "
-              f"refuted if < {HOLD_REFUTE_FACTOR:g}; a coroutine count stopped by the harness's own limit is a "
-              f"lower bound and cannot refute (a threads count so stopped cannot confirm). "
+              f"refuted if < {HOLD_REFUTE_FACTOR:g}. The max_tasks factor is the real ratio when both counts "
+              f"stopped at a limit of the machine (a refused spawn or the memory budget); a count stopped "
+              f"by the harness's own cap or time limit is a lower bound: the factor is then a ratio of "
+              f"caps (or a bound), which never confirms the claim (and a coroutine count so stopped "
+              f"cannot refute it). "
               f"Disagreeing measures make the claim mixed.")
     pair = _by_kind(r, c, "thread", "coroutine")
     if pair is None:
         return c
     thr, coro = pair
     verdicts = []
-    t = r.value("max_tasks", thr, "max_tasks")
-    k = r.value("max_tasks", coro, "max_tasks")
-    k_label = next((p.label for p in r.points("max_tasks", coro)), "") or "no reason given"
-    t_label = next((p.label for p in r.points("max_tasks", thr)), "") or "no reason given"
-    f = _ratio(k, t)
-    if t is None or k is None:
-        c.evidence.append(f"max_tasks: not measured for both {thr} and {coro}")
-    elif not t or not k:
-        verdicts.append(UNDECIDED)
-        c.evidence.append(f"max_tasks: {coro} {held(k, k_label)}, {thr} {held(t, t_label)} "
-                          f"→ no factor ({UNDECIDED})")
-    else:
-        # A count stopped by the harness's own limit is only a lower bound.
-        k_capped, t_capped = is_capped(k_label), is_capped(t_label)
-        v = grade(f, HOLD_CONFIRM_FACTOR, HOLD_REFUTE_FACTOR)
-        if (v != CONFIRMED and k_capped) or (v != REFUTED and t_capped):
-            v = UNDECIDED
-        bound = "≥ " if k_capped and not t_capped else "≤ " if t_capped and not k_capped else ""
-        verdicts.append(v)
-        c.evidence.append(f"max_tasks: {coro} {held(k, k_label)}, {thr} {held(t, t_label)} "
-                          f"→ factor {bound}{f:.1f} ({v})")
-        what = {True: "the harness's own cap: a lower bound on what it can hold",
-                False: "a failed spawn: a limit of this system's settings, not necessarily of its memory"}
-        c.evidence.append(f"caveat: neither count is what the machine holds — {coro} stopped at "
-                          f"{what[k_capped]}; {thr} at {what[t_capped]}"
-                          + ("; the factor is only a bound" if bound else
-                             "; with both capped the factor compares two settings" if k_capped else ""))
-    s = r.series("idle_memory", "rss_per_task", "tasks")
+    _hold_max_tasks(r, thr, coro, c, verdicts)
+    s = r.series("idle_memory", "rss_per_task", "tasks", NO_STACK)
     t, k = _by_x(s, thr), _by_x(s, coro)
     common = sorted(set(t) & set(k))
     if common and k[common[-1]] > 0:
@@ -231,8 +209,8 @@ def claim_hold(r):
         c.evidence.append(f"idle_memory tasks:{n}: rss_per_task {thr} {fmt(t[n])} B, {coro} "
                           f"{fmt(k[n])} B → factor {f:.1f} ({v})")
         for counter in ("pss_per_task", "kernel_per_task"):
-            tv = r.value("idle_memory", thr, counter, tasks=n)
-            kv = r.value("idle_memory", coro, counter, tasks=n)
+            tv = r.value("idle_memory", thr, counter, tasks=n, **NO_STACK)
+            kv = r.value("idle_memory", coro, counter, tasks=n, **NO_STACK)
             if tv is not None and kv is not None:
                 c.evidence.append(f"idle_memory tasks:{n}: {counter} {thr} {fmt(tv)} B, "
                                   f"{coro} {fmt(kv)} B (shown, not judged)")
@@ -240,6 +218,59 @@ def claim_hold(r):
         c.evidence.append(f"idle_memory: rss_per_task not measured for both {thr} and {coro}")
     c.verdict = combine(verdicts)
     return c
+
+
+# What a max_tasks count is, by what stopped it, for claim (b)'s evidence.
+_HOLD_WHAT = {
+    tables.WALL: "a wall of this machine (the next spawn was refused)",
+    tables.BUDGET: "the memory budget (what fits in that much memory)",
+    tables.CAP: "the harness's own cap: a lower bound on what it can hold",
+    tables.TIME: "the harness's time limit per group: a lower bound on what it can hold",
+    tables.ERROR: "an error: the count says nothing about the machine",
+    tables.FAILED: "a failed spawn: a limit of this system's settings, not necessarily of its memory",
+    None: "no recorded reason",
+}
+
+
+def _hold_max_tasks(r, thr, coro, c, verdicts):
+    """Claim (b)'s max_tasks measure. The real ratio where both counts are limits of the machine
+    (a wall, the budget, or an older file's failed spawn); a count stopped by the harness's cap or
+    time limit is a lower bound: then the factor is a ratio of caps (or a bound), which never
+    confirms the claim (a thread count so bounded can still refute it); an error decides nothing."""
+    st = {s.runtime: s for s in tables.stops(r)}
+    if thr not in st or coro not in st:
+        c.evidence.append(f"max_tasks: not measured for both {thr} and {coro}")
+        return
+    t, k = st[thr], st[coro]
+    t_label, k_label = t.label or "no reason given", k.label or "no reason given"
+    shown = f"max_tasks: {coro} {held(k.held, k_label)}, {thr} {held(t.held, t_label)}"
+    if not t.held or not k.held or tables.ERROR in (t.kind, k.kind):
+        verdicts.append(UNDECIDED)
+        c.evidence.append(f"{shown} → no factor ({UNDECIDED})")
+        return
+    f = k.held / t.held
+    v = grade(f, HOLD_CONFIRM_FACTOR, HOLD_REFUTE_FACTOR)
+    if k.lower_bound or t.lower_bound:
+        # A lower bound on coroutines cannot refute; a ratio with any cap never confirms.
+        if v != REFUTED or k.lower_bound:
+            v = UNDECIDED
+        bound = "≥ " if k.lower_bound and not t.lower_bound else "≤ " if t.lower_bound and not k.lower_bound else ""
+        kind = ("a ratio of caps, not of what the machine holds" if k.lower_bound and t.lower_bound else
+                f"a ratio of caps, not of what the machine holds (only {thr if k.lower_bound else coro}'s "
+                f"count is a limit of the machine, so the factor is a bound)")
+        verdicts.append(v)
+        c.evidence.append(f"{shown} → factor {bound}{f:.1f}: {kind} ({v}"
+                          + ("; a cap is not judged as what the machine holds" if v == UNDECIDED else "") + ")")
+        c.evidence.append(f"caveat: {coro} stopped at {_HOLD_WHAT[k.kind]}; {thr} at {_HOLD_WHAT[t.kind]}; "
+                          f"`cobench --profile limits` measures what the machine holds")
+        return
+    verdicts.append(v)
+    c.evidence.append(f"{shown} → factor {f:.1f} ({v}): the real ratio, both counts being limits of "
+                      f"this machine")
+    c.evidence.append(f"{coro} stopped at {_HOLD_WHAT[k.kind]}; {thr} at {_HOLD_WHAT[t.kind]}"
+                      + ("; a budget stop is what fits in the budget, so with a larger budget that "
+                         "runtime would hold more" if tables.BUDGET in (k.kind, t.kind) else ""))
+
 
 
 def claim_waiting(r):
@@ -598,7 +629,7 @@ def claim_proc_coroutines(r):
             c.evidence.append(f"{hyb} reaches {by_n[n] / min(n, cpus):.0%} of the ideal speed-up "
                               f"min(tasks, CPUs) = {min(n, cpus)}")
         sky = {p.runtime: p for p in r.points("skynet")
-               if p.params.get("roots") == 10 and "speedup" in p.counters}
+               if p.params.get("roots") == 10 and "speedup" in p.counters and "workers" not in p.params}
         if hyb in sky:
             leaves = sky[hyb].params.get("leaves")
             at = {rt: p.counters["speedup"] for rt, p in sky.items() if p.params.get("leaves") == leaves}

@@ -10,6 +10,7 @@ Runtimes come from context.runtimes; units and directions from context.counters.
 
 import dataclasses
 import re
+from dataclasses import dataclass
 
 from cobench_results import fmt, fmt_range, human
 
@@ -25,10 +26,71 @@ def params_text(params):
     return "/".join(f"{k}:{v}" for k, v in params.items()) or "—"
 
 
+# What stopped a max_tasks probe, from the first word of its label (bench/probe.hpp):
+WALL, BUDGET, CAP, TIME, ERROR = "wall", "budget", "cap", "time", "error"
+# Labels of files written before the limits profile (no first word): a failed spawn, e.g.
+# "EAGAIN: fork" or "threads: could not create thread ...". A limit of the system's settings, like
+# a wall, but nothing checked which; the report keeps calling it what it said then.
+FAILED = "spawn failed"
+STOP_KINDS = (WALL, BUDGET, CAP, TIME, ERROR, FAILED)
+# Kinds whose count is only a lower bound on what the machine holds.
+LOWER_BOUNDS = (CAP, TIME)
+NONE_HELD = "none held: "
+# What each kind means, for the notes under tables and the chart's legend.
+STOP_MEANING = {
+    WALL: "the machine refused the next spawn (EAGAIN or ENOMEM; the reason names the sysctl or "
+          "rlimit): what this machine, as configured, holds",
+    BUDGET: "the next step would have crossed the memory budget (half of MemAvailable unless "
+            "--memory-budget set it): what fits in that much memory",
+    CAP: "the profile's own cap: a lower bound, not what the machine holds",
+    TIME: "one group took too long: a lower bound, not what the machine holds",
+    ERROR: "the probe failed for another reason: the count means nothing about the machine",
+    FAILED: "a spawn failed (a file from before the limits profile): a limit of this system's "
+            "settings, not necessarily of its memory",
+}
+
+
+def stop_kind(label):
+    """(kind, none_held) of a max_tasks label: kind one of STOP_KINDS, or None when there is no
+    label. New labels start with the kind and a colon ("wall: ...", "budget: ...", "cap: ...",
+    "time: ...", "error: ..."), prefixed "none held: " when not even the first group fitted;
+    older files said "limit: the profile's cap of N", "limit: N", "limit: memory budget (...)",
+    or the failed call ("EAGAIN: fork")."""
+    text = (label or "").strip()
+    none_held = text.lower().startswith(NONE_HELD)
+    if none_held:
+        text = text[len(NONE_HELD):].lstrip()
+    low = text.lower()
+    if not low:
+        return None, none_held
+    word = low.split(":", 1)[0].strip() if ":" in low else ""
+    if word in (WALL, BUDGET, CAP, TIME, ERROR):
+        return word, none_held
+    if low.startswith("limit"):
+        return (BUDGET if "budget" in low else CAP), none_held
+    if " cap " in f" {low} " or "cap of" in low:
+        return CAP, none_held
+    return FAILED, none_held
+
+
 def is_capped(label):
-    """A max_tasks stop reason that is the harness's own cap (a lower bound), not a failure."""
-    text = (label or "").lower()
-    return text.startswith("limit") or " cap " in f" {text} " or "cap of" in text
+    """A max_tasks stop reason that is a lower bound (the harness's own cap, or its time limit),
+    not what the machine holds."""
+    return stop_kind(label)[0] in LOWER_BOUNDS
+
+
+def is_new_label(label):
+    """True for a label of the limits-era probe (it starts with its kind and a colon)."""
+    text = (label or "").strip().lower()
+    if text.startswith(NONE_HELD):
+        text = text[len(NONE_HELD):].lstrip()
+    return ":" in text and text.split(":", 1)[0].strip() in (WALL, BUDGET, CAP, TIME, ERROR)
+
+
+def stop_marker(kind):
+    """The headline's marker after a max_tasks count."""
+    return {WALL: " (wall)", BUDGET: " (budget)", CAP: " (cap)", TIME: " (time limit)",
+            ERROR: " (error)", FAILED: " (spawn failed)"}.get(kind, "")
 
 
 def rusage_counters(r, points):
@@ -172,6 +234,10 @@ def overhead_fit(r):
 
 # ---- the headline table --------------------------------------------------------------------
 
+# Sweep entries (issue #11) stay out of the rows: a fixed param of None means "absent".
+NO_STACK = {"stack": None, "guard": None}
+NO_WORKERS = {"workers": None}
+
 # (row label, workload, counter, fixed params, size rule); size rule "common": the largest params
 # combination every runtime that ran the workload measured (else the one most runtimes did);
 # "own": each runtime's own largest (the cell names it when it is not the row's).
@@ -181,12 +247,12 @@ HEADLINE = (
     ("hand-off through a pipe, same core", "pipe_pong", "switch_ns", {"pin": "same"}, "common"),
     ("yield", "yield_ring", "switch_ns", {}, "common"),
     ("create + join, per task", "spawn", "spawn_ns", {}, "common"),
-    ("spawn tree, per node", "skynet", "spawn_ns", {"roots": None}, "own"),
-    ("memory per idle task (PSS)", "idle_memory", "pss_per_task", {}, "own"),
-    ("kernel memory per idle task", "idle_memory", "kernel_per_task", {}, "own"),
-    ("most tasks held", "max_tasks", "max_tasks", {}, "common"),
-    ("CPU-bound speed-up", "cpu_bound", "speedup", {}, "cpus"),
-    ("spawn tree speed-up, 10 roots", "skynet", "speedup", {"roots": 10}, "own"),
+    ("spawn tree, per node", "skynet", "spawn_ns", {"roots": None, **NO_WORKERS}, "own"),
+    ("memory per idle task (PSS)", "idle_memory", "pss_per_task", NO_STACK, "own"),
+    ("kernel memory per idle task", "idle_memory", "kernel_per_task", NO_STACK, "own"),
+    ("most tasks held", "max_tasks", "max_tasks", NO_STACK, "common"),
+    ("CPU-bound speed-up", "cpu_bound", "speedup", NO_WORKERS, "cpus"),
+    ("spawn tree speed-up, 10 roots", "skynet", "speedup", {"roots": 10, **NO_WORKERS}, "own"),
     ("echo throughput, fewest connections", "echo", "req_per_s", {}, "fewest"),
     ("echo throughput, most connections", "echo", "req_per_s", {}, "common"),
     ("echo p99 latency, most connections", "echo", "p99_us", {}, "common"),
@@ -243,6 +309,7 @@ def headline(r):
     ranges of repetitions overlap: not a measurable difference)."""
     runtimes = [rt for rt in r.runtimes_in_run() if r.points(runtime=rt)]
     rows, notes, row_ns = [], [], []
+    stops_seen = set()
     for label, workload, counter, fixed, rule in HEADLINE:
         pts = _with_speedup(r, r.points(workload)) if workload == "cpu_bound" else r.points(workload)
         cands = [p for p in pts if counter in p.counters and _matches(p, fixed)]
@@ -250,7 +317,10 @@ def headline(r):
         if not chosen:
             continue
         info = r.counter(counter)
-        capped = {rt: workload == "max_tasks" and is_capped(p.label) for rt, p in chosen.items()}
+        kinds = {rt: stop_kind(p.label)[0] if workload == "max_tasks" else None for rt, p in chosen.items()}
+        capped = {rt: kinds[rt] in LOWER_BOUNDS for rt in chosen}
+        if workload == "max_tasks":
+            stops_seen.update(kinds[rt] for rt in runtimes if rt in kinds)
         vals = {rt: p.counters[counter] for rt, p in chosen.items()}
         best = None
         if info.better in ("lower", "higher") and vals and min(vals.values()) > 0:
@@ -265,10 +335,13 @@ def headline(r):
                 continue
             row_n.add(p.repetitions)
             v = vals[rt]
-            text = ("≥ " if capped[rt] else "") + (human(v, info.unit) if v >= 0 else
-                                                  f"≤ 0 ({human(v, info.unit)} measured: noise)")
+            if workload == "max_tasks" and v == 0:
+                text = "none held"   # the first group already failed: not a count
+            else:
+                text = ("≥ " if capped[rt] else "") + (human(v, info.unit) if v >= 0 else
+                                                      f"≤ 0 ({human(v, info.unit)} measured: noise)")
             if workload == "max_tasks":
-                text += " (cap)" if capped[rt] else " (spawn failed)"
+                text += stop_marker(kinds[rt]) or " (no reason given)"
             if counter in p.warmup:
                 text += " †"
             if rule == "own" and p.params:
@@ -303,6 +376,13 @@ def headline(r):
                      "the difference is inside the run-to-run spread. ≥: a count stopped by the "
                      "harness's own cap, a lower bound. †: the first repetition was left out as a warm-up "
                      "outlier. – (tag): why the cell is empty.")
+    stops = [k for k in STOP_KINDS if k in stops_seen]
+    if stops:
+        notes.append("Most tasks held, what stopped each count: "
+                     + "; ".join(f"({k}) {STOP_MEANING[k]}" for k in stops)
+                     + "." + (" Counts marked (cap) or (time limit) are lower bounds; `cobench "
+                              "--profile limits` pushes every runtime to what the machine holds."
+                              if set(LOWER_BOUNDS) & set(stops) else ""))
     return ["", *runtimes], rows, notes
 
 
@@ -313,3 +393,270 @@ def markdown_table(header, rows):
     lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
+
+
+# ---- issue #11: walls, stack sizes, worker sweeps, the generator pipeline ---------------------
+
+_SIZE_SUFFIX = {"": 1, "b": 1, "k": 2 ** 10, "m": 2 ** 20, "g": 2 ** 30}
+
+
+def parse_size(text):
+    """Bytes of a stack size as the names spell it ("8k", "64k", "256k", "8m"), or None."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgb]?)(?:i?b)?\s*", str(text).lower())
+    return int(float(m.group(1)) * _SIZE_SUFFIX[m.group(2)]) if m else None
+
+
+def size_text(n):
+    """8192 -> "8 KiB", 8388608 -> "8 MiB"."""
+    for div, unit in ((2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB")):
+        if n >= div and n % div == 0:
+            return f"{n // div} {unit}"
+    return human(n, "bytes")
+
+
+def held_text(count):
+    """A count of tasks held, exact (it is a count, not a measurement to round)."""
+    return "none held" if count == 0 else f"{count:,.0f}"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One max_tasks entry, read: how many were held and what stopped it."""
+    runtime: str
+    params: dict
+    held: float
+    kind: str               # one of STOP_KINDS, or None (no label)
+    none_held: bool
+    label: str
+    bytes_per_task: float = None
+    budget_bytes: float = None
+
+    @property
+    def lower_bound(self):
+        return self.kind in LOWER_BOUNDS
+
+
+def stops(r, stacks=False):
+    """Stop per max_tasks entry: the plain ones (max_tasks/<runtime>), or with stacks=True the
+    stack-size variants (max_tasks/<runtime>/stack:<size>/guard:<yes|no>)."""
+    out = []
+    for p in r.points("max_tasks"):
+        if "max_tasks" not in p.counters or ("stack" in p.params) != stacks:
+            continue
+        kind, none_held = stop_kind(p.label)
+        out.append(Stop(p.runtime, dict(p.params), p.counters["max_tasks"], kind,
+                        none_held or p.counters["max_tasks"] == 0, p.label or "",
+                        p.counters.get("bytes_per_task"), p.counters.get("budget_bytes")))
+    return out
+
+
+def has_new_stops(r):
+    """True when the file's max_tasks labels are the limits-era ones (they name their kind)."""
+    return any(is_new_label(p.label) for p in r.points("max_tasks"))
+
+
+def walls_table(r):
+    """(header, rows, notes) for the plain max_tasks entries: held, what stopped it, memory per
+    held task and in all, the budget; or None."""
+    st = stops(r)
+    if not st:
+        return None
+    rows = []
+    for s in st:
+        total = s.held * s.bytes_per_task if s.bytes_per_task and s.held else None
+        rows.append([s.runtime, held_text(s.held) if not s.lower_bound or not s.held else f"≥ {fmt(s.held)}",
+                     s.kind or "no reason given",
+                     human(s.bytes_per_task, "bytes/task") if s.bytes_per_task else "–",
+                     human(total, "bytes") if total else "–",
+                     human(s.budget_bytes, "bytes") if s.budget_bytes else "–",
+                     s.label or "no reason given"])
+    kinds = [k for k in STOP_KINDS if any(s.kind == k for s in st)]
+    notes = [f"{k}: {STOP_MEANING[k]}" for k in kinds]
+    notes.append("bytes per task: the memory one held task cost at the last group held (PSS of the "
+                 "tasks plus the kernel memory they hold); held in all = tasks held × bytes per task.")
+    return (["runtime", "tasks held", "stopped by", "bytes per task", "held in all", "memory budget",
+             "reason as recorded"], rows, notes)
+
+
+def walls_sentence(r):
+    """One computed sentence: the most held, by what it stopped, against the fewest."""
+    st = [s for s in stops(r) if s.held > 0]
+    if len(st) < 2:
+        return None
+    most, least = max(st, key=lambda s: s.held), min(st, key=lambda s: s.held)
+    ratio = most.held / least.held
+    bound = "at least " if most.lower_bound and not least.lower_bound else \
+        "at most " if least.lower_bound and not most.lower_bound else ""
+    text = (f"{most.runtime} held the most, {held_text(most.held)} (stopped by: {most.kind}), "
+            f"{least.runtime} the fewest, {held_text(least.held)} (stopped by: {least.kind}): "
+            f"{bound}{fmt(ratio)}× as many")
+    if most.lower_bound and least.lower_bound:
+        text += "; both counts are lower bounds, so this is a ratio of caps, not of the machine"
+    return text + "."
+
+
+def _most_common(values):
+    values = list(values)
+    return max(sorted(set(values), key=str), key=values.count) if values else None
+
+
+def stack_lines(r, workload, counter):
+    """{(runtime, guard): [(stack bytes, value, Point)]} for entries with a stack param; for
+    idle_memory at one tasks value per line (the largest measured at every stack size of that
+    line, else the largest), named in the third element's params."""
+    groups = {}
+    for p in r.points(workload):
+        size = parse_size(p.params.get("stack")) if "stack" in p.params else None
+        if size is None or counter not in p.counters:
+            continue
+        groups.setdefault((p.runtime, str(p.params.get("guard", "—"))), []).append((size, p))
+    out = {}
+    for key, pts in groups.items():
+        if workload == "idle_memory":
+            by_tasks = {}
+            for size, p in pts:
+                by_tasks.setdefault(p.params.get("tasks"), set()).add(size)
+            sizes = {size for size, _ in pts}
+            full = [t for t, s in by_tasks.items() if s == sizes and isinstance(t, (int, float))]
+            numeric = [t for t in by_tasks if isinstance(t, (int, float))]
+            n = max(full or numeric or [None], key=lambda t: -1 if t is None else t)
+            pts = [(size, p) for size, p in pts if p.params.get("tasks") == n]
+        out[key] = sorted(((size, p.counters[counter], p) for size, p in pts), key=lambda t: t[0])
+    return dict(sorted(out.items(), key=lambda kv: (r.order_key(kv[0][0]), kv[0][1])))
+
+
+def stack_table(r, workload, counter, unit=None):
+    """(header, rows): one row per runtime × guard, one column per stack size; or None."""
+    lines = stack_lines(r, workload, counter)
+    if not lines:
+        return None
+    sizes = sorted({size for pts in lines.values() for size, _, _ in pts})
+    rows = []
+    for (rt, guard), pts in lines.items():
+        by = {size: (v, p) for size, v, p in pts}
+        tasks = {p.params.get("tasks") for _, _, p in pts if "tasks" in p.params}
+        row = [rt, guard] + ([", ".join(map(str, sorted(tasks)))] if workload == "idle_memory" else [])
+        for size in sizes:
+            if size not in by:
+                row.append("–")
+                continue
+            v, p = by[size]
+            if workload == "max_tasks":
+                kind = stop_kind(p.label)[0]
+                row.append(("≥ " if kind in LOWER_BOUNDS and v else "") + held_text(v)
+                           + (f" ({kind})" if kind else ""))
+            else:
+                row.append(human(v, unit) if unit else fmt(v))
+        rows.append(row)
+    head = ["runtime", "guard page"] + (["tasks"] if workload == "idle_memory" else [])
+    return head + [f"stack {size_text(s)}" for s in sizes], rows
+
+
+def _sweep_points(r, workload):
+    return [p for p in r.points(workload)
+            if isinstance(p.params.get("workers"), (int, float)) and "speedup" in p.counters]
+
+
+def worker_curves(r, workload):
+    """The worker sweep of one workload (cpu_bound or skynet), or None without sweep entries:
+    {"curves": {label: [(K, speed-up)]}, "runtime": {label: runtime}, "ideal": [(K, min(K, CPUs))]
+    (empty when the CPU count is unknown), "cpus": CPUs or None, "fixed": {label: params text}}.
+    Each sized_workers runtime's curve holds its other params at their most common value; for
+    cpu_bound, the multi-core runtimes with one worker per task (not sized_workers: processes,
+    threads) add their tasks:N speed-ups as the curve K = N."""
+    pts = _sweep_points(r, workload)
+    if not pts:
+        return None
+    curves, runtime_of, fixed = {}, {}, {}
+    for rt in sorted({p.runtime for p in pts}, key=r.order_key):
+        mine = [p for p in pts if p.runtime == rt]
+        others = _most_common(params_text({k: v for k, v in p.params.items() if k != "workers"})
+                              for p in mine)
+        chosen = sorted(((p.params["workers"], p.counters["speedup"]) for p in mine
+                         if params_text({k: v for k, v in p.params.items() if k != "workers"}) == others))
+        curves[rt], runtime_of[rt], fixed[rt] = chosen, rt, others
+    if workload == "cpu_bound":
+        swept = set(curves)
+        for rt in r.runtime_list:
+            if rt.name in swept or not rt.has_traits or not rt.multi_core or rt.sized_workers:
+                continue
+            by_n = r.speedups().get(rt.name)
+            if by_n:
+                label = f"{rt.name} (a worker a task: K = tasks)"
+                curves[label], runtime_of[label], fixed[label] = sorted(by_n.items()), rt.name, "K = tasks"
+    cpus = r.worker_cpus()
+    ks = sorted({k for c in curves.values() for k, _ in c})
+    return {"curves": curves, "runtime": runtime_of, "fixed": fixed, "cpus": cpus,
+            "ideal": [(k, min(k, cpus)) for k in ks] if cpus else []}
+
+
+def worker_table(r, workload):
+    """(header, rows, notes) of the sweep: one row per curve, one column per K, the ideal last."""
+    w = worker_curves(r, workload)
+    if w is None:
+        return None
+    ks = sorted({k for c in w["curves"].values() for k, _ in c})
+    rows = []
+    for label, pts in w["curves"].items():
+        by = dict(pts)
+        rows.append([label, w["fixed"][label]] + [f"{by[k]:.2f}" if k in by else "–" for k in ks])
+    if w["ideal"]:
+        rows.append([f"ideal: min(K, {w['cpus']} CPUs)", ""] + [fmt(v) for _, v in w["ideal"]])
+    notes = []
+    if w["cpus"]:
+        over = [k for k in ks if k > w["cpus"]]
+        notes.append(f"CPUs: {w['cpus']} (context.workers.default, else the CPU count); K above it "
+                     f"({', '.join(map(str, over)) or 'none here'}) is oversubscribed, where the "
+                     f"ideal stays at {w['cpus']}×.")
+    return ["runtime", "held at"] + [f"K={k}" for k in ks], rows, notes
+
+
+def pipeline_rows(r):
+    """[(runtime, items, generator ns/item, channel ns/item, channel / generator)], per runtime at
+    the largest items value both ways measured."""
+    by = {}
+    for p in r.points("pipeline"):
+        if "ns_per_item" in p.counters and p.params.get("via") in ("generator", "channel"):
+            by.setdefault((p.runtime, p.params.get("items")), {})[p.params["via"]] = p.counters["ns_per_item"]
+    out = []
+    for rt in sorted({rt for rt, _ in by}, key=r.order_key):
+        both = [n for (x, n), v in by.items() if x == rt and len(v) == 2]
+        if not both:
+            continue
+        n = max(both, key=lambda n: (isinstance(n, (int, float)), n if isinstance(n, (int, float)) else 0))
+        g, c = by[(rt, n)]["generator"], by[(rt, n)]["channel"]
+        out.append((rt, n, g, c, c / g if g > 0 else None))
+    return out
+
+
+def pipeline_table(r):
+    rows = pipeline_rows(r)
+    if not rows:
+        return None
+    return (["runtime", "items", "generator (ns/item)", "channel (ns/item)", "channel / generator"],
+            [[rt, str(n), fmt(g), fmt(c), f"{fmt(ratio)}×" if ratio is not None else "–"]
+             for rt, n, g, c, ratio in rows])
+
+
+def pipeline_sentence(r):
+    """The computed summary: which hand-off is cheapest and by how much."""
+    rows = [row for row in pipeline_rows(r) if row[4] is not None]
+    if not rows:
+        return None
+    best_g = min(rows, key=lambda t: t[2])
+    best_c = min(rows, key=lambda t: t[3])
+    ratios = [t[4] for t in rows]
+    cheaper = [t[0] for t in rows if t[4] < 1]
+    if best_g[2] < best_c[3]:
+        text = (f"The generator is the cheapest hand-off: {fmt(best_g[2])} ns per item ({best_g[0]}), "
+                f"against {fmt(best_c[3])} ns for the cheapest channel ({best_c[0]}), "
+                f"{fmt(best_c[3] / best_g[2])}× as much.")
+    else:
+        text = (f"In this run the cheapest channel ({best_c[0]}, {fmt(best_c[3])} ns per item) is not "
+                f"dearer than the cheapest generator ({best_g[0]}, {fmt(best_g[2])} ns per item).")
+    text += (f" Runtime by runtime, a channel costs {fmt(min(ratios))}×"
+             + (f" to {fmt(max(ratios))}×" if len(ratios) > 1 and fmt(max(ratios)) != fmt(min(ratios)) else "")
+             + " what the generator costs on the same runtime")
+    if cheaper:
+        text += f"; on {', '.join(cheaper)} the channel is the cheaper one"
+    return text + "."

@@ -24,7 +24,7 @@ _LOWER_EXACT = {"real_time", "cpu_time", INSTRUCTIONS}
 _HIGHER_EXACT = {"items_per_second", "speedup", "max_tasks"}
 _NONE_EXACT = {OPS}
 _HIGHER_RE = re.compile(r"(_per_s|_per_second)$")
-_LOWER_RE = re.compile(r"(_ns|_us|_ms|_per_task)$|^cpu_|csw|^lost_")
+_LOWER_RE = re.compile(r"(_ns|_us|_ms|_per_task)$|^(ns|us|ms)_per_|^cpu_|csw|^lost_")
 _CPU_PER_OP_RE = re.compile(r"^cpu_\w+_ns_per_op$")
 _SWITCHES_PER_OP_RE = re.compile(r"csw_per_op$")
 
@@ -70,7 +70,7 @@ def unit_by_rule(name):
         return "ns"  # normalised on load, whatever time_unit said
     if name == INSTRUCTIONS:
         return "instructions/op"
-    m = re.search(r"_(ns|us|ms)_per_(\w+)$", name)
+    m = re.search(r"(?:^|_)(ns|us|ms)_per_(\w+)$", name)
     if m:
         return f"{m.group(1)}/{m.group(2)}"
     m = re.search(r"_(ns|us|ms)$", name)

@@ -235,18 +235,29 @@ class Results:
 
     def value(self, workload, runtime, counter, **params):
         for p in self.points(workload, runtime):
-            if all(p.params.get(k) == v for k, v in params.items()):
+            if all(p.params.get(k) == v for k, v in params.items()):   # v None: param absent
                 if counter in p.counters:
                     return p.counters[counter]
         return None
 
+    def worker_cpus(self):
+        """The CPUs the runtimes' workers default to: context.workers.default (what the worker
+        sweep's ideal line bends at), else the machine's CPU count; None when neither is known."""
+        workers = self.context.get("workers")
+        if isinstance(workers, dict):
+            n = workers.get("default")
+            if _is_number(n) and n > 0:
+                return int(n)
+        return self.cpu_count()
+
     def speedups(self):
         """{runtime: {tasks: speedup}} for cpu_bound; from items_per_second vs tasks:1
-        where the speedup counter is absent."""
+        where the speedup counter is absent. Entries of the worker sweep (a workers param) are
+        left out: their speed-up is against workers:1, not tasks:1."""
         out = {}
         for p in self.points("cpu_bound"):
             tasks = p.params.get("tasks")
-            if not _is_number(tasks):
+            if not _is_number(tasks) or "workers" in p.params:
                 continue
             s = p.counters.get("speedup")
             if s is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 # later issues add kinds (the loader must not reject a newer binary's file for it).
 KINDS = ("process", "thread", "pooled", "fiber", "coroutine", "hybrid", "inline")
 _STRING_TRAITS = ("label", "kind", "stack", "cost")
-_BOOL_TRAITS = ("multi_core", "shared_memory")
+_BOOL_TRAITS = ("multi_core", "shared_memory", "sized_stacks", "sized_workers")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Runtime:
     shared_memory: bool = None
     stack: str = None
     cost: str = None
+    sized_stacks: bool = None    # honours a stack size (the stack-size sweep of issue #11)
+    sized_workers: bool = None   # honours a worker count (the worker sweep of issue #11)
 
     @property
     def has_traits(self):
