@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 
 #include "bench/reference.hpp"
 #include "runtimes/core/worker_group.hpp"
+#include "workloads/memory.hpp"
 
 #ifndef COBENCH_BENCHMARK_VERSION
 #define COBENCH_BENCHMARK_VERSION "unknown"
@@ -31,7 +33,16 @@ Runs every workload under every runtime and writes one results JSON
 options:
   --profile NAME        quick (default; about 3 minutes on 2 cores), full (with
                         5 repetitions, so that two runs can differ
-                        significantly; about 35 minutes), test (tiny sizes)
+                        significantly; about 35 minutes), test (tiny sizes),
+                        limits (only max_tasks: each runtime holds tasks until
+                        the machine's own wall or the memory budget; also per
+                        stack size where a runtime takes one; about 15 minutes)
+  --memory-budget SIZE  the most memory a max_tasks probe may use, checked
+                        before every step: bytes, or with a suffix K, M, G, T
+                        (powers of 1024), at least 1M, or P% (1 to 100) of
+                        MemAvailable when the run starts (default: 50% of
+                        MemAvailable when each probe starts). More than
+                        MemAvailable now is refused
   --out FILE            results file (default: results/latest.json). Written to
                         a temporary file in the same folder, then renamed, so a
                         failed or interrupted run leaves the previous file as it
@@ -146,6 +157,32 @@ double parse_seconds(std::string_view flag, std::string_view text, double lo, do
     return v;
 }
 
+double parse_size(std::string_view flag, std::string_view text) {
+    const std::string want = std::string(flag) + " wants a size: bytes in decimal digits, optionally with a suffix K, M, "
+                             "G or T (powers of 1024), at least 1M; or P% of MemAvailable, P from 1 to 100; got '" +
+                             std::string(text) + "'";
+    if (text.empty()) throw bad_input(want);
+    if (text.back() == '%') {
+        const long pct = parse_integer(flag, text.substr(0, text.size() - 1), 1, 100);
+        const double available = mem_available();
+        if (available <= 0) throw bad_input(std::string(flag) + ": MemAvailable cannot be read from /proc/meminfo");
+        return available * static_cast<double>(pct) / 100;
+    }
+    double unit = 1;
+    std::string_view digits = text;
+    if (const char c = static_cast<char>(std::toupper(static_cast<unsigned char>(text.back()))); !std::isdigit(static_cast<unsigned char>(c))) {
+        const std::string_view units = "KMGT";
+        const auto at = units.find(c);
+        if (at == std::string_view::npos) throw bad_input(want);
+        unit = std::ldexp(1.0, 10 * static_cast<int>(at + 1));
+        digits = text.substr(0, text.size() - 1);
+    }
+    if (!all_digits(digits) || digits.size() > 15) throw bad_input(want);
+    const double bytes = std::strtod(std::string(digits).c_str(), nullptr) * unit;
+    if (bytes < 1048576) throw bad_input(want);
+    return bytes;
+}
+
 bool options::selected(std::string_view name, std::string_view runtime) const {
     return std::find(runtimes.begin(), runtimes.end(), runtime) != runtimes.end() && filter.matches(name);
 }
@@ -181,7 +218,8 @@ options parse_args(int argc, char** argv) {
             if (p == "quick") o.prof = profile::quick;
             else if (p == "full") o.prof = profile::full;
             else if (p == "test") o.prof = profile::test;
-            else throw bad_input("unknown profile '" + p + "' (quick, full, test)");
+            else if (p == "limits") o.prof = profile::limits;
+            else throw bad_input("unknown profile '" + p + "' (quick, full, test, limits)");
         } else if (a == "--out") {
             o.out = value();
             if (o.out.empty()) throw bad_input("--out needs a file name");
@@ -202,6 +240,8 @@ options parse_args(int argc, char** argv) {
             }
         } else if (a == "--workers") {
             o.workers = static_cast<int>(parse_integer(a, value(), 1, 4096));
+        } else if (a == "--memory-budget") {
+            o.memory_budget = parse_size(a, value());
         } else if (a == "--family-timeout") {
             o.family_timeout = parse_seconds(a, value(), 1, 86400);
         } else if (a == "--repetitions") {
@@ -226,6 +266,16 @@ options parse_args(int argc, char** argv) {
             throw bad_input("unknown option '" + std::string(argv[i]) + "' (see --help)");
         }
     }
+    if (o.memory_budget > 0) {
+        // Families read it from the environment (bench/probe.hpp).
+        const double available = mem_available();
+        if (available > 0 && o.memory_budget > available)
+            throw bad_input("--memory-budget " + std::to_string(static_cast<long long>(o.memory_budget / 1048576)) +
+                            " MiB is more than the " + std::to_string(static_cast<long long>(available / 1048576)) +
+                            " MiB available now (MemAvailable): the probes would drive the machine into swap or "
+                            "the OOM killer");
+        ::setenv("COBENCH_MEMORY_BUDGET", std::to_string(static_cast<long long>(o.memory_budget)).c_str(), 1);
+    }
     if (o.workers > 0) {
         // Families and their workers read it from the environment (runtimes/core/worker_group.hpp).
         ::setenv("COBENCH_WORKERS", std::to_string(o.workers).c_str(), 1);
@@ -241,7 +291,9 @@ options parse_args(int argc, char** argv) {
     }
     if (o.runtimes.empty()) o.runtimes = known;
     if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 5 : 1;
-    if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full ? 1800 : 300;
+    if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full || o.prof == profile::limits ? 1800 : 300;
+    if (o.instructions && o.prof == profile::limits)
+        throw bad_input("--instructions counts the workloads' instructions; the limits profile runs none");
     if (o.out.empty()) o.out = o.instructions ? "results/instructions.json" : "results/latest.json";
     if (o.instructions && !o.gbench_flags.empty())
         throw bad_input("--instructions runs no Google Benchmark, so '" + o.gbench_flags.front() + "' would do nothing");
@@ -310,7 +362,7 @@ std::vector<std::string> runnable_names(const options& o, bool instructions) {
             std::find(o.runtimes.begin(), o.runtimes.end(), p.runtime) != o.runtimes.end())
             names.push_back(p.name);
     if (!instructions)
-        for (auto& r : kernel_reference_names())
+        for (auto& r : kernel_reference_names(o.prof))
             if (std::find(o.runtimes.begin(), o.runtimes.end(), r.runtime) != o.runtimes.end()) names.push_back(r.name);
     return names;
 }

@@ -39,6 +39,7 @@ struct options {
     double family_timeout = 0;
     int repetitions = 0;
     int workers = 0;  // --workers; 0: the default
+    double memory_budget = 0;  // --memory-budget in bytes; 0: the default (half of MemAvailable)
     bool instructions = false, list = false, help = false;
     std::vector<std::string> gbench_flags;
     // Internal modes: one runtime family (--family), one callgrind run
@@ -58,6 +59,8 @@ std::string usage_text();
 // fraction for integers), within [lo, hi]. Throw bad_input naming the flag.
 long parse_integer(std::string_view flag, std::string_view text, long lo, long hi);
 double parse_seconds(std::string_view flag, std::string_view text, double lo, double hi);
+// A size in bytes: digits with an optional K/M/G/T suffix, or P% of MemAvailable.
+double parse_size(std::string_view flag, std::string_view text);
 
 // Asks the linked Google Benchmark, in a forked child, whether it accepts each
 // --benchmark_* flag; rejects the flags cobench sets itself. Throws bad_input.

@@ -70,14 +70,16 @@ void bench_pair(benchmark::State& st, const typename W::params& p) {
 }
 
 template <class R>
-void bench_probe(benchmark::State& st, profile prof) {
+void bench_probe(benchmark::State& st, profile prof, const wl::idle_memory::params& proto) {
     probe_outcome o;
     for (auto _ : st) {
         const auto t0 = std::chrono::steady_clock::now();
-        o = probe_max_tasks<R>(prof);
+        o = probe_max_tasks<R>(prof, proto);
         st.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     st.counters["max_tasks"] = static_cast<double>(o.held);
+    if (o.bytes_per_task > 0) st.counters["bytes_per_task"] = o.bytes_per_task;
+    st.counters["budget_bytes"] = o.budget;
     st.SetLabel(o.reason);
 }
 
@@ -126,6 +128,8 @@ nlohmann::json results_metadata() {
         {"vcsw_per_op", "switches/op", better::lower, 1, true},
         {"ivcsw_per_op", "switches/op", better::lower, 1, true},
         {"max_tasks", "tasks", better::higher},
+        {"bytes_per_task", "B", better::lower},
+        {"budget_bytes", "B", better::none},
         {"workers", "workers", better::none},
         {"instructions_per_op", "instructions/op", better::lower},
         {"instructions", "instructions", better::none},
@@ -150,7 +154,7 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
     auto wanted = [&](const std::string& name) { return re.matches(name); };
     std::size_t n = 0;
     the_product::for_each_pair([&]<class R, class W>() {
-        if (R::traits.name != runtime) return;
+        if (R::traits.name != runtime || !measures_workloads(prof)) return;
         for (const auto& p : W::sizes(prof, R::traits)) {
             const std::string name = bench_name<W>(R::traits.name, p);
             if (!W::unsupported(R::traits, p).empty() || !wanted(name)) continue;
@@ -164,14 +168,18 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
     });
     for_each_runtime([&](auto r) {
         using R = decltype(r);
-        const std::string name = "max_tasks/" + std::string(R::traits.name);
-        if (R::traits.name != runtime || !wanted(name)) return;
-        benchmark::RegisterBenchmark(name.c_str(), [prof](benchmark::State& st) { bench_probe<R>(st, prof); })
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond)
-            ->Iterations(1)
-            ->Repetitions(1);  // a capacity probe: repeating it measures nothing new and costs minutes
-        ++n;
+        if (R::traits.name != runtime) return;
+        for (const probe_variant& v : probe_variants<R>(prof)) {
+            if (!wanted(v.name)) continue;
+            benchmark::RegisterBenchmark(v.name.c_str(), [prof, p = v.proto](benchmark::State& st) {
+                bench_probe<R>(st, prof, p);
+            })
+                ->UseManualTime()
+                ->Unit(benchmark::kMillisecond)
+                ->Iterations(1)
+                ->Repetitions(1);  // a capacity probe: repeating it measures nothing new and costs minutes
+            ++n;
+        }
     });
     return n;
 }

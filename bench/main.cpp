@@ -42,7 +42,7 @@ int run_list(const options& o) {
     for (auto& p : planned_pairs(o.prof))
         if (o.selected(p.name, p.runtime) && !declared.count(p.name) && printed.insert(p.name).second)
             std::printf("%s%s\n", p.name.c_str(), p.deterministic ? "  [instructions]" : "");
-    for (auto& r : kernel_reference_names())
+    for (auto& r : kernel_reference_names(o.prof))
         if (o.selected(r.name, r.runtime)) std::printf("%s  [reference: perf bench sched pipe]\n", r.name.c_str());
     for (auto& l : declared_lines) std::printf("%s\n", l.c_str());
     return exit_ok;

@@ -12,6 +12,7 @@
 
 #include "runtimes/core/context.hpp"
 #include "runtimes/core/traits.hpp"
+#include "workloads/idle_memory.hpp"
 #include "workloads/run.hpp"
 #include "workloads/workload.hpp"
 
@@ -20,6 +21,39 @@ namespace cb {
 struct declared_pair {
     std::string workload, runtime, params, reason;
 };
+
+// The limits profile runs only the max_tasks probes.
+constexpr bool measures_workloads(profile p) { return p != profile::limits; }
+
+// One max_tasks probe: its benchmark name and the idle_memory parameters
+// besides the task count. Every profile probes each runtime at its default
+// stack; the limits profile also probes every stack size a runtime with
+// sized_stacks sweeps (idle_memory::stack_sweep), named
+// max_tasks/RUNTIME/stack:SIZE/guard:yes|no.
+struct probe_variant {
+    std::string name;
+    wl::idle_memory::params proto;
+};
+
+// W is a parameter only so that the stack sweep is looked up when used.
+template <class R, class W = wl::idle_memory>
+std::vector<probe_variant> probe_variants(profile prof) {
+    const std::string base = "max_tasks/" + std::string(R::traits.name);
+    std::vector<probe_variant> out{{base, typename W::params{}}};
+    if constexpr (requires { W::stack_sweep(R::traits); }) {
+        if (prof != profile::limits) return out;
+        for (const auto& [bytes, guard] : W::stack_sweep(R::traits)) {
+            typename W::params p{};
+            p.stack_bytes = bytes;
+            p.stack_guard = guard;
+            // The label's parts after the task count: "stack:8k/guard:yes".
+            std::string suffix = p.label();
+            suffix = suffix.substr(suffix.find('/') == std::string::npos ? suffix.size() : suffix.find('/'));
+            out.push_back({base + suffix, p});
+        }
+    }
+    return out;
+}
 
 // Every pair a profile would run, for --list and the families.
 struct planned_pair {
@@ -69,6 +103,7 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
 
     static std::vector<declared_pair> declared(profile prof) {
         std::vector<declared_pair> out;
+        if (!measures_workloads(prof)) return out;
         for_each_pair([&]<class Rt, class Wl>() {
             for (const auto& p : Wl::sizes(prof, Rt::traits))
                 if (auto why = Wl::unsupported(Rt::traits, p); !why.empty())
@@ -80,12 +115,17 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
     static std::vector<planned_pair> planned(profile prof) {
         std::vector<planned_pair> out;
         for_each_pair([&]<class Rt, class Wl>() {
+            if (!measures_workloads(prof)) return;
             for (const auto& p : Wl::sizes(prof, Rt::traits))
                 if (Wl::unsupported(Rt::traits, p).empty())
                     out.push_back({bench_name<Wl>(Rt::traits.name, p), std::string(Rt::traits.name),
                                    deterministic<Rt, Wl>()});
         });
-        (out.push_back({"max_tasks/" + std::string(R::traits.name), std::string(R::traits.name), false}), ...);
+        (
+            [&] {
+                for (const probe_variant& v : probe_variants<R>(prof)) out.push_back({v.name, std::string(R::traits.name), false});
+            }(),
+            ...);
         return out;
     }
 

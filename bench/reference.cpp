@@ -17,8 +17,9 @@ using json = nlohmann::json;
 
 // perf's scheduler benchmark bounces between two processes, or two threads
 // with -T: it stands beside every runtime whose tasks are exactly that.
-std::vector<reference_name> kernel_reference_names() {
+std::vector<reference_name> kernel_reference_names(profile p) {
     std::vector<reference_name> out;
+    if (!measures_workloads(p)) return out;  // the limits profile probes capacity only
     for (const runtime_traits& t : registered_traits()) {
         if (t.kind != task_kind::process && t.kind != task_kind::thread) continue;
         const std::string rt(t.name);
@@ -36,7 +37,7 @@ profile instruction_sizes(profile p) { return p == profile::full ? profile::quic
 // missing.
 void kernel_reference(const options& o, json& benchmarks, json& declared) {
     std::vector<reference_name> todo;
-    for (auto& r : kernel_reference_names())
+    for (auto& r : kernel_reference_names(o.prof))
         if (o.selected(r.name, r.runtime)) todo.push_back(r);
     if (todo.empty()) return;
     child_options co;

@@ -17,7 +17,7 @@ struct reference_name {
     std::string name, runtime;
     bool threads;  // perf's -T: the two tasks are threads of one process, not two processes
 };
-std::vector<reference_name> kernel_reference_names();
+std::vector<reference_name> kernel_reference_names(profile p);
 
 // Runs `perf bench sched pipe` for each selected reference name, appending
 // entries to `benchmarks`, or to `declared` where perf is missing. Throws

@@ -4,6 +4,8 @@
 # then draws the charts and writes the report from the results.
 #
 # Arguments go to the benchmark binary, e.g. `bash bench/run.sh --profile full`.
+# `--profile limits` writes results/limits.json, results/limits.md and
+# plots/out/limits/ instead, so the main report stays.
 # A relative --out is taken from the directory you run this from; without
 # --out the results go to results/latest.json in the repository.
 # COBENCH_BIN=PATH runs that binary instead, with no setup and no build.
@@ -43,9 +45,18 @@ identity() {
 
 out=
 passthrough=0
+profile=quick
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --profile)
+      [ $# -ge 2 ] && profile=$2
+      args+=("$1")
+      ;;
+    --profile=*)
+      profile=${1#--profile=}
+      args+=("$1")
+      ;;
     --out)
       [ $# -ge 2 ] || die 2 "--out needs a file name"
       out=$(from_caller "$2")
@@ -77,8 +88,15 @@ fi
 if [ "$passthrough" = 1 ]; then
   exec "$bin" "${args[@]}"
 fi
+# The limits profile holds only max_tasks probes: its results, charts and
+# report go beside the main ones (results/limits.json, results/limits.md,
+# plots/out/limits), so a limits run never replaces the main report.
+report_args=()
+if [ "$profile" = limits ]; then
+  report_args=(--report "$repo/results/limits.md" --out-dir "$repo/plots/out/limits")
+fi
 if [ -z "$out" ]; then
-  out=$repo/results/latest.json
+  if [ "$profile" = limits ]; then out=$repo/results/limits.json; else out=$repo/results/latest.json; fi
   args+=(--out "$out")
 fi
 
@@ -94,7 +112,7 @@ if [ "$(identity "$out")" = "$before" ]; then
 fi
 
 report=0
-plots/python.sh plots/report.py "$out" || report=$?
+plots/python.sh plots/report.py "$out" "${report_args[@]}" || report=$?
 case $report in
   0) exit "$rc" ;;  # 3 from the run: the report shows which family failed
   *) exit "$report" ;;

@@ -1,8 +1,12 @@
 """Resource limits that a runtime's own library does not report well: under a
 low RLIMIT_AS oneTBB crashes (SIGSEGV in makecontext) when it cannot map a
 suspended task's stack. The pool refuses such a run up front, so the result is
-a clear error naming RLIMIT_AS, not a crashed family naming nothing."""
+a clear error naming RLIMIT_AS, not a crashed family naming nothing.
 
+And the limits profile's memory budget: a tiny one stops the probe early,
+with the reason "budget"; impossible budgets are refused before anything runs."""
+
+import json
 import os
 import resource
 import subprocess
@@ -43,3 +47,51 @@ class AddressSpaceLimit(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@needs_bin
+class MemoryBudget(unittest.TestCase):
+    """--profile limits grows each runtime's tasks until a wall or the memory
+    budget; the budget is checked before every step."""
+
+    def test_a_tiny_budget_stops_early_with_the_reason_budget(self):
+        budget = 2 << 20
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "r.json")
+            r = run("--profile", "limits", "--runtimes", "coroutines", "--filter", "^max_tasks/coroutines$",
+                    "--memory-budget", "2M", "--out", out, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            with open(out) as f:
+                doc = json.load(f)
+        (entry,) = [b for b in doc["benchmarks"] if b["name"].startswith("max_tasks/coroutines")]
+        self.assertTrue(entry["label"].startswith("budget: "), entry["label"])
+        self.assertIn("2 MiB (--memory-budget)", entry["label"])
+        self.assertEqual(entry["budget_bytes"], budget)
+        self.assertGreater(entry["max_tasks"], 0)
+        # What was held fits the budget by the probe's own measure.
+        self.assertLessEqual(entry["max_tasks"] * entry["bytes_per_task"], budget)
+        self.assertEqual(doc["context"]["cobench_profile"], "limits")
+
+    def test_bad_budgets_are_refused_before_anything_runs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "r.json")
+            for bad in ("0", "abc", "10X", "0%", "101%", "512K", "-5M", "1.5G", "", "100000000T"):
+                r = run("--profile", "limits", "--runtimes", "coroutines", "--memory-budget", bad, "--out", out,
+                        timeout=60)
+                self.assertEqual(r.returncode, 2, (bad, r.stderr[-2000:]))
+                self.assertIn("--memory-budget", r.stderr, bad)
+                self.assertFalse(os.path.exists(out), bad)
+
+    def test_the_limits_profile_lists_only_probes(self):
+        r = run("--list", "--profile", "limits")
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        names = r.stdout.split()
+        self.assertTrue(names)
+        self.assertTrue(all(n.startswith("max_tasks/") for n in names), names)
+        # Runtimes that take a stack size are probed per stack size too.
+        self.assertTrue(any("/stack:" in n and "/guard:" in n for n in names), names)
+
+    def test_instruction_counting_has_nothing_to_count_in_the_limits_profile(self):
+        r = run("--instructions", "--profile", "limits", timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr[-2000:])
+        self.assertIn("limits", r.stderr)

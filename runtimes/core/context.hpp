@@ -93,7 +93,7 @@ concept runtime = requires(std::size_t n, body_archetype<typename R::context> bo
 };
 
 // The kernel's limits on tasks, for spawn errors: "kernel.pid_max 32768,
-// kernel.threads-max 192730, RLIMIT_NPROC 96365".
+// kernel.threads-max 192730, RLIMIT_NPROC 96365, vm.max_map_count 65530".
 std::string task_limits();
 
 // Pins the calling thread; used by runtimes for run_options::cpus.
