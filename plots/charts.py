@@ -475,6 +475,7 @@ class Chart:
     how: str = ""          # one line: how to read the chart
     absent: str = "no data for this chart"
     expected: object = None   # function of the results: is the chart's absence worth a note? None: always
+    limits: bool = False      # drawn from a limits-profile file (which holds only max_tasks entries)
 
 
 def limits_era(r):
@@ -508,7 +509,7 @@ CHARTS = [
     ], size=(14, 4.5), how="Lower is better: memory each idle task holds as the number of tasks N "
                            "grows, measured as RSS, PSS and kernel memory; log scales (symmetric-log near 0, where "
                            "values below 0 are noise drawn at 0)."),
-    Chart("max_tasks", "Most tasks held at once", [("max_tasks", max_tasks_panel)], size=(9, 4),
+    Chart("max_tasks", "Most tasks held at once", [("max_tasks", max_tasks_panel)], size=(9, 4), limits=True,
           how="Longer is more: the most tasks held at once, each bar marked by what stopped it and, "
               "where measured, the memory per held task; hatched bars stopped at the profile's cap or "
               "time limit (a 'limit' or 'cap' reason), so their count is a lower bound."),
@@ -518,7 +519,7 @@ CHARTS = [
         ("kernel", stack_panel("idle_memory", "kernel_per_task", "idle_memory: kernel memory per idle task",
                                "kernel_per_task (bytes, log)")),
         ("max_tasks", stack_panel("max_tasks", "max_tasks", "max_tasks: most tasks held", "tasks held (log)")),
-    ], size=None, expected=limits_era, absent="no entries with a stack param in this run (the "
+    ], size=None, expected=limits_era, limits=True, absent="no entries with a stack param in this run (the "
                                                "stack-size sweep of the runtimes with sized_stacks)",
           how="Against the stack size each task was given (log scale): memory per idle task (lower is "
               "better) and, from a limits run, the most tasks held (higher is more, each point named by "
@@ -634,7 +635,9 @@ def render_all(results):
         ready = [(label, draw) for label, draw in
                  ((label, prepare(results)) for label, prepare in panels) if draw]
         if not ready:
-            if chart.expected is None or chart.expected(results):
+            # A limits file measures nothing else: its other charts are left out without a note.
+            quiet = results.context.get("cobench_profile") == "limits" and not chart.limits
+            if not quiet and (chart.expected is None or chart.expected(results)):
                 skipped.append((chart.name, chart.title, chart.absent))
             continue
         notes = [f"{label}: not measured in this run" for label, prepare in panels

@@ -307,6 +307,14 @@ class SkippedChartsTest(unittest.TestCase):
         skipped = [name for name, _, _ in charts.render_all(parse(d))[1]]
         self.assertFalse(set(names) & set(skipped), skipped)
 
+    def test_a_limits_file_notes_no_other_chart(self):
+        rendered, skipped = charts.render_all(parse(doc("sweeps_limits.json")))
+        self.assertEqual([c.name for c in rendered], ["max_tasks", "stack_sizes", "overview"])
+        self.assertEqual(skipped, [])
+        d = doc("sweeps_limits.json")
+        d["benchmarks"] = [e for e in d["benchmarks"] if "/stack:" not in e["run_name"]]
+        self.assertEqual([name for name, _, _ in charts.render_all(parse(d))[1]], ["stack_sizes"])
+
 
 class LimitsReportTest(unittest.TestCase):
     def test_a_limits_only_file_gives_a_report(self):
