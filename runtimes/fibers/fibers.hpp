@@ -3,10 +3,19 @@
 // fd is parked and woken by readiness, never spinning on EAGAIN.
 //
 // Stacks come from a slab: large MAP_NORESERVE mappings cut into fixed-size
-// stacks and recycled without returning pages to the OS. No guard pages: one
-// guard a stack costs one mapping a stack, and 100,000 fibers would exceed
-// vm.max_map_count (65530 by default). Only the touched pages are resident,
-// and stack_resident_bytes() reports them (mincore).
+// stacks and recycled without returning pages to the OS. By default 64 KiB
+// and no guard pages: one guard a stack costs two mappings a stack, and
+// 100,000 fibers would exceed vm.max_map_count (65530 by default). Only the
+// touched pages are resident, and stack_resident_bytes() reports them
+// (mincore).
+//
+// A run may ask for another size and for guard pages (run_options::
+// stack_bytes, stack_guard; traits.sized_stacks): it then gets a slab of its
+// own for the run, unmapped when the run ends, so its mappings and pages
+// neither linger nor hide in a later run's baseline. A guarded slab keeps a
+// PROT_NONE page below each stack, and an overflow into it is reported and
+// ends the process by SIGSEGV (stack_guard.hpp); at vm.max_map_count the
+// spawn fails with a spawn_error that names the sysctl.
 #pragma once
 
 #include <chrono>
@@ -26,19 +35,27 @@
 #include "../core/group.hpp"
 #include "../core/parking.hpp"
 #include "../core/reactor.hpp"
+#include "stack_guard.hpp"
 
 namespace cb {
 
 class stack_slab {
 public:
-    explicit stack_slab(std::size_t stack_size, std::size_t per_chunk = 1024);
+    // stack_size is rounded up to whole pages. With `guarded`, a PROT_NONE
+    // page lies below every stack (protected when the stack is first handed
+    // out, so a slab costs mappings only for the stacks it has used).
+    explicit stack_slab(std::size_t stack_size, std::size_t per_chunk = 1024, bool guarded = false);
     ~stack_slab();
     stack_slab(const stack_slab&) = delete;
     stack_slab& operator=(const stack_slab&) = delete;
-    void* get();
+    // The lowest address of a stack of stack_size() bytes (above its guard
+    // page, if any). Throws (spawn_error naming vm.max_map_count when a
+    // guard page cannot be mapped).
+    [[nodiscard]] void* get();
     void put(void* p) noexcept { free_.push_back(p); }
     std::size_t stack_size() const noexcept { return size_; }
-    std::size_t in_use() const noexcept { return total_ - free_.size(); }
+    bool guarded() const noexcept { return guard_ != 0; }
+    std::size_t in_use() const noexcept { return total_ - free_.size() - fresh_.size(); }
     // Resident bytes of every stack the slab has handed out so far.
     std::size_t resident_bytes() const;
     // Resident bytes of the stacks in use now (handed out and not returned).
@@ -48,8 +65,10 @@ public:
     void trim() noexcept;
 
 private:
-    std::size_t size_, per_chunk_, total_ = 0;
-    std::vector<void*> free_;
+    void add_chunk();
+    std::size_t size_, guard_, stride_, per_chunk_, total_ = 0;
+    std::vector<void*> free_;   // handed out before and given back (guarded already)
+    std::vector<void*> fresh_;  // never handed out, lowest address last
     std::vector<void*> chunks_;
 };
 
@@ -86,14 +105,40 @@ private:
 };
 
 // The calling thread's fiber machinery, set up on first use: the scheduling
-// algorithm and the stack slab. The stack size is fixed per thread by the
-// first call.
+// algorithm and the stack slab. The default slab's stack size is fixed per
+// thread by the first call; a run with other stacks sets `run_slab` to a slab
+// of its own while it lasts (fiber_stacks_scope).
 struct fiber_thread {
     epoll_reactor* reactor = nullptr;
     std::unique_ptr<stack_slab> slab;
+    stack_slab* run_slab = nullptr;
+    // The slab new fibers take their stacks from.
+    stack_slab& stacks() noexcept { return run_slab ? *run_slab : *slab; }
 };
 fiber_thread& this_fiber_thread(std::size_t stack_size = 0);
 inline constexpr std::size_t default_fiber_stack = 64 * 1024;
+// The smallest stack a run may ask for: one page (a fiber's own context
+// record and the first frames live at its top).
+inline constexpr std::size_t min_fiber_stack = 4096;
+
+// For the length of one run: the stacks run_options asks for. The thread's
+// own slab when they are the default (the default path is exactly what it
+// was); otherwise a slab of the run's own, and with guard pages an alternate
+// signal stack so an overflow can be reported. Throws std::invalid_argument
+// for a stack below min_fiber_stack.
+class fiber_stacks_scope {
+public:
+    explicit fiber_stacks_scope(const run_options& opts);
+    ~fiber_stacks_scope();
+    fiber_stacks_scope(const fiber_stacks_scope&) = delete;
+    fiber_stacks_scope& operator=(const fiber_stacks_scope&) = delete;
+
+private:
+    fiber_thread& ft_;
+    stack_slab* saved_;
+    std::unique_ptr<signal_stack_scope> altstack_;
+    std::unique_ptr<stack_slab> own_;
+};
 
 template <class T>
 class fiber_channel {
@@ -121,7 +166,15 @@ private:
 };
 
 // What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits fibers_traits{"fibers", "Boost.Fiber (one thread, epoll scheduler)", task_kind::fiber, false, true, stack_model::fixed_user_stack, cost_class::light};
+inline constexpr runtime_traits fibers_traits{.name = "fibers",
+                                              .label = "Boost.Fiber (one thread, epoll scheduler)",
+                                              .kind = task_kind::fiber,
+                                              .multi_core = false,
+                                              .shared_memory = true,
+                                              .stack = stack_model::fixed_user_stack,
+                                              .cost = cost_class::light,
+                                              .concurrent = true,
+                                              .sized_stacks = true};
 
 class fiber_context : public parking_context<fiber_context, boost::fibers::mutex, boost::fibers::condition_variable> {
 public:
@@ -142,12 +195,13 @@ public:
     }
 
     // {stack size, resident bytes of the stacks in use}: what a fiber costs
-    // in stack, for memory-per-task reports.
+    // in stack, for memory-per-task reports. Inside a run, the run's stacks
+    // (its size, without the guard page, which holds no memory).
     static std::pair<std::size_t, std::size_t> stack_usage() {
-        const stack_slab& s = *this_fiber_thread().slab;
+        const stack_slab& s = this_fiber_thread().stacks();
         return {s.stack_size(), s.resident_in_use()};
     }
-    static void release_free_memory() { this_fiber_thread().slab->trim(); }
+    static void release_free_memory() { this_fiber_thread().stacks().trim(); }
 
     // Parks the calling fiber until fd reports `events`.
     static void wait_fd(int fd, std::uint32_t events);
@@ -163,7 +217,7 @@ public:
         bool aborted = false;
         try {
             for (std::size_t i = 0; i < n; ++i)
-                fs.emplace_back(std::allocator_arg, slab_stack_allocator{ft.slab.get()}, [&fn, &aborted, i] {
+                fs.emplace_back(std::allocator_arg, slab_stack_allocator{&ft.stacks()}, [&fn, &aborted, i] {
                     if (!aborted) fn(i);
                 });
         } catch (const std::exception& e) {
@@ -184,6 +238,7 @@ struct fibers_runtime {
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         affinity_guard keep_mask;
         if (!opts.cpus.empty()) pin_this_thread(opts.cpus[0]);
+        fiber_stacks_scope stacks(opts);
         fiber_context ctx;
         ctx.opts = &opts;
         ctx.tasks = n;
