@@ -11,9 +11,19 @@
 //   stack_per_task, stack_touched_per_task   fibers: reserved and resident stack
 // Freed heap and unused fiber stacks are handed back to the OS before the
 // baseline, so a delta is what the run holds, not what an earlier run left.
+//
+// Runtimes whose traits say sized_stacks also run with other stacks (a stack
+// size and whether a guard page lies below each stack): those entries add
+// `/stack:<size>/guard:<yes|no>` to the label ("tasks:1000/stack:8k/guard:yes";
+// sizes spelled 8k, 64k, 256k, 8m). Entries without it are the runtime's
+// default stacks.
 #pragma once
 
 #include <malloc.h>
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "workloads/memory.hpp"
 #include "common.hpp"
@@ -24,8 +34,42 @@ struct idle_memory {
     static constexpr std::string_view name = "idle_memory";
     struct params {
         std::size_t tasks;
-        std::string label() const { return "tasks:" + std::to_string(tasks); }
+        std::size_t stack_bytes = 0;  // 0: the runtime's default stack
+        run_options::guard stack_guard = run_options::guard::runtime_default;
+        std::string label() const {
+            std::string l = "tasks:" + std::to_string(tasks);
+            if (stack_bytes != 0 || stack_guard != run_options::guard::runtime_default)
+                l += "/stack:" + size_label(stack_bytes) + "/guard:" + guard_label(stack_guard);
+            return l;
+        }
     };
+    // 8192 -> "8k", 8 MiB -> "8m"; 0 -> "default".
+    static std::string size_label(std::size_t bytes) {
+        if (bytes == 0) return "default";
+        if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + "m";
+        if (bytes % 1024 == 0) return std::to_string(bytes / 1024) + "k";
+        return std::to_string(bytes);
+    }
+    static std::string guard_label(run_options::guard g) {
+        switch (g) {
+            case run_options::guard::with: return "yes";
+            case run_options::guard::without: return "no";
+            case run_options::guard::runtime_default: return "default";
+        }
+        return "?";
+    }
+    // The (stack bytes, guard) pairs swept for a runtime, beyond its default
+    // stacks; empty unless its traits say sized_stacks. A stack the user owns
+    // (a fiber's) goes as low as 8 KiB, with and without a guard page; an OS
+    // thread's from 64 KiB up to glibc's 8 MiB default.
+    static std::vector<std::pair<std::size_t, run_options::guard>> stack_sweep(const runtime_traits& rt) {
+        if (!rt.sized_stacks) return {};
+        using g = run_options::guard;
+        constexpr std::size_t k = 1024;
+        const std::vector<std::pair<std::size_t, g>> user = {{8 * k, g::without}, {8 * k, g::with}, {64 * k, g::with}, {256 * k, g::with}};
+        const std::vector<std::pair<std::size_t, g>> os = {{64 * k, g::with}, {256 * k, g::with}, {8 * k * k, g::with}, {64 * k, g::without}};
+        return by_stack<std::vector<std::pair<std::size_t, g>>>(rt, os, os, user, user, user);
+    }
     // What a parked task holds decides how many are parked: a process, an
     // OS thread or a oneTBB stack (one mapping each), a fiber stack, a frame.
     static std::vector<params> sizes(profile p, const runtime_traits& rt) {
@@ -36,9 +80,26 @@ struct idle_memory {
                                  by_profile<v>(p, {100}, {1000, 100000}, {1, 1000, 10000, 100000, 1000000}));
         std::vector<params> out;
         for (auto n : ns) out.push_back({n});
+        // The stack sweep: one size in quick (a second or so in all), the
+        // default entries' range but their largest in full. Guarded user
+        // stacks stop at 10,000: each is two mappings, and vm.max_map_count
+        // (65530) ends them near 32,000 (the limits profile finds that wall).
+        for (auto [bytes, guard] : stack_sweep(rt)) {
+            const bool guarded_user = guard == run_options::guard::with && rt.stack != stack_model::os_thread &&
+                                      rt.stack != stack_model::process;
+            const v sweep = by_stack<v>(rt, by_profile<v>(p, {4}, {10}, {10, 100}), by_profile<v>(p, {16}, {100}, {100, 1000, 10000}),
+                                        by_profile<v>(p, {16}, {100}, {100, 1000}),
+                                        by_profile<v>(p, {100}, {1000}, guarded_user ? v{1000, 10000} : v{1000, 10000, 100000}),
+                                        by_profile<v>(p, {100}, {1000}, {1000, 100000}));
+            for (auto n : sweep) out.push_back({n, bytes, guard});
+        }
         return out;
     }
-    static std::string unsupported(const runtime_traits& rt, const params&) { return needs_concurrency(rt, "parking until every task has arrived"); }
+    static std::string unsupported(const runtime_traits& rt, const params& p) {
+        if ((p.stack_bytes != 0 || p.stack_guard != run_options::guard::runtime_default) && !rt.sized_stacks)
+            return "the runtime does not size its tasks' stacks (traits.sized_stacks)";
+        return needs_concurrency(rt, "parking until every task has arrived");
+    }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.tasks); }
     static int iterations(const params&) { return 1; }
@@ -74,8 +135,10 @@ struct idle_memory {
     };
 
     template <class C>
-    static run_options options(const params&, state<C>& s) {
+    static run_options options(const params& p, state<C>& s) {
         run_options o;
+        o.stack_bytes = p.stack_bytes;
+        o.stack_guard = p.stack_guard;
         o.parks = true;
         o.user = &s;
         o.on_parked = [](void* u, const parked_info& info) {
