@@ -11,6 +11,7 @@
 #include "idle_memory.hpp"
 #include "lost_updates.hpp"
 #include "ping_pong.hpp"
+#include "pipeline.hpp"
 #include "pipe_pong.hpp"
 #include "producer_consumer.hpp"
 #include "skynet.hpp"
@@ -21,7 +22,8 @@
 namespace cb::wl {
 
 using all_workloads = std::tuple<ping_pong, pipe_pong, yield_ring, spawn, skynet, cpu_bound, idle_memory,
-                                 timer_fanout, producer_consumer, bounded_fanout, lost_updates, echo, echo_accept>;
+                                 timer_fanout, producer_consumer, pipeline, bounded_fanout, lost_updates, echo,
+                                 echo_accept>;
 
 template <class List>
 struct all_are_workloads;
