@@ -358,7 +358,9 @@ def headline(r):
                     elif p.overlaps(chosen[best], counter):
                         text += f" · ≈ best (×{fmt(ratio, 2)}, ranges overlap)"
                     else:
-                        text += f" · ×{'≥ ' if bound else ''}{fmt(ratio, 2)}"
+                        # Against the best, a lower bound's factor is at most this much.
+                        upper = capped[rt] and not capped.get(best)
+                        text += f" · ×{'≥ ' if bound else '≤ ' if upper else ''}{fmt(ratio, 2)}"
             cells.append(text)
         where = "/".join([f"{k}:{v}" for k, v in fixed.items() if v is not None]
                          + ([key] if key and key != "—" else []))
@@ -374,12 +376,12 @@ def headline(r):
                      "their min–max is in each workload's section. ×k: k times the best runtime's "
                      "value (worse by that factor); ≈ best: the min–max ranges of the two overlap, so "
                      "the difference is inside the run-to-run spread. ≥: a count stopped by the "
-                     "harness's own cap, a lower bound. †: the first repetition was left out as a warm-up "
+                     "harness's own cap or time limit, a lower bound. †: the first repetition was left out as a warm-up "
                      "outlier. – (tag): why the cell is empty.")
     stops = [k for k in STOP_KINDS if k in stops_seen]
     if stops:
         notes.append("Most tasks held, what stopped each count: "
-                     + "; ".join(f"({k}) {STOP_MEANING[k]}" for k in stops)
+                     + "; ".join(f"{stop_marker(k).strip()} {STOP_MEANING[k]}" for k in stops)
                      + "." + (" Counts marked (cap) or (time limit) are lower bounds; `cobench "
                               "--profile limits` pushes every runtime to what the machine holds."
                               if set(LOWER_BOUNDS) & set(stops) else ""))

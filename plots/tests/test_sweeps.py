@@ -183,9 +183,10 @@ class HeadlineTest(unittest.TestCase):
                          [c.strip() for c in line.split("|")]))
         self.assertIn("32.5k tasks (wall)", cells["threads"])
         self.assertIn("66.5M tasks (budget)", cells["coroutines"])
-        self.assertTrue(cells["process_loops"].startswith("≥ 64.0M tasks (time limit)"), cells)
+        self.assertEqual(cells["process_loops"], "≥ 64.0M tasks (time limit) · ×≤ 1.0", "a bound's factor")
         self.assertIn("Most tasks held, what stopped each count: (wall) the machine refused the next spawn",
                       proc.stdout)
+        self.assertIn("(time limit) one group took too long: a lower bound", proc.stdout)
 
     def test_caps_in_a_full_run(self):
         cells, notes = self.row(parse(doc("sweeps.json")), "max_tasks")
