@@ -1,6 +1,10 @@
 #include "pool.hpp"
 
+#include <climits>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <oneapi/tbb/global_control.h>
@@ -11,6 +15,22 @@ namespace cb {
 pool_options& pool_config() {
     static pool_options o;
     return o;
+}
+
+int checked_workers(std::size_t k) {
+    if (k == 0 || k > static_cast<std::size_t>(INT_MAX))
+        throw std::invalid_argument("pool: run_options::workers = " + std::to_string(k) +
+                                    " is not an arena size (1 .. " + std::to_string(INT_MAX) + ")");
+    return static_cast<int>(k);
+}
+
+tbb::task_arena& pool_runtime::sized_arena(int k) {
+    static std::mutex m;
+    static std::map<int, std::unique_ptr<tbb::task_arena>> arenas;
+    std::lock_guard lk(m);
+    auto& a = arenas[k];
+    if (!a) a = std::make_unique<tbb::task_arena>(k);
+    return *a;
 }
 
 pool_io_service& pool_io_service::get() {

@@ -1,4 +1,6 @@
-// pool: a oneTBB task_arena of W worker threads (default: hardware threads).
+// pool: a oneTBB task_arena of W worker threads (default: hardware threads;
+// run_options::workers = K: an arena of K, oversubscribed past the CPUs if
+// asked).
 //
 // A pool worker that blocks in a system call or on a condition variable is a
 // worker lost to every other task, and with more waiting tasks than workers it
@@ -19,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -99,8 +102,14 @@ struct pool_options {
 };
 pool_options& pool_config();
 
+// Threads of the default arena: pool_config().workers, or the hardware threads.
+inline std::size_t pool_default_workers() {
+    const int w = pool_config().workers;
+    return w > 0 ? static_cast<std::size_t>(w) : std::max(1u, std::thread::hardware_concurrency());
+}
+
 // What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits pool_traits{"pool", "oneTBB pool (resumable tasks)", task_kind::pooled, true, true, stack_model::per_suspended_task, cost_class::light};
+inline constexpr runtime_traits pool_traits{"pool", "oneTBB pool (resumable tasks)", task_kind::pooled, true, true, stack_model::per_suspended_task, cost_class::light, true, false, true};
 
 class pool_context : public parking_context<pool_context, std::mutex, task_condvar> {
 public:
@@ -109,6 +118,13 @@ public:
     using channel = blocking_channel<T, std::mutex, task_condvar>;
 
     static void configure_fd(int fd) { set_nonblocking(fd, true); }
+
+    // Threads that can run a run's n tasks: the arena's (K, or the default),
+    // never more than the tasks, at least 1.
+    static std::size_t workers_for(std::size_t n, const run_options& o) {
+        const std::size_t k = o.workers ? o.workers : pool_default_workers();
+        return std::max<std::size_t>(1, std::min(k, n));
+    }
 
     // Re-queues the task: suspend, and resume at once from the suspend callback.
     ready<void> yield() {
@@ -149,14 +165,15 @@ private:
     std::atomic<std::size_t> next_{0};
 };
 
+// run_options::workers as an arena size: past int's range is bad input
+// (std::invalid_argument naming it).
+int checked_workers(std::size_t k);
+
 struct pool_runtime {
     static constexpr const runtime_traits& traits = pool_traits;
     using context = pool_context;
 
-    static int workers() {
-        int w = pool_config().workers;
-        return w > 0 ? w : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    }
+    static int workers() { return static_cast<int>(pool_default_workers()); }
 
     // A pool lives longer than one group of tasks: unpinned runs share one
     // arena, started on first use, so a run pays for its tasks and not for
@@ -167,16 +184,35 @@ struct pool_runtime {
         return a;
     }
 
+    // Unpinned runs that ask for K workers share the arena of K, kept like
+    // the default one. An arena of K has one slot for the calling thread and
+    // K - 1 for oneTBB workers: K = 1 runs every task on the caller.
+    static tbb::task_arena& sized_arena(int k);
+
+    // oneTBB gives all arenas together at most max_allowed_parallelism - 1
+    // workers (by default the hardware threads - 1), so an arena of K past
+    // that would quietly run on fewer threads. A run that asks for K raises
+    // the limit to K for as long as it runs (the limit is process-wide; the
+    // default arena keeps its own size, so nothing else grows). Runs that
+    // ask for nothing keep oneTBB's default limit, as before.
+    static bool needs_room(int k) {
+        return static_cast<std::size_t>(k) >
+               tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+    }
+
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         affinity_guard keep_mask;  // the observer pins this thread too while it works in the arena
+        const int k = opts.workers ? checked_workers(opts.workers) : workers();
+        std::optional<tbb::global_control> room;
+        if (opts.workers && needs_room(k)) room.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(k));
         std::optional<tbb::task_arena> pinned;
         std::unique_ptr<pinning_observer> pin;
         if (!opts.cpus.empty()) {
-            pinned.emplace(workers());
+            pinned.emplace(k);
             pin = std::make_unique<pinning_observer>(*pinned, opts.cpus);
         }
-        tbb::task_arena& arena = pinned ? *pinned : shared_arena();
+        tbb::task_arena& arena = pinned ? *pinned : opts.workers ? sized_arena(k) : shared_arena();
         check_room_for_suspended_stacks(n);
         pool_context ctx;
         ctx.opts = &opts;
