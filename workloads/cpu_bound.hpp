@@ -1,13 +1,21 @@
 // cpu_bound: a fixed total of kernel units split into N tasks. Throughput and
 // speed-up against one task of the same runtime measured in the same run.
 // Single-threaded runtimes (fibers, coroutines) are expected not to speed up.
+//
+// Runtimes that take a worker count (sized_workers) also run the worker
+// sweep (worker_sweep.hpp): tasks:16xCPUs/workers:K, the same units, and
+// `speedup` = seconds at workers:1 over seconds at workers:K. Quick runs
+// three of its points (1, CPUs, 4xCPUs), full all of them. Processes and
+// threads have a worker a task: their tasks:N entries are their curve.
 #pragma once
 
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "common.hpp"
 #include "kernels/mix.hpp"
+#include "worker_sweep.hpp"
 
 namespace cb::wl {
 
@@ -19,15 +27,27 @@ struct cpu_bound {
     struct params {
         std::size_t tasks;
         std::uint64_t units;
-        std::string runtime;  // for the speed-up reference; not part of the name
-        std::string label() const { return "tasks:" + std::to_string(tasks); }
+        std::size_t workers = 0;  // the sweep's K; 0: the runtime's default (not a sweep entry)
+        std::string runtime{};    // for the speed-up reference; not part of the name
+        std::string label() const {
+            return "tasks:" + std::to_string(tasks) + (workers ? "/workers:" + std::to_string(workers) : "");
+        }
     };
     static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         const std::uint64_t units = by_profile<std::uint64_t>(p, 2000, 200000, 400000);
         auto ns = by_profile<std::vector<std::size_t>>(p, {1, 2}, {1, 2, 4}, {1, 2, 4, 8, 16, 64});
         std::vector<params> out;
-        for (auto n : ns) out.push_back({n, units, std::string(rt.name)});
+        for (auto n : ns) out.push_back({n, units, 0, std::string(rt.name)});
+        if (rt.sized_workers) {
+            const std::size_t cpus = sweep_cpus(p);
+            for (auto k : workers_to_sweep(p)) out.push_back({sweep_tasks(cpus), units, k, std::string(rt.name)});
+        }
         return out;
+    }
+    static run_options options(const params& p) {
+        run_options o;
+        o.workers = p.workers;
+        return o;
     }
     static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.tasks; }
@@ -61,10 +81,22 @@ struct cpu_bound {
         static std::map<std::string, double> m;
         return m;
     }
+    // Seconds per run at workers:1, per runtime, task count and units, from earlier in this process.
+    static std::map<std::tuple<std::string, std::size_t, std::uint64_t>, double>& one_worker_seconds() {
+        static std::map<std::tuple<std::string, std::size_t, std::uint64_t>, double> m;
+        return m;
+    }
     static constexpr counter_meta counter_info[] = {{"items_per_second", "items/s", better::higher},
                                                     {"speedup", "x", better::higher}};
     static counters report(const params& p, const measurement& m) {
         counters c{{"items_per_second", ops(p) / m.per_iteration()}};
+        if (p.workers) {
+            const auto key = std::make_tuple(p.runtime, p.tasks, p.units);
+            if (p.workers == 1) one_worker_seconds()[key] = m.per_iteration();
+            if (auto it = one_worker_seconds().find(key); it != one_worker_seconds().end())
+                c["speedup"] = it->second / m.per_iteration();
+            return c;
+        }
         if (p.tasks == 1) one_task_seconds()[p.runtime] = m.per_iteration();
         if (auto it = one_task_seconds().find(p.runtime); it != one_task_seconds().end())
             c["speedup"] = it->second / m.per_iteration();

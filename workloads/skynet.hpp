@@ -7,12 +7,22 @@
 // run's ten top-level tasks, so a runtime that spreads top-level tasks over
 // workers (process_loops, thread_loops) has a tree per worker to run, and
 // `speedup` is its time at one root over its time at ten, in the same run.
+//
+// Runtimes that take a worker count (sized_workers) also run the worker
+// sweep (worker_sweep.hpp) on a multi-root tree: leaves:L/roots:R/workers:K,
+// R the smallest power of ten with four roots a worker at the largest K
+// (16 x CPUs: 100 on 2 to 6 CPUs), at most L/10 so each root is still a
+// tree (the test size, 100 leaves, has 10 roots for K up to 8). `speedup` is
+// seconds at workers:1 over seconds at workers:K, same leaves and roots.
+// Full profile only (and test): quick sweeps cpu_bound alone, to stay small.
 #pragma once
 
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "common.hpp"
+#include "worker_sweep.hpp"
 
 namespace cb::wl {
 
@@ -25,9 +35,12 @@ struct skynet {
     struct params {
         std::uint64_t leaves;
         std::uint64_t roots = 1;
-        std::string runtime{};  // for the speed-up reference; not part of the name
+        std::size_t workers = 0;  // the sweep's K; 0: the runtime's default (not a sweep entry)
+        std::string runtime{};    // for the speed-up reference; not part of the name
         std::string label() const {
-            return "leaves:" + std::to_string(leaves) + (roots > 1 ? "/roots:" + std::to_string(roots) : "");
+            std::string l = "leaves:" + std::to_string(leaves);
+            if (roots > 1 || workers) l += "/roots:" + std::to_string(roots);
+            return workers ? l + "/workers:" + std::to_string(workers) : l;
         }
     };
     // Every parent stays alive while its children run, so what a waiting
@@ -39,9 +52,27 @@ struct skynet {
         const u full = by_stack<u>(rt, 1000, 10000, 1000000, 100000, 1000000);
         const u quick = std::min<u>(full, by_stack<u>(rt, 100, 1000, 100000, 100000, 100000));
         const u leaves = by_profile<u>(p, rt.stack == stack_model::process ? 10 : 100, quick, full);
-        std::vector<params> out{{leaves, 1, std::string(rt.name)}};
-        if (rt.multi_core) out.push_back({leaves, fanout, std::string(rt.name)});
+        std::vector<params> out{{leaves, 1, 0, std::string(rt.name)}};
+        if (rt.multi_core) out.push_back({leaves, fanout, 0, std::string(rt.name)});
+        // The sweep: full and test only (quick's share of the sweep is cpu_bound's).
+        if (rt.sized_workers && (p == profile::full || p == profile::test)) {
+            const std::size_t cpus = sweep_cpus(p);
+            const u roots = sweep_roots(leaves, cpus);
+            for (auto k : workers_to_sweep(p)) out.push_back({leaves, roots, k, std::string(rt.name)});
+        }
         return out;
+    }
+    // The sweep's roots: a power of ten (each root's subtree is a whole
+    // 10-way tree), at least 16 x CPUs, at most leaves / 10.
+    static std::uint64_t sweep_roots(std::uint64_t leaves, std::size_t cpus) {
+        std::uint64_t r = fanout;
+        while (r < sweep_tasks(cpus) && r * fanout <= leaves / fanout) r *= fanout;
+        return std::min(r, std::max<std::uint64_t>(1, leaves / fanout));
+    }
+    static run_options options(const params& p) {
+        run_options o;
+        o.workers = p.workers;
+        return o;
     }
     static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.roots; }
@@ -50,7 +81,13 @@ struct skynet {
         for (std::uint64_t level = p.leaves; level >= 1; level /= fanout) n += static_cast<double>(level);
         return n;
     }
-    static double ops(const params& p) { return nodes(p) - (p.roots > 1 ? 1 : 0); }
+    // Nodes spawned: the levels from the roots down (above them, nothing runs).
+    static double ops(const params& p) {
+        double n = 0;
+        for (std::uint64_t level = p.leaves; level >= p.roots && level >= 1; level /= fanout)
+            n += static_cast<double>(level);
+        return n;
+    }
 
     template <class C>
     struct state {
@@ -83,8 +120,20 @@ struct skynet {
         return m;
     }
     static constexpr counter_meta counter_info[] = {{"spawn_ns", "ns", better::lower}, {"speedup", "x", better::higher}};
+    // Seconds per run at workers:1, per runtime, leaves and roots, from earlier in this process.
+    static std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, double>& one_worker_seconds() {
+        static std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, double> m;
+        return m;
+    }
     static counters report(const params& p, const measurement& m) {
         counters c{{"spawn_ns", m.per_iteration() * 1e9 / ops(p)}};
+        if (p.workers) {
+            const auto key = std::make_tuple(p.runtime, p.leaves, p.roots);
+            if (p.workers == 1) one_worker_seconds()[key] = m.per_iteration();
+            if (auto it = one_worker_seconds().find(key); it != one_worker_seconds().end())
+                c["speedup"] = it->second / m.per_iteration();
+            return c;
+        }
         const auto key = std::make_pair(p.runtime, p.leaves);
         if (p.roots == 1) one_root_seconds()[key] = m.per_iteration();
         else if (auto it = one_root_seconds().find(key); it != one_root_seconds().end())

@@ -174,7 +174,7 @@ private:
     bool released_ = false;
 };
 
-inline constexpr runtime_traits fibers_mt_traits{"fibers_mt", "Boost.Fiber on K threads (work sharing)", task_kind::fiber, true, true, stack_model::fixed_user_stack, cost_class::light};
+inline constexpr runtime_traits fibers_mt_traits{"fibers_mt", "Boost.Fiber on K threads (work sharing)", task_kind::fiber, true, true, stack_model::fixed_user_stack, cost_class::light, true, false, true};
 
 class fibers_mt_context
     : public parking_context<fibers_mt_context, boost::fibers::mutex, boost::fibers::condition_variable> {

@@ -24,7 +24,7 @@
 
 namespace cb {
 
-inline constexpr runtime_traits thread_loops_traits{"thread_loops", "threads × coroutine loops (K workers)", task_kind::hybrid, true, true, stack_model::stackless, cost_class::tiny};
+inline constexpr runtime_traits thread_loops_traits{"thread_loops", "threads × coroutine loops (K workers)", task_kind::hybrid, true, true, stack_model::stackless, cost_class::tiny, true, false, true};
 
 template <class T>
 class shard_channel {
