@@ -69,7 +69,27 @@ void pool_io_service::loop() {
     }
 }
 
-void check_room_for_suspended_stacks(std::size_t tasks) {
+namespace {
+void check_room_for_mappings(std::size_t tasks) {
+    std::ifstream sysctl("/proc/sys/vm/max_map_count");
+    std::size_t max_maps = 0;
+    if (!(sysctl >> max_maps) || max_maps == 0) return;
+    std::ifstream maps("/proc/self/maps");
+    std::size_t in_use = 0;
+    for (std::string line; std::getline(maps, line);) ++in_use;
+    constexpr std::size_t per_stack = 2, spare = 256;  // spare: the run's own heap, threads' stacks
+    const std::size_t room = max_maps > in_use + spare ? (max_maps - in_use - spare) / per_stack : 0;
+    if (tasks <= room) return;
+    throw spawn_error("pool: " + std::to_string(tasks) + " tasks suspended at once would each map a oneTBB stack " +
+                      "and its guard page; vm.max_map_count " + std::to_string(max_maps) + " with " +
+                      std::to_string(in_use) + " mappings in use leaves room for " + std::to_string(room) +
+                      " (past it oneTBB crashes instead of failing, so the run is refused; raise it with "
+                      "sysctl -w vm.max_map_count=N)");
+}
+}  // namespace
+
+void check_room_for_suspended_stacks(std::size_t tasks, bool all_suspended_at_once) {
+    if (all_suspended_at_once) check_room_for_mappings(tasks);
     rlimit rl{};
     if (::getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
     // VmSize: the address space in use now, oneTBB's cached stacks included.

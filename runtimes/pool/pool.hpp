@@ -95,7 +95,13 @@ private:
 // n suspended stacks beside what is mapped now is refused up front, with a
 // spawn_error that names RLIMIT_AS. Conservative (a run whose tasks never
 // suspend would fit), and free without a limit: one getrlimit a run.
-void check_room_for_suspended_stacks(std::size_t tasks);
+//
+// The same crash follows when the mapping fails at vm.max_map_count: each
+// suspended stack is two mappings (the stack and its guard page). When every
+// task suspends at once (a run that parks them all), a run that could not
+// map them beside the mappings there are now is refused the same way, naming
+// the sysctl. Runs whose tasks come and go are not judged: they may fit.
+void check_room_for_suspended_stacks(std::size_t tasks, bool all_suspended_at_once);
 
 struct pool_options {
     int workers = 0;  // 0: std::thread::hardware_concurrency()
@@ -213,7 +219,7 @@ struct pool_runtime {
             pin = std::make_unique<pinning_observer>(*pinned, opts.cpus);
         }
         tbb::task_arena& arena = pinned ? *pinned : opts.workers ? sized_arena(k) : shared_arena();
-        check_room_for_suspended_stacks(n);
+        check_room_for_suspended_stacks(n, opts.parks);
         pool_context ctx;
         ctx.opts = &opts;
         ctx.tasks = n;
