@@ -19,6 +19,7 @@ from pathlib import Path
 
 import claims
 import cobench_results as cr
+import sections
 import tables
 from cobench_results import OutputError, ResultsError, fmt
 
@@ -189,7 +190,7 @@ _natural = tables.natural
 # Workloads in report order; any other workload in the file follows, with a generic table.
 WORKLOAD_ORDER = ("ping_pong", "pipe_pong", "kernel_sched_pipe", "yield_ring", "spawn", "skynet",
                   "idle_memory", "max_tasks", "cpu_bound", "timer_fanout", "echo", "echo_accept",
-                  "producer_consumer", "bounded_fanout", "lost_updates")
+                  "producer_consumer", "pipeline", "bounded_fanout", "lost_updates")
 # Workloads whose CPU-time and context-switch counters explain the result, shown as a table.
 RUSAGE_WORKLOADS = ("ping_pong", "pipe_pong", "yield_ring", "echo")
 
@@ -330,10 +331,9 @@ def workload_section(doc, r, workload):
     if workload == "max_tasks":
         mt = [p for p in pts if "max_tasks" in p.counters]
         doc.table(["runtime", "max_tasks", "stopped because", "what the count is"],
-                  [[p.runtime, held(p.counters["max_tasks"]), p.label or "no reason given",
-                    "a cap of the harness: a lower bound, not what the machine holds"
-                    if tables.is_capped(p.label) else "a spawn failed here: a limit of this system "
-                    "(its settings, not necessarily its memory)"] for p in mt])
+                  [[" ".join([p.runtime] + ([_params_text(p.params)] if p.params else [])),
+                    held(p.counters["max_tasks"]), p.label or "no reason given", _count_is(p.label)]
+                   for p in mt])
         return
     if workload == "cpu_bound":
         cells = {}
@@ -345,10 +345,13 @@ def workload_section(doc, r, workload):
             doc.p("speedup (×, vs tasks:1 of the same runtime in the same run):")
             doc.table(["runtime"] + cols, [[rt] + [cells.get((rt, c), "–") for c in cols]
                                            for rt in sorted({rt for rt, _ in cells}, key=r.order_key)])
-    for counter in tables.result_counters(r, pts):
+    # Sweep entries (a worker count, a stack size) have sections of their own
+    # (sections.py); the generic tables keep to each workload's default runs.
+    plain = [p for p in pts if "workers" not in p.params and "stack" not in p.params]
+    for counter in tables.result_counters(r, plain):
         if workload == "cpu_bound" and counter == "speedup":
             continue
-        t = tables.counter_table(r, workload, counter)
+        t = tables.counter_table(r, workload, counter, plain)
         if t is None:
             continue
         info = r.counter(counter)
@@ -386,6 +389,16 @@ def workload_section(doc, r, workload):
             if t:
                 doc.p(intro)
                 doc.table(*t)
+
+
+def _count_is(label):
+    """What a max_tasks count is, by what stopped it (tables.stop_kind)."""
+    kind = tables.stop_kind(label)[0]
+    if kind == tables.CAP:
+        return "a cap of the harness: a lower bound, not what the machine holds"
+    if kind in (tables.WALL, tables.BUDGET, tables.TIME, tables.ERROR):
+        return tables.STOP_MEANING[kind]
+    return "a spawn failed here: a limit of this system (its settings, not necessarily its memory)"
 
 
 def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compare_doc=None):
@@ -460,6 +473,9 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
         doc.h(3, title)
         doc.p(f"**Not measured in this run** ({why}).")
 
+    for section in (sections.walls_section, sections.stack_sizes_section, sections.worker_sweep_section):
+        section(doc, r)
+
     doc.h(2, "Workloads")
     doc.p("Every workload of the run with its parameters and a table per counter it reports (unit "
           "and direction from the file's counter metadata). A dash names why a cell is empty: "
@@ -468,6 +484,8 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
           "profile; the reasons are listed under each table.")
     present = {p.workload for p in r.points()}
     for workload in [w for w in WORKLOAD_ORDER if w in present] + sorted(present - set(WORKLOAD_ORDER)):
+        if workload == "pipeline" and sections.pipeline_section(doc, r, level=3):
+            continue   # its own table (generator against channel) instead of the generic ones
         workload_section(doc, r, workload)
 
     doc.h(2, "Switch cost against the kernel's own scheduler benchmark")
@@ -687,8 +705,9 @@ def render(results, args, baseline=None):
     files += [(md_path, doc.markdown(image_src).encode()),
               (html_path, doc.html("cobench report").encode())]
     # A chart from an earlier run that is not measured now would contradict the report.
+    drawn = {c.name for c in rendered}
     stale = [args.out_dir / f"{name}.{ext}"
-             for name in [n for n, _, _ in skipped] + ([] if rendered else ["overview"])
+             for name in [c.name for c in charts.CHARTS if c.name not in drawn] + ([] if rendered else ["overview"])
              for ext in ("png", "svg")]
     return files, stale, claim_list, len(rendered)
 
