@@ -416,7 +416,7 @@ def worker_panel(workload, title):
 
 def pipeline_panel(r):
     """ns per item by hand-off (generator, channel), one bar per runtime, at each runtime's largest
-    items value measured both ways."""
+    items value measured each way."""
     rows = tables.pipeline_rows(r)
     if not rows:
         return None
@@ -428,8 +428,8 @@ def pipeline_panel(r):
     def draw(ax):
         _grouped_bars(ax, Styles(r), ["via:generator", "via:channel"], values)
         _label(ax, "pipeline: cost per item handed from producer to consumer", "", "ns_per_item (ns, log)")
-    items = sorted({str(n) for _, n, *_ in rows})
-    draw.notes = [f"pipeline: items:{', '.join(items)}"] + ([s] if (s := tables.pipeline_sentence(r)) else [])
+    items = [f"{rt} {n}" for rt, n, *_ in rows]
+    draw.notes = [f"pipeline items (generator / channel): {'; '.join(items)}"] + ([s] if (s := tables.pipeline_sentence(r)) else [])
     return draw
 
 
