@@ -47,8 +47,8 @@ struct probe_limits {
 inline probe_limits probe_limits_for(const runtime_traits& rt, profile p) {
     if (p == profile::test) return {4, 16, 4, 5};
     if (p == profile::limits)
-        return wl::by_stack<probe_limits>(rt, {250, 0, 4, 60}, {1000, 0, 2, 60}, {1000, 0, 2, 60},
-                                          {10000, 0, 2, 60}, {100000, 0, 2, 60});
+        return wl::by_stack<probe_limits>(rt, {250, 0, 4, 120}, {1000, 0, 2, 120}, {1000, 0, 2, 120},
+                                          {10000, 0, 2, 120}, {100000, 0, 2, 120});
     const bool full = p == profile::full;
     return wl::by_stack<probe_limits>(rt, full ? probe_limits{125, 4000, 2, 60} : probe_limits{16, 256, 4, 20},
                                       full ? probe_limits{1000, 64000, 2, 60} : probe_limits{250, 4000, 4, 20},
@@ -125,6 +125,11 @@ probe_outcome probe_max_tasks(profile prof, wl::idle_memory::params proto = {}) 
                 break;
             }
         }
+        // Past the kernel's limit on pids a group can only fail: one just
+        // past it finds the wall (EAGAIN) without spawning twice as many.
+        if (R::traits.stack == stack_model::process || R::traits.stack == stack_model::os_thread) {
+            if (const std::size_t room = pid_headroom(); room > 0 && n > room + 64 && room + 64 > out.held) n = room + 64;
+        }
         if (per_task > 0 && per_task * static_cast<double>(n) > budget.bytes) {
             // The largest group that fits with 5% to spare, if it is worth a step.
             const auto fit = static_cast<std::size_t>(budget.bytes * 0.95 / per_task);
@@ -139,12 +144,9 @@ probe_outcome probe_max_tasks(profile prof, wl::idle_memory::params proto = {}) 
                 break;
             }
         }
-        // Past the kernel's limit on pids a group can only fail: one just
-        // past it finds the wall (EAGAIN) without spawning twice as many.
-        if (R::traits.stack == stack_model::process || R::traits.stack == stack_model::os_thread) {
-            if (const std::size_t room = pid_headroom(); room > 0 && n > room + 64 && room + 64 > out.held) n = room + 64;
-        }
-        if (last_seconds > 0 && out.held > 0) {
+        // Predicted from a full-size group only: the calibration group's time
+        // is mostly fixed costs (memory sampling, trimming), not per task.
+        if (last_seconds > 0 && out.held >= lim.first) {
             const double predicted = last_seconds * static_cast<double>(n) / static_cast<double>(out.held);
             if (predicted > lim.seconds) {
                 out.reason = "time: a group of " + std::to_string(n) + " would take about " +
@@ -165,6 +167,12 @@ probe_outcome probe_max_tasks(profile prof, wl::idle_memory::params proto = {}) 
             }
         } catch (const spawn_error& e) {
             out.reason = std::string("wall: ") + e.what();
+            // The tasks alive when the spawn failed were held at once: the
+            // wall itself, not the last group that fitted.
+            if (e.started > out.held) {
+                out.reason += "; " + std::to_string(e.started) + " tasks were alive at once when it failed";
+                out.held = e.started;
+            }
             break;
         } catch (const std::bad_alloc&) {
             out.reason = "wall: ENOMEM: allocation failed at " + std::to_string(n) + " tasks";

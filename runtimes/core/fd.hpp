@@ -18,8 +18,13 @@ namespace cb {
 }
 
 // A task group could not be started (fork, pthread_create, a stack, ...).
+// `started`: the tasks whose process, thread or fiber existed, all at once,
+// when the next spawn failed (0 where none was started or it is not known):
+// how many the machine held at its wall.
 struct spawn_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit spawn_error(const std::string& what, std::size_t started_tasks = 0)
+        : std::runtime_error(what), started(started_tasks) {}
+    std::size_t started;
 };
 
 class unique_fd {

@@ -179,7 +179,8 @@ std::vector<std::uint64_t> run_process_workers(const process_group& g, process_s
             int err = errno;
             if (g.park) *g.park = saved;
             throw spawn_error("processes: fork failed for worker " + std::to_string(w + 1) + " of " +
-                              std::to_string(k) + ": " + std::strerror(err) + " (" + task_limits() + ")");
+                                  std::to_string(k) + ": " + std::strerror(err) + " (" + task_limits() + ")",
+                              slice_of(n, k, w).first);
         }
         if (pid == 0) {
             results.read_end.reset();

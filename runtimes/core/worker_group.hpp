@@ -102,7 +102,8 @@ void run_thread_workers(std::size_t k, std::size_t n, const std::vector<int>& cp
         gate.notify_all();
         for (auto& t : ts) t.join();
         throw spawn_error("threads: could not create thread " + std::to_string(ts.size() + 1) + " of " +
-                          std::to_string(k) + ": " + e.what() + " (" + task_limits() + ")");
+                              std::to_string(k) + ": " + e.what() + " (" + task_limits() + ")",
+                          slice_of(n, k, ts.size()).first);
     }
     gate.store(go, std::memory_order_release);
     gate.notify_all();

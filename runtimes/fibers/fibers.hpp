@@ -223,7 +223,8 @@ public:
         } catch (const std::exception& e) {
             aborted = true;
             for (auto& f : fs) f.join();
-            throw spawn_error("fibers: could not create fiber " + std::to_string(fs.size() + 1) + ": " + e.what());
+            throw spawn_error("fibers: could not create fiber " + std::to_string(fs.size() + 1) + ": " + e.what(),
+                              fs.size());
         }
         for (auto& f : fs) f.join();
     }

@@ -191,7 +191,8 @@ void run_sized_threads(std::size_t n, const run_options& o, const std::vector<in
             throw spawn_error("threads: could not create thread " + std::to_string(ts.size() + 1) + " of " +
                               std::to_string(n) + " with a " +
                               (o.stack_bytes ? std::to_string(o.stack_bytes) + "-byte" : std::string("default")) +
-                              " stack: " + e.what() + " (" + task_limits() + ")");
+                              " stack: " + e.what() + " (" + task_limits() + ")",
+                              ts.size());
         }
         gate.store(go, std::memory_order_release);
         gate.notify_all();
