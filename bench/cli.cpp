@@ -41,7 +41,8 @@ options:
                         before every step: bytes, or with a suffix K, M, G, T
                         (powers of 1024), at least 1M, or P% (1 to 100) of
                         MemAvailable when the run starts (default: 50% of
-                        MemAvailable when each probe starts). More than
+                        MemAvailable, read after each probe's first small
+                        group has freed what earlier probes left). More than
                         MemAvailable now is refused
   --out FILE            results file (default: results/latest.json). Written to
                         a temporary file in the same folder, then renamed, so a

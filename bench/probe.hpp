@@ -11,12 +11,14 @@
 //   error:   anything else
 // prefixed "none held: " when not even the first group fitted.
 //
-// The memory budget (default: half of MemAvailable when the probe starts;
+// The memory budget (default: half of MemAvailable after the probe's first,
+// small group, when what an earlier probe left resident has been given back;
 // --memory-budget sets it) is enforced before every step: the next group's
 // memory is predicted from the bytes per task of the group before (PSS of
 // the tasks plus the kernel memory they hold; a small calibration group comes
-// first), and a group that would cross the budget is not started. When doubling would cross it, one last group
-// is sized to fit under it, so the number held lands near the budget rather
+// first), and a group that would cross the budget is not started. When
+// doubling would cross it, one last group is sized to fit under it, so the
+// number held lands near the budget rather
 // than up to half below. A group that used more than predicted and crossed
 // the budget ends the probe at once and says so.
 #pragma once
@@ -107,8 +109,8 @@ template <class R>
 probe_outcome probe_max_tasks(profile prof, wl::idle_memory::params proto = {}) {
     using W = wl::idle_memory;
     const probe_limits lim = probe_limits_for(R::traits, prof);
-    const memory_budget budget = memory_budget::current();
-    const std::string budget_text = mib(budget.bytes) + " (" + budget.source + ")";
+    memory_budget budget = memory_budget::current();
+    std::string budget_text = mib(budget.bytes) + " (" + budget.source + ")";
     probe_outcome out;
     out.budget = budget.bytes;
     double per_task = 0, last_seconds = 0;
@@ -193,6 +195,14 @@ probe_outcome probe_max_tasks(profile prof, wl::idle_memory::params proto = {}) 
             break;
         }
         if (measured > 0) per_task = measured;
+        if (out.held == 0 && budget.source != "--memory-budget") {
+            // Read again after the first group, whose setup gave back what an
+            // earlier probe left resident (fiber stacks, freed heap): the
+            // budget is half of what is available to this probe.
+            budget = memory_budget::current();
+            budget_text = mib(budget.bytes) + " (" + budget.source + ")";
+            out.budget = budget.bytes;
+        }
         out.held = n;
         out.bytes_per_task = per_task;
         if (last_step) {
