@@ -725,10 +725,7 @@ def run_hosts(args):
         print(f"report.py: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     files, stale, n_charts = hosts.render(side, args.out_dir, args.report, Doc())
-    try:
-        cr.publish(files, remove=stale)
-    except (OSError, OutputError) as e:
-        print(f"report.py: error: cannot write outputs (previous ones kept): {e}", file=sys.stderr)
+    if not _published(files, stale):
         return EXIT_FAILURE
     md_path = args.report.with_suffix(".md")
     print(f"wrote {md_path}, {md_path.with_suffix('.html')} and {n_charts * 2} charts in {args.out_dir} "
@@ -738,6 +735,16 @@ def run_hosts(args):
               "lists them under \"Problems in these runs\"", file=sys.stderr)
         return EXIT_ERRORED
     return EXIT_OK
+
+
+def _published(files, stale):
+    """Swaps every output in at once (cr.publish); False, said on stderr, when they could not be written."""
+    try:
+        cr.publish(files, remove=stale)
+    except (OSError, OutputError) as e:
+        print(f"report.py: error: cannot write outputs (previous ones kept): {e}", file=sys.stderr)
+        return False
+    return True
 
 
 def run(args):
@@ -762,10 +769,7 @@ def run(args):
         sys.stdout.write(compare_section(results, baseline).markdown(lambda c: ""))
         return EXIT_OK
     files, stale, claim_list, n_charts = render(results, args, baseline)
-    try:
-        cr.publish(files, remove=stale)
-    except (OSError, OutputError) as e:
-        print(f"report.py: error: cannot write outputs (previous ones kept): {e}", file=sys.stderr)
+    if not _published(files, stale):
         return EXIT_FAILURE
     md_path = args.report.with_suffix(".md")
     print(f"wrote {md_path}, {md_path.with_suffix('.html')} and {n_charts * 2} charts in {args.out_dir}")

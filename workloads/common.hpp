@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <algorithm>
@@ -66,5 +68,21 @@ inline std::string expect_each(const std::vector<std::uint64_t>& res, std::uint6
                    ", expected " + std::to_string(want);
     return {};
 }
+
+// Speed-up against a reference run earlier in the same process (a family
+// runs its benchmarks one after another): the reference's seconds are kept
+// under its key, which names what must be equal (runtime, sizes), and any
+// run under that key then has speedup = reference seconds / its own (1 for
+// the reference itself); none before the reference ran.
+template <class Key>
+struct speedup_memo {
+    std::map<Key, double> seconds;
+    std::optional<double> record(const Key& key, bool is_reference, double run_seconds) {
+        if (is_reference) seconds[key] = run_seconds;
+        const auto it = seconds.find(key);
+        if (it == seconds.end() || run_seconds <= 0) return std::nullopt;
+        return it->second / run_seconds;
+    }
+};
 
 }  // namespace cb::wl

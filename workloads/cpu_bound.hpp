@@ -76,30 +76,23 @@ struct cpu_bound {
         for (auto r : res) s += r;
         return s == reference(p.units) ? std::string{} : "checksum differs from the single-task reference";
     }
-    // Seconds per run at tasks:1, per runtime, from earlier in this process.
-    static std::map<std::string, double>& one_task_seconds() {
-        static std::map<std::string, double> m;
+    // References: tasks:1 per runtime; workers:1 per runtime, task count and units.
+    static speedup_memo<std::string>& one_task() {
+        static speedup_memo<std::string> m;
         return m;
     }
-    // Seconds per run at workers:1, per runtime, task count and units, from earlier in this process.
-    static std::map<std::tuple<std::string, std::size_t, std::uint64_t>, double>& one_worker_seconds() {
-        static std::map<std::tuple<std::string, std::size_t, std::uint64_t>, double> m;
+    static speedup_memo<std::tuple<std::string, std::size_t, std::uint64_t>>& one_worker() {
+        static speedup_memo<std::tuple<std::string, std::size_t, std::uint64_t>> m;
         return m;
     }
     static constexpr counter_meta counter_info[] = {{"items_per_second", "items/s", better::higher},
                                                     {"speedup", "x", better::higher}};
     static counters report(const params& p, const measurement& m) {
         counters c{{"items_per_second", ops(p) / m.per_iteration()}};
-        if (p.workers) {
-            const auto key = std::make_tuple(p.runtime, p.tasks, p.units);
-            if (p.workers == 1) one_worker_seconds()[key] = m.per_iteration();
-            if (auto it = one_worker_seconds().find(key); it != one_worker_seconds().end())
-                c["speedup"] = it->second / m.per_iteration();
-            return c;
-        }
-        if (p.tasks == 1) one_task_seconds()[p.runtime] = m.per_iteration();
-        if (auto it = one_task_seconds().find(p.runtime); it != one_task_seconds().end())
-            c["speedup"] = it->second / m.per_iteration();
+        const std::optional<double> s =
+            p.workers ? one_worker().record({p.runtime, p.tasks, p.units}, p.workers == 1, m.per_iteration())
+                      : one_task().record(p.runtime, p.tasks == 1, m.per_iteration());
+        if (s) c["speedup"] = *s;
         return c;
     }
 };

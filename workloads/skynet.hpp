@@ -114,30 +114,26 @@ struct skynet {
                    std::to_string(want) + " over " + std::to_string(p.roots);
         return {};
     }
-    // Seconds per run at roots:1, per runtime and size, from earlier in this process.
-    static std::map<std::pair<std::string, std::uint64_t>, double>& one_root_seconds() {
-        static std::map<std::pair<std::string, std::uint64_t>, double> m;
+    // References: roots:1 per runtime and leaves; workers:1 per runtime, leaves and roots.
+    static speedup_memo<std::pair<std::string, std::uint64_t>>& one_root() {
+        static speedup_memo<std::pair<std::string, std::uint64_t>> m;
+        return m;
+    }
+    static speedup_memo<std::tuple<std::string, std::uint64_t, std::uint64_t>>& one_worker() {
+        static speedup_memo<std::tuple<std::string, std::uint64_t, std::uint64_t>> m;
         return m;
     }
     static constexpr counter_meta counter_info[] = {{"spawn_ns", "ns", better::lower}, {"speedup", "x", better::higher}};
-    // Seconds per run at workers:1, per runtime, leaves and roots, from earlier in this process.
-    static std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, double>& one_worker_seconds() {
-        static std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, double> m;
-        return m;
-    }
     static counters report(const params& p, const measurement& m) {
         counters c{{"spawn_ns", m.per_iteration() * 1e9 / ops(p)}};
         if (p.workers) {
-            const auto key = std::make_tuple(p.runtime, p.leaves, p.roots);
-            if (p.workers == 1) one_worker_seconds()[key] = m.per_iteration();
-            if (auto it = one_worker_seconds().find(key); it != one_worker_seconds().end())
-                c["speedup"] = it->second / m.per_iteration();
+            if (auto s = one_worker().record({p.runtime, p.leaves, p.roots}, p.workers == 1, m.per_iteration()))
+                c["speedup"] = *s;
             return c;
         }
-        const auto key = std::make_pair(p.runtime, p.leaves);
-        if (p.roots == 1) one_root_seconds()[key] = m.per_iteration();
-        else if (auto it = one_root_seconds().find(key); it != one_root_seconds().end())
-            c["speedup"] = it->second / m.per_iteration();
+        // roots:1 is the reference and reports no speed-up of its own.
+        if (auto s = one_root().record({p.runtime, p.leaves}, p.roots == 1, m.per_iteration()); s && p.roots != 1)
+            c["speedup"] = *s;
         return c;
     }
 };
