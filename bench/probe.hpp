@@ -195,6 +195,14 @@ probe_outcome probe_max_tasks(profile prof, wl::idle_memory::params proto = {}) 
             break;
         }
         if (measured > 0) per_task = measured;
+        if (per_task <= 0 && !lim.cap) {
+            // Without a cap only the budget bounds the growth, and it cannot
+            // be checked without a measure of what a task holds.
+            out.held = n;
+            out.reason = "error: the memory a task holds could not be measured (smaps_rollup, meminfo), so the "
+                         "memory budget could not be enforced; stopped at " + std::to_string(n) + " tasks";
+            break;
+        }
         if (out.held == 0 && budget.source != "--memory-budget") {
             // Read again after the first group, whose setup gave back what an
             // earlier probe left resident (fiber stacks, freed heap): the
