@@ -98,6 +98,8 @@ struct idle_memory {
     static std::string unsupported(const runtime_traits& rt, const params& p) {
         if ((p.stack_bytes != 0 || p.stack_guard != run_options::guard::runtime_default) && !rt.sized_stacks)
             return "the runtime does not size its tasks' stacks (traits.sized_stacks)";
+        if (address_sanitized && p.stack_bytes != 0 && p.stack_bytes < sanitized_min_stack)
+            return "a stack below 64 KiB cannot hold the frames of an AddressSanitizer build (-O0, redzones)";
         return needs_concurrency(rt, "parking until every task has arrived");
     }
     static std::size_t tasks(const params& p) { return p.tasks; }
