@@ -1,5 +1,6 @@
 #include "families.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -147,7 +148,7 @@ std::vector<declared_pair> declared_pairs(profile prof) { return the_product::de
 
 std::vector<planned_pair> planned_pairs(profile prof) { return the_product::planned(prof); }
 
-std::size_t register_family(const std::string& runtime, profile prof, const std::string& filter) {
+std::size_t register_family(const std::string& runtime, profile prof, const std::string& filter, int repetitions) {
     // Matched against our names: Google Benchmark's own filter also sees the
     // suffixes it appends (/min_time:0.200/...), which breaks anchored patterns.
     const name_filter re(filter);
@@ -163,6 +164,10 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
             if constexpr (requires { W::iterations(p); }) b->Iterations(W::iterations(p));
             else if (prof == profile::test) b->Iterations(1);
             else b->MinTime(min_time(prof))->MinWarmUpTime(min_time(prof) / 4);
+            // A workload whose grid is large may cap its repetitions (each
+            // entry then says how many it had: n in the report).
+            if constexpr (requires { W::max_repetitions(p); })
+                b->Repetitions(std::max(1, std::min(repetitions, W::max_repetitions(p))));
             ++n;
         }
     });

@@ -323,7 +323,7 @@ void become_supervised_child(pid_t supervisor) {
 
 int run_family(const options& o) {
     become_supervised_child(o.supervisor);
-    if (register_family(o.family, o.prof, o.filter.pattern()) == 0) return 0;
+    if (register_family(o.family, o.prof, o.filter.pattern(), o.repetitions) == 0) return 0;
     std::vector<std::string> args{"cobench", "--benchmark_out=" + o.family_out, "--benchmark_out_format=json",
                                   "--benchmark_repetitions=" + std::to_string(o.repetitions)};
     for (auto& f : o.gbench_flags) args.push_back(f);
