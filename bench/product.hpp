@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "runtimes/core/availability.hpp"
 #include "runtimes/core/context.hpp"
 #include "runtimes/core/traits.hpp"
 #include "workloads/idle_memory.hpp"
@@ -101,12 +102,39 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
         return out;
     }
 
+    // "" or why the pair cannot run: the runtime unavailable on this machine
+    // (core/availability.hpp), else the workload's own reason. A runtime that
+    // is another I/O backend of a loop measured already (io_backend_variant:
+    // coroutines_poll, coroutines_uring) runs only the workloads that wait in
+    // the reactor (exercises_io): its other entries are the same loop code as
+    // the original's (a channel hand-off or a spawn never reaches the
+    // backend), and the profiles' budgets are minutes. The tests still run
+    // every workload on every backend.
+    template <class Rt, class Wl>
+    static std::string why_not(const typename Wl::params& p, profile) {
+        if (std::string why = unavailable_reason<Rt>(); !why.empty()) return std::string(Rt::traits.name) + " unavailable: " + why;
+        if constexpr (requires { Rt::io_backend_variant; } && !requires { Wl::exercises_io; })
+            return "another I/O backend of the same loop: a workload that never waits in the reactor runs the same "
+                   "code as the original backend's";
+        return Wl::unsupported(Rt::traits, p);
+    }
+
+    // Whether the max_tasks probes run for Rt: not for an unavailable runtime,
+    // nor for an I/O backend variant (its tasks are the original's coroutine
+    // frames: the same capacity).
+    template <class Rt>
+    static bool probes(profile) {
+        if (!unavailable_reason<Rt>().empty()) return false;
+        if constexpr (requires { Rt::io_backend_variant; }) return false;
+        return true;
+    }
+
     static std::vector<declared_pair> declared(profile prof) {
         std::vector<declared_pair> out;
         if (!measures_workloads(prof)) return out;
         for_each_pair([&]<class Rt, class Wl>() {
             for (const auto& p : Wl::sizes(prof, Rt::traits))
-                if (auto why = Wl::unsupported(Rt::traits, p); !why.empty())
+                if (auto why = why_not<Rt, Wl>(p, prof); !why.empty())
                     out.push_back({std::string(Wl::name), std::string(Rt::traits.name), p.label(), why});
         });
         return out;
@@ -117,13 +145,14 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
         for_each_pair([&]<class Rt, class Wl>() {
             if (!measures_workloads(prof)) return;
             for (const auto& p : Wl::sizes(prof, Rt::traits))
-                if (Wl::unsupported(Rt::traits, p).empty())
+                if (why_not<Rt, Wl>(p, prof).empty())
                     out.push_back({bench_name<Wl>(Rt::traits.name, p), std::string(Rt::traits.name),
                                    deterministic<Rt, Wl>()});
         });
         (
             [&] {
-                for (const probe_variant& v : probe_variants<R>(prof)) out.push_back({v.name, std::string(R::traits.name), false});
+                if (probes<R>(prof))
+                    for (const probe_variant& v : probe_variants<R>(prof)) out.push_back({v.name, std::string(R::traits.name), false});
             }(),
             ...);
         return out;

@@ -8,6 +8,8 @@
 #include <tuple>
 
 #include "coroutines/coroutines.hpp"
+#include "coroutines_poll/coroutines_poll.hpp"
+#include "coroutines_uring/coroutines_uring.hpp"
 #include "fibers/fibers.hpp"
 #include "fibers_mt/fibers_mt.hpp"
 #include "pool/pool.hpp"
@@ -20,7 +22,7 @@ namespace cb {
 
 // The order is the order of families in a run and of runtimes in charts.
 using all_runtimes = std::tuple<processes_runtime, threads_runtime, pool_runtime, fibers_runtime, coroutines_runtime,
-                                fibers_mt_runtime, process_loops_runtime, thread_loops_runtime>;
+                                coroutines_poll_runtime, coroutines_uring_runtime, fibers_mt_runtime, process_loops_runtime, thread_loops_runtime>;
 
 // Calls f(R{}) for every runtime R of a list (a std::tuple of runtime types).
 template <class List, class F>

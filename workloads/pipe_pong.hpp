@@ -14,6 +14,7 @@ namespace cb::wl {
 
 struct pipe_pong {
     static constexpr std::string_view name = "pipe_pong";
+    static constexpr bool exercises_io = true;  // every I/O backend runs it in every profile (bench/product.hpp)
     using params = ping_pong::params;
     static std::vector<params> sizes(profile p, const runtime_traits& rt) {
         std::uint64_t r = by_profile<std::uint64_t>(p, 100, 5000, 20000);

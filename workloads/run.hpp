@@ -11,6 +11,7 @@
 
 #include "workloads/workload.hpp"
 #include "runtimes/core/context.hpp"
+#include "runtimes/core/reactor.hpp"
 
 namespace cb {
 
@@ -37,14 +38,20 @@ run_result run_once(const typename W::params& p, measurement& m, bool instrument
     typename W::template state<C> s(p);
     run_options o = options_for<W>(p, s);
     auto body = [&](C& ctx, std::size_t i) { return W::body(ctx, s, i, p); };
+    // A runtime whose loop counts its system calls in this thread
+    // (counts_syscalls) has them read around the run: "loop_syscalls" in the
+    // sums, reported as syscalls_per_op by the harness.
+    const std::uint64_t sys0 = loop_syscalls.total();
     const auto t0 = std::chrono::steady_clock::now();
     if (instrument) CALLGRIND_START_INSTRUMENTATION;
     std::vector<std::uint64_t> res = R::run(W::tasks(p), body, o);
     if (instrument) CALLGRIND_STOP_INSTRUMENTATION;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::uint64_t sys1 = loop_syscalls.total();
     run_result r{secs, W::verify(s, p, res)};
     if constexpr (requires { C::workers_for(W::tasks(p), o); }) m.workers = C::workers_for(W::tasks(p), o);
     if (r.error.empty()) {
+        if constexpr (requires { R::counts_syscalls; }) m.sums["loop_syscalls"] += static_cast<double>(sys1 - sys0);
         m.seconds += secs;
         ++m.iterations;
         if constexpr (requires { W::collect(s, p, res, m); }) W::collect(s, p, res, m);

@@ -12,11 +12,25 @@
 #include <queue>
 #include <vector>
 
+#include <poll.h>
+
 #include "fd.hpp"
 
 namespace cb {
 
 using steady = std::chrono::steady_clock;
+
+// System calls the loops make for waiting (epoll_pwait2/epoll_wait, ppoll,
+// io_uring_enter) and for I/O (read/write/accept4 tried by an awaitable),
+// counted by the code that makes them. Per thread, so counting is a plain
+// increment; the harness reads the calling thread's counts around a run of a
+// runtime that declares it counts (counts_syscalls: one loop, in the caller's
+// thread), see workloads/run.hpp.
+struct syscall_counts {
+    std::uint64_t waits = 0, io = 0;
+    std::uint64_t total() const noexcept { return waits + io; }
+};
+inline thread_local syscall_counts loop_syscalls;
 
 struct io_waiter {
     void (*ready)(io_waiter*) noexcept = nullptr;
@@ -60,6 +74,35 @@ private:
     void open();
     unique_fd ep_, ev_;
     std::atomic<int> armed_{0};  // atomic: the pool arms from workers while its I/O thread polls
+};
+
+// The same interface over poll(2): every wait passes the whole set of armed
+// fds to the kernel, which scans it, so a wait costs O(armed fds) where
+// epoll's costs O(ready fds). One-shot and level-triggered waits as above;
+// watch_exclusive() cannot be exclusive here (poll has no EPOLLEXCLUSIVE):
+// only for one loop alone on its listener. Single-threaded apart from wake().
+class poll_reactor {
+public:
+    enum class start { now, lazily };
+    explicit poll_reactor(start s = start::now);
+    poll_reactor(const poll_reactor&) = delete;
+    poll_reactor& operator=(const poll_reactor&) = delete;
+
+    void arm(int fd, std::uint32_t events, io_waiter* w);
+    void watch_exclusive(int fd, io_waiter* w);
+    void unwatch(int fd) noexcept;
+    void wake() noexcept;
+    int poll(std::chrono::nanoseconds timeout);
+    int armed() const noexcept { return static_cast<int>(waiters_.size()); }
+
+private:
+    void add(int fd, short events, io_waiter* w);
+    void remove_at(std::size_t i) noexcept;
+    unique_fd ev_;                      // wake-up eventfd (start::now only)
+    std::vector<struct pollfd> fds_;    // armed fds; [size] = ev_ when open
+    std::vector<io_waiter*> waiters_;   // waiters_[i] for fds_[i]
+    std::vector<int> slot_;             // fd -> index in fds_, -1: none
+    std::vector<io_waiter*> fired_;     // scratch: the waiters one poll calls
 };
 
 class timer_heap {

@@ -13,7 +13,7 @@
 
 namespace cb {
 
-template <class T>
+template <class T, class Loop = event_loop>
 class coro_channel {
 public:
     explicit coro_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
@@ -25,7 +25,7 @@ public:
 
     struct [[nodiscard]] recv_op {
         coro_channel* ch;
-        event_loop* loop;
+        Loop* loop;
         T value{};
         std::coroutine_handle<> h{};
         recv_op* next = nullptr;
@@ -41,7 +41,7 @@ public:
     };
     struct [[nodiscard]] send_op {
         coro_channel* ch;
-        event_loop* loop;
+        Loop* loop;
         T value;
         std::coroutine_handle<> h{};
         send_op* next = nullptr;

@@ -8,9 +8,11 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/task.hpp"
+#include "../core/uring_reactor.hpp"
 #include "channel.hpp"
 #include "event_loop.hpp"
 
@@ -30,16 +33,29 @@ inline constexpr runtime_traits coroutines_traits{"coroutines", "C++20 coroutine
 // the hybrids' in runtimes/loops/, which add their own channels and park):
 // yield, sleep, fd operations, accept and spawn_all. Self is the derived
 // context, so spawned bodies get the context type they were written for.
-template <class Self>
+//
+// Loop is the event loop of one backend (event_loop.hpp). A readiness backend
+// (epoll, poll) gets the awaitables below that try the system call first and
+// wait for readiness on EAGAIN; a completion backend (io_uring) gets ring_io_op
+// and ring_accept_op, which hand the whole operation to the ring. The fds of
+// a completion backend are blocking (configure_fd): the ring waits for them
+// itself, where a non-blocking fd would answer EAGAIN and cost a poll
+// round trip (still handled, below).
+template <class Reactor>
+inline constexpr bool completion_backend = requires { Reactor::completion_based; };
+
+template <class Self, class Loop = event_loop>
 class loop_context {
+    static constexpr bool completion = completion_backend<typename Loop::reactor_type>;
+
 public:
-    explicit loop_context(event_loop& l) : loop_(&l) {}
+    explicit loop_context(Loop& l) : loop_(&l) {}
     loop_context(const loop_context&) = delete;
     loop_context& operator=(const loop_context&) = delete;
-    static void configure_fd(int fd) { set_nonblocking(fd, true); }
+    static void configure_fd(int fd) { set_nonblocking(fd, !completion); }
 
     struct [[nodiscard]] yield_op {
-        event_loop* loop;
+        Loop* loop;
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) const { loop->post(h); }
         void await_resume() const noexcept {}
@@ -47,10 +63,10 @@ public:
     yield_op yield() { return {loop_}; }
 
     struct [[nodiscard]] sleep_op : timer_waiter {
-        event_loop* loop;
+        Loop* loop;
         steady::time_point when;
         std::coroutine_handle<> h{};
-        sleep_op(event_loop* l, steady::time_point w) : timer_waiter{&fired}, loop(l), when(w) {}
+        sleep_op(Loop* l, steady::time_point w) : timer_waiter{&fired}, loop(l), when(w) {}
         static void fired(timer_waiter* t) noexcept {
             auto* s = static_cast<sleep_op*>(t);
             s->loop->post(s->h);
@@ -65,7 +81,7 @@ public:
     // readiness and the call is retried from the loop before it is resumed.
     enum class io_kind { read, write };
     struct [[nodiscard]] io_op : io_waiter {
-        event_loop* loop;
+        Loop* loop;
         int fd;
         void* buf;
         std::size_t n;
@@ -73,10 +89,11 @@ public:
         ssize_t result = -1;
         int err = 0;
         std::coroutine_handle<> h{};
-        io_op(event_loop* l, int f, void* b, std::size_t len, io_kind k)
+        io_op(Loop* l, int f, void* b, std::size_t len, io_kind k)
             : io_waiter{&on_ready}, loop(l), fd(f), buf(b), n(len), kind(k) {}
         bool attempt() noexcept {
             for (;;) {
+                ++loop_syscalls.io;
                 result = kind == io_kind::read ? ::read(fd, buf, n) : ::write(fd, buf, n);
                 if (result >= 0) return true;
                 if (errno == EINTR) continue;
@@ -97,8 +114,51 @@ public:
             return result;
         }
     };
-    io_op read(int fd, void* b, std::size_t n) { return {loop_, fd, b, n, io_kind::read}; }
-    io_op write(int fd, const void* b, std::size_t n) { return {loop_, fd, const_cast<void*>(b), n, io_kind::write}; }
+    // The completion backend's read/write: submitted to the ring in
+    // await_suspend (no system call: the loop submits the iteration's batch),
+    // resumed with the completion's result. A non-blocking fd that answers
+    // EAGAIN waits for readiness (a one-shot poll on the ring) and resubmits.
+    struct [[nodiscard]] ring_io_op : uring_op {
+        Loop* loop;
+        int fd;
+        void* buf;
+        std::size_t n;
+        io_kind kind;
+        ssize_t result = -1;
+        int err = 0;
+        std::coroutine_handle<> h{};
+        ring_io_op(Loop* l, int f, void* b, std::size_t len, io_kind k)
+            : uring_op{&done}, loop(l), fd(f), buf(b), n(len), kind(k) {}
+        void submit() {
+            if (kind == io_kind::read) loop->reactor.read(fd, buf, n, this);
+            else loop->reactor.write(fd, buf, n, this);
+        }
+        static void done(uring_op* o, int res) noexcept {
+            auto* op = static_cast<ring_io_op*>(o);
+            if (res == -EAGAIN || res == -EINTR) {
+                op->complete = &readable;
+                op->loop->reactor.poll_add(op->fd, op->kind == io_kind::write ? POLLOUT : POLLIN, op);
+                return;
+            }
+            if (res < 0) op->err = -res;
+            op->result = res;
+            op->loop->post(op->h);
+        }
+        static void readable(uring_op* o, int) noexcept {
+            auto* op = static_cast<ring_io_op*>(o);
+            op->complete = &done;
+            op->submit();
+        }
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> me) { h = me; submit(); }
+        ssize_t await_resume() const noexcept {
+            if (result < 0) errno = err;
+            return result;
+        }
+    };
+    using read_write_op = std::conditional_t<completion, ring_io_op, io_op>;
+    read_write_op read(int fd, void* b, std::size_t n) { return {loop_, fd, b, n, io_kind::read}; }
+    read_write_op write(int fd, const void* b, std::size_t n) { return {loop_, fd, const_cast<void*>(b), n, io_kind::write}; }
 
     // accept: many tasks of one loop may wait on one listening socket (a
     // server's acceptors), so waiters queue per fd behind one level-triggered,
@@ -122,6 +182,7 @@ public:
 #endif
         bool attempt() noexcept {
             for (;;) {
+                ++loop_syscalls.io;
                 result = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (result >= 0) return true;
                 if (errno == EINTR) continue;
@@ -150,11 +211,11 @@ public:
         }
     };
     struct accept_queue : io_waiter {
-        event_loop* loop;
+        Loop* loop;
         int fd;
         bool watching = false;
         waiter_list<accept_op> waiting;
-        accept_queue(event_loop* l, int f) : io_waiter{&on_ready}, loop(l), fd(f) {}
+        accept_queue(Loop* l, int f) : io_waiter{&on_ready}, loop(l), fd(f) {}
         static void on_ready(io_waiter* w) noexcept {
             auto* q = static_cast<accept_queue*>(w);
             while (!q->waiting.empty() && q->waiting.head->attempt()) q->loop->post(q->waiting.pop()->h);
@@ -164,7 +225,41 @@ public:
             }
         }
     };
-    accept_op accept(int fd) { return {this, fd}; }
+    // The completion backend's accept: one IORING_OP_ACCEPT per waiter; the
+    // kernel queues them on the listener. After shutdown(fd, SHUT_RD) the
+    // pending accepts complete with EINVAL, as above.
+    struct [[nodiscard]] ring_accept_op : uring_op {
+        Loop* loop;
+        int fd;
+        ssize_t result = -1;
+        int err = 0;
+        std::coroutine_handle<> h{};
+        ring_accept_op(loop_context* c, int f) : uring_op{&done}, loop(c->loop_), fd(f) {}
+        static void done(uring_op* o, int res) noexcept {
+            auto* op = static_cast<ring_accept_op*>(o);
+            if (res == -EAGAIN || res == -EINTR) {  // a non-blocking listener: wait for it, then accept again
+                op->complete = &readable;
+                op->loop->reactor.poll_add(op->fd, POLLIN, op);
+                return;
+            }
+            if (res < 0) op->err = -res;
+            op->result = res;
+            op->loop->post(op->h);
+        }
+        static void readable(uring_op* o, int) noexcept {
+            auto* op = static_cast<ring_accept_op*>(o);
+            op->complete = &done;
+            op->loop->reactor.accept(op->fd, op);
+        }
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> me) { h = me; loop->reactor.accept(fd, this); }
+        ssize_t await_resume() const noexcept {
+            if (result < 0) errno = err;
+            return result;
+        }
+    };
+    using accept_awaitable = std::conditional_t<completion, ring_accept_op, accept_op>;
+    accept_awaitable accept(int fd) { return {this, fd}; }
 
     // Spawns n child tasks f(ctx, i) on this loop and resumes the caller when
     // all have finished, with the sum of their results.
@@ -203,32 +298,38 @@ public:
     template <class F>
     spawn_all_op<F> spawn_all(std::size_t n, F f) { return {static_cast<Self*>(this), n, std::move(f)}; }
 
-    event_loop& loop() noexcept { return *loop_; }
+    Loop& loop() noexcept { return *loop_; }
 
 protected:
-    event_loop* loop_;
+    Loop* loop_;
 
 private:
     std::unordered_map<int, std::unique_ptr<accept_queue>> acceptors_;
 };
 
-class coro_context : public loop_context<coro_context> {
+// The context of the single-loop runtimes, one per backend: coroutines
+// (epoll), coroutines_poll, coroutines_uring.
+template <class Loop, const runtime_traits& Traits>
+class basic_coro_context : public loop_context<basic_coro_context<Loop, Traits>, Loop> {
+    using base = loop_context<basic_coro_context<Loop, Traits>, Loop>;
+    using base::loop_;
+
 public:
-    static constexpr const runtime_traits& traits = coroutines_traits;
+    static constexpr const runtime_traits& traits = Traits;
     template <class T>
-    using channel = coro_channel<T>;
+    using channel = coro_channel<T, Loop>;
 
-    explicit coro_context(event_loop& l) : loop_context(l) {}
+    explicit basic_coro_context(Loop& l) : base(l) {}
     // A run that returns with a task still parked never released it.
-    ~coro_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
+    ~basic_coro_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
 
     template <class T>
-    typename coro_channel<T>::send_op send(coro_channel<T>& ch, T v) { return {&ch, loop_, std::move(v)}; }
+    typename channel<T>::send_op send(channel<T>& ch, T v) { return {&ch, loop_, std::move(v)}; }
     template <class T>
-    typename coro_channel<T>::recv_op recv(coro_channel<T>& ch) { return {&ch, loop_}; }
+    typename channel<T>::recv_op recv(channel<T>& ch) { return {&ch, loop_}; }
 
     struct [[nodiscard]] park_op {
-        coro_context* ctx;
+        basic_coro_context* ctx;
         std::coroutine_handle<> h{};
         park_op* next = nullptr;
 #ifndef NDEBUG
@@ -257,5 +358,7 @@ private:
     std::size_t arrived_ = 0;
     waiter_list<park_op> parked_;
 };
+
+using coro_context = basic_coro_context<event_loop, coroutines_traits>;
 
 }  // namespace cb

@@ -19,16 +19,22 @@
 
 namespace cb {
 
-struct coroutines_runtime {
-    static constexpr const runtime_traits& traits = coroutines_traits;
-    using context = coro_context;
+// One loop in the caller's thread, over the backend of Loop: the coroutines
+// runtime (epoll) here, coroutines_poll and coroutines_uring in their folders.
+// The loop counts its system calls in the caller's thread (counts_syscalls:
+// workloads/run.hpp reports them as syscalls_per_op).
+template <class Loop, const runtime_traits& Traits>
+struct basic_coroutines_runtime {
+    static constexpr const runtime_traits& traits = Traits;
+    using context = basic_coro_context<Loop, Traits>;
+    static constexpr bool counts_syscalls = true;
 
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         affinity_guard keep_mask;
         if (!opts.cpus.empty()) pin_this_thread(opts.cpus[0]);
-        event_loop loop;
-        coro_context ctx(loop);
+        Loop loop;
+        context ctx(loop);
         ctx.opts = &opts;
         ctx.tasks = n;
         std::vector<std::uint64_t> out(n);
@@ -36,6 +42,8 @@ struct coroutines_runtime {
         return out;
     }
 };
+
+using coroutines_runtime = basic_coroutines_runtime<event_loop, coroutines_traits>;
 
 static_assert(runtime<coroutines_runtime>);
 

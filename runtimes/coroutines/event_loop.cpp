@@ -2,14 +2,16 @@
 
 namespace cb {
 
-void event_loop::grow() {
+template <class Reactor>
+void basic_event_loop<Reactor>::grow() {
     std::vector<std::coroutine_handle<>> bigger(ready_.size() * 2);
     for (std::size_t i = 0; i < count_; ++i) bigger[i] = ready_[(head_ + i) & (ready_.size() - 1)];
     ready_.swap(bigger);
     head_ = 0;
 }
 
-void event_loop::post_remote(std::coroutine_handle<> h) {
+template <class Reactor>
+void basic_event_loop<Reactor>::post_remote(std::coroutine_handle<> h) {
     {
         std::lock_guard lk(inbox_m_);
         inbox_.push_back(h);
@@ -20,7 +22,8 @@ void event_loop::post_remote(std::coroutine_handle<> h) {
     if (sleeping_.load(std::memory_order_seq_cst)) reactor.wake();
 }
 
-void event_loop::take_remote() {
+template <class Reactor>
+void basic_event_loop<Reactor>::take_remote() {
     std::vector<std::coroutine_handle<>> got;
     {
         std::lock_guard lk(inbox_m_);
@@ -30,11 +33,14 @@ void event_loop::take_remote() {
     for (auto h : got) post(h);
 }
 
-void event_loop::run(const std::size_t& live) { run_loop<false>(live); }
-void event_loop::run_sharded(const std::size_t& live) { run_loop<true>(live); }
+template <class Reactor>
+void basic_event_loop<Reactor>::run(const std::size_t& live) { run_loop<false>(live); }
+template <class Reactor>
+void basic_event_loop<Reactor>::run_sharded(const std::size_t& live) { run_loop<true>(live); }
 
+template <class Reactor>
 template <bool Sharded>
-void event_loop::run_loop(const std::size_t& live) {
+void basic_event_loop<Reactor>::run_loop(const std::size_t& live) {
     while (live > 0) {
         if constexpr (Sharded) {
             if (remote_.load(std::memory_order_acquire)) take_remote();
@@ -76,5 +82,9 @@ void event_loop::run_loop(const std::size_t& live) {
         if (!timers.empty()) timers.fire_due(steady::now());
     }
 }
+
+template class basic_event_loop<epoll_reactor>;
+template class basic_event_loop<poll_reactor>;
+template class basic_event_loop<uring_reactor>;
 
 }  // namespace cb

@@ -1,6 +1,10 @@
 // The coroutine loop's scheduler: a ready queue (a ring buffer of coroutine
-// handles) in front of the reactor (epoll readiness) and a timer heap. One
-// thread. The queue is also the trampoline that keeps the C stack flat where
+// handles) in front of a reactor and a timer heap. One thread. The reactor is
+// a template parameter (the backend): epoll readiness (event_loop, the
+// coroutines runtime and the hybrids), poll(2) readiness (coroutines_poll) or
+// io_uring completions (coroutines_uring). The loop itself is one piece of
+// code for all three: it asks the reactor only armed(), poll(timeout) and
+// wake(); the awaitables (context.hpp) pick their I/O path from the backend. The queue is also the trampoline that keeps the C stack flat where
 // g++ does not emit the symmetric-transfer tail call (-O0, ASan): every
 // switch between tasks returns to run() and resumes the next handle from
 // there.
@@ -15,19 +19,24 @@
 
 #include "../core/inject.hpp"
 #include "../core/reactor.hpp"
+#include "../core/uring_reactor.hpp"
 
 namespace cb {
 
-class event_loop {
+// single: one loop alone in its thread (the coroutines runtimes, and each
+// worker of process_loops). sharded: one of several loops in one process
+// (thread_loops), which other threads may post to (post_remote).
+enum class loop_mode { single, sharded };
+
+template <class Reactor>
+class basic_event_loop {
 public:
-    // single: one loop alone in its thread (the coroutines runtime, and each
-    // worker of process_loops). sharded: one of several loops in one process
-    // (thread_loops), which other threads may post to (post_remote).
-    enum class mode { single, sharded };
-    explicit event_loop(mode m = mode::single)
-        : reactor(m == mode::single ? epoll_reactor::start::lazily : epoll_reactor::start::now), ready_(64) {}
-    event_loop(const event_loop&) = delete;
-    event_loop& operator=(const event_loop&) = delete;
+    using reactor_type = Reactor;
+    using mode = loop_mode;
+    explicit basic_event_loop(mode m = mode::single)
+        : reactor(m == mode::single ? Reactor::start::lazily : Reactor::start::now), ready_(64) {}
+    basic_event_loop(const basic_event_loop&) = delete;
+    basic_event_loop& operator=(const basic_event_loop&) = delete;
 
     // Inlined into every awaitable: it is the hand-off the suite measures
     // (out of line it cost the coroutine yield 7% more instructions).
@@ -48,7 +57,7 @@ public:
     // Thread-safe: makes h ready on this loop from another thread.
     void post_remote(std::coroutine_handle<> h);
 
-    epoll_reactor reactor;
+    Reactor reactor;
     timer_heap timers;
 
 private:
@@ -65,6 +74,14 @@ private:
     std::atomic<bool> remote_{false};
     std::atomic<bool> sleeping_{false};  // in (or about to enter) a blocking poll
 };
+
+// The loop's code is compiled once per backend in event_loop.cpp.
+extern template class basic_event_loop<epoll_reactor>;
+extern template class basic_event_loop<poll_reactor>;
+extern template class basic_event_loop<uring_reactor>;
+
+// The epoll loop: the coroutines runtime's and the hybrids'.
+using event_loop = basic_event_loop<epoll_reactor>;
 
 // A FIFO of suspended awaiters, linked through the awaiters themselves.
 //

@@ -15,9 +15,9 @@ namespace cb {
 // out[i - s.first] = body(ctx, i)'s result; rethrows the first task's error
 // (in task order) once the loop is done. A sharded loop (one of several in a
 // process) runs with run_sharded.
-template <class Body, class Ctx>
-void run_tasks_on_loop(event_loop& loop, Ctx& ctx, Body& body, slice s, std::uint64_t* out,
-                       event_loop::mode m = event_loop::mode::single) {
+template <class Body, class Ctx, class Loop>
+void run_tasks_on_loop(Loop& loop, Ctx& ctx, Body& body, slice s, std::uint64_t* out,
+                       loop_mode m = loop_mode::single) {
     std::vector<task<std::uint64_t>> tasks;
     tasks.reserve(s.size());
     std::size_t live = 0;
@@ -28,7 +28,7 @@ void run_tasks_on_loop(event_loop& loop, Ctx& ctx, Body& body, slice s, std::uin
             tasks.back().on_done([](void* p) noexcept { --*static_cast<std::size_t*>(p); }, &live);
         }
     }
-    if (m == event_loop::mode::sharded) loop.run_sharded(live);
+    if (m == loop_mode::sharded) loop.run_sharded(live);
     else loop.run(live);
     for (std::size_t k = 0; k < tasks.size(); ++k) out[k] = tasks[k].get();
 }

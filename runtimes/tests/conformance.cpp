@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "runtimes/core/availability.hpp"
 #include "runtimes/tests/test_registry.hpp"
 
 namespace {
@@ -17,8 +18,15 @@ namespace {
 using namespace std::chrono_literals;
 using cb::task;
 
+// A runtime unavailable on this machine (core/availability.hpp: io_uring
+// refused by a sandbox, say) skips every test with its reason.
 template <class R>
-class Conformance : public ::testing::Test {};
+class Conformance : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (std::string why = cb::unavailable_reason<R>(); !why.empty()) GTEST_SKIP() << R::traits.name << " unavailable: " << why;
+    }
+};
 
 // Test names carry the runtime's name, so `ctest -N` lists every runtime.
 struct runtime_names {
