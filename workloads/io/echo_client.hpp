@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,14 +27,38 @@ extern char** environ;
 
 namespace cb::wl {
 
-// What cobench_echo_client reported, or why it did not.
-struct echo_report {
+// One phase of a cobench_echo_client run (one line of its report).
+struct echo_phase {
     std::uint64_t requests = 0, mismatches = 0, errors = 0, p50_ns = 0, p99_ns = 0;
-    std::uint64_t elapsed_ns = 0, cpu_ns = 0;  // go to last reply; the client's own CPU time (includes set-up)
-    std::uint64_t max_ns = 0;   // the slowest round trip
+    // go (or the phase's start) to last reply; the client's own CPU time (the
+    // closed loop: the whole process, set-up included; the open loop: the
+    // generating thread over the phase, the hiccup probe not in it)
+    std::uint64_t elapsed_ns = 0, cpu_ns = 0;
+    std::uint64_t max_ns = 0;   // the slowest round trip (the open loop: from the intended send time)
     std::uint64_t conns = 0;    // connections made (more than asked with echo_client_options::reconnect)
     std::uint64_t stuck = 0;    // connections with a slow reply, counted once per mark (echo_client_options::slow_ms)
     std::uint64_t marks = 0;    // requests sent with the stall mark (echo_client_options::mark_every_ms)
+    std::uint64_t p90_ns = 0, p999_ns = 0;  // both loops; percentiles are within 0.8% (histogram.hpp)
+    // The server's CPU over the phase, read by the client from the server
+    // process's and its live descendants' CPU clocks; only the open loop and
+    // the closed phase of closed_first measure it (server_cpu_ok).
+    std::uint64_t server_cpu_ns = 0;
+    bool server_cpu_ok = false;
+    // The open loop (the closed loop: sent = requests, the rest 0, gen_valid).
+    std::uint64_t sent = 0;           // requests sent
+    std::uint64_t late = 0;           // sent more than one interval (max(conns/rate, 1 ms)) after their intended time
+    bool gen_valid = true;            // at most 1% late, every send made, every reply back intact
+    std::uint64_t hiccup_max_ns = 0, hiccup_p999_ns = 0;  // the probe's wake-up lateness (0: --no-hiccups)
+    std::uint64_t steal_ns = 0;       // steal time over the phase, all CPUs (/proc/stat)
+    std::uint64_t schedule_ns = 0;    // the scheduled duration
+};
+
+// What cobench_echo_client reported, or why it did not. The fields it
+// inherits are the first phase's: the closed loop's, or the open loop's when
+// it ran alone; with echo_client_options::closed_first, `open` holds the
+// open loop's.
+struct echo_report : echo_phase {
+    std::optional<echo_phase> open;
     std::string problem;  // empty: the client exited 0 with a well-formed report
 };
 
@@ -47,6 +72,17 @@ struct echo_client_options {
     std::uint64_t reconnect = 0;      // a new connection after every R round trips on one
     std::uint64_t mark_every_ms = 0;  // one request per period carries the stall mark (byte 0 = 1)
     std::uint64_t slow_ms = 0;        // a reply slower than this makes its connection "stuck"
+    // The open loop (bench/echo_client.cpp says the details); none of the
+    // above can go with it.
+    std::uint64_t rate = 0;          // total requests/s over all connections; 0 = the closed loop (as today)
+    std::uint64_t duration_ms = 0;   // open loop: send on schedule for this long (then drain); REQUESTS then ignored
+    bool hiccups = true;             // open loop: run the hiccup probe thread in the generator
+    int pin_cpu = -1;                // pin the generator to this CPU (-1: no pinning)
+    // Open loop: first a closed phase of REQUESTS round trips per connection
+    // on the same connections (echo_report then has both: `open` is the
+    // open phase's).
+    bool closed_first = false;
+    pid_t server_pid = 0;            // whose CPU server_cpu_ns is (0: the client's parent, this process)
 };
 
 // The client process: spawned on construction, killed and reaped on
@@ -126,6 +162,12 @@ public:
         if (opt.reconnect) a.push_back("--reconnect=" + std::to_string(opt.reconnect));
         if (opt.mark_every_ms) a.push_back("--mark-every-ms=" + std::to_string(opt.mark_every_ms));
         if (opt.slow_ms) a.push_back("--slow-ms=" + std::to_string(opt.slow_ms));
+        if (opt.rate) a.push_back("--rate=" + std::to_string(opt.rate));
+        if (opt.duration_ms) a.push_back("--duration-ms=" + std::to_string(opt.duration_ms));
+        if (opt.rate && !opt.hiccups) a.push_back("--no-hiccups");
+        if (opt.rate && opt.closed_first) a.push_back("--closed-first");
+        if (opt.pin_cpu >= 0) a.push_back("--pin=" + std::to_string(opt.pin_cpu));
+        if (opt.server_pid > 0) a.push_back("--server-pid=" + std::to_string(opt.server_pid));
         std::vector<char*> argv;
         for (auto& x : a) argv.push_back(x.data());
         argv.push_back(nullptr);
@@ -181,13 +223,12 @@ public:
             text.append(buf, static_cast<std::size_t>(r));
         }
         reap(0);
-        unsigned long long v[11];
-        const bool parsed = std::sscanf(text.c_str(), "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-                                        &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10]) == 11;
-        if (parsed) {
-            rep_.requests = v[0], rep_.mismatches = v[1], rep_.errors = v[2];
-            rep_.p50_ns = v[3], rep_.p99_ns = v[4], rep_.elapsed_ns = v[5], rep_.cpu_ns = v[6];
-            rep_.max_ns = v[7], rep_.conns = v[8], rep_.stuck = v[9], rep_.marks = v[10];
+        const std::size_t nl = text.find('\n');
+        bool parsed = parse_phase(text.substr(0, nl), rep_);
+        if (parsed && nl != std::string::npos && nl + 1 < text.size()) {
+            echo_phase o;
+            parsed = parse_phase(text.substr(nl + 1), o);
+            if (parsed) rep_.open = o;
         }
         if (rep_.problem.empty() && status_ == lost) {
             rep_.problem = "echo client: reaped by someone else, exit status unknown";
@@ -201,6 +242,27 @@ public:
     }
 
 private:
+    // One report line: 11 fields from the original client, 22 from this one.
+    static bool parse_phase(const std::string& line, echo_phase& p) {
+        unsigned long long v[22] = {};
+        int used = 0;
+        const int n = std::sscanf(line.c_str(),
+                                  "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
+                                  "%llu %llu %llu %llu %llu %llu%n",
+                                  &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11],
+                                  &v[12], &v[13], &v[14], &v[15], &v[16], &v[17], &v[18], &v[19], &v[20], &v[21], &used);
+        if (n != 11 && n != 22) return false;
+        p.requests = v[0], p.mismatches = v[1], p.errors = v[2];
+        p.p50_ns = v[3], p.p99_ns = v[4], p.elapsed_ns = v[5], p.cpu_ns = v[6];
+        p.max_ns = v[7], p.conns = v[8], p.stuck = v[9], p.marks = v[10];
+        p.sent = p.requests;
+        if (n == 22) {
+            p.p90_ns = v[11], p.p999_ns = v[12], p.server_cpu_ns = v[13], p.server_cpu_ok = v[14] != 0;
+            p.sent = v[15], p.late = v[16], p.gen_valid = v[17] != 0, p.hiccup_max_ns = v[18];
+            p.hiccup_p999_ns = v[19], p.steal_ns = v[20], p.schedule_ns = v[21];
+        }
+        return true;
+    }
     static unique_fd above(unique_fd& fd, int min) {
         int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, min);
         if (moved < 0) throw_errno("fcntl(F_DUPFD_CLOEXEC)");
