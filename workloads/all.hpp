@@ -4,10 +4,12 @@
 
 #include <tuple>
 
+#include "blocking_pitfall.hpp"
 #include "bounded_fanout.hpp"
 #include "cpu_bound.hpp"
 #include "echo.hpp"
 #include "echo_accept.hpp"
+#include "idle_conns.hpp"
 #include "idle_memory.hpp"
 #include "lost_updates.hpp"
 #include "ping_pong.hpp"
@@ -15,6 +17,7 @@
 #include "pipe_pong.hpp"
 #include "producer_consumer.hpp"
 #include "skynet.hpp"
+#include "slow_io.hpp"
 #include "spawn.hpp"
 #include "timer_fanout.hpp"
 #include "yield_ring.hpp"
@@ -23,7 +26,7 @@ namespace cb::wl {
 
 using all_workloads = std::tuple<ping_pong, pipe_pong, yield_ring, spawn, skynet, cpu_bound, idle_memory,
                                  timer_fanout, producer_consumer, pipeline, bounded_fanout, lost_updates, echo,
-                                 echo_accept>;
+                                 echo_accept, slow_io, blocking_pitfall, idle_conns>;
 
 template <class List>
 struct all_are_workloads;

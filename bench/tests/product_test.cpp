@@ -39,9 +39,10 @@ TEST(Product, PairsATestRuntimeCannotRunAreDeclaredWithAReason) {
         ++declared;
         EXPECT_NE(d.reason.find("one after another"), std::string::npos) << d.workload << ": " << d.reason;
     }
-    // ping_pong (2 sizes), pipe_pong (2), idle_memory, producer_consumer (2), bounded_fanout (2), echo,
-    // echo_accept (once: a runtime that is no hybrid declares it for all sizes), pipeline (via:channel).
-    EXPECT_EQ(declared, 12u);
+    // ping_pong (2 sizes), pipe_pong (2), idle_memory, producer_consumer (2), bounded_fanout (2), echo (2:
+    // conns:2 and its rate point), echo_accept (once: a runtime that is no hybrid declares it for all sizes),
+    // pipeline (via:channel), slow_io (2 cells), blocking_pitfall (4 variants), idle_conns.
+    EXPECT_EQ(declared, 20u);
     for (auto& p : test_product::planned(cb::profile::test))
         EXPECT_FALSE(p.name.starts_with("ping_pong/inline/")) << p.name << " is planned but cannot run";
 }
