@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench/reference.hpp"
+#include "bench/yardstick.hpp"
 #include "runtimes/core/worker_group.hpp"
 #include "workloads/memory.hpp"
 
@@ -26,6 +27,8 @@ namespace cb {
 namespace {
 
 constexpr const char* usage_template = R"(usage: cobench [options] [--benchmark_* flags]
+       cobench serve --runtime NAME [--port P] [--workers K] [--upstream-us L] [--tasks N]
+                     (one runtime's echo server until SIGINT/SIGTERM: cobench serve --help)
 
 Runs every workload under every runtime and writes one results JSON
 (format: results/README.md). Each runtime family runs in a process of its own.
@@ -53,6 +56,9 @@ options:
                         symbolic link: give the real file's path instead)
   --runtimes LIST       comma-separated subset, each named once, of:
                         %RUNTIMES%
+                        and asio: the Boost.Asio yardstick, an external echo
+                        server measured in echo and slow_io only (entries
+                        marked "reference"); without --runtimes it is in
   --filter REGEX        only benchmarks whose name (workload/runtime/params)
                         contains a match (RE2 syntax, linear time), e.g.
                         '^ping_pong/' or 'tasks:1$'; matching nothing is an error
@@ -228,8 +234,9 @@ options parse_args(int argc, char** argv) {
             std::vector<std::string> asked = split_list("--runtimes", value());
             std::set<std::string> seen;
             for (auto& r : asked) {
-                if (std::find(known.begin(), known.end(), r) == known.end())
-                    throw bad_input("unknown runtime '" + r + "' (known: " + join(known) + ")");
+                if (r != yardstick_runtime && std::find(known.begin(), known.end(), r) == known.end())
+                    throw bad_input("unknown runtime '" + r + "' (known: " + join(known) + "; and " +
+                                    yardstick_runtime + ", the Boost.Asio yardstick)");
                 if (!seen.insert(r).second) throw bad_input("--runtimes names '" + r + "' twice");
             }
             o.runtimes = asked;
@@ -290,7 +297,10 @@ options parse_args(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         throw bad_input(e.what());
     }
-    if (o.runtimes.empty()) o.runtimes = known;
+    if (o.runtimes.empty()) {
+        o.runtimes = known;
+        o.runtimes.push_back(yardstick_runtime);  // the Boost.Asio yardstick: in unless a --runtimes list leaves it out
+    }
     if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 5 : 1;
     if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full || o.prof == profile::limits ? 1800 : 300;
     if (o.instructions && o.prof == profile::limits)
@@ -365,6 +375,8 @@ std::vector<std::string> runnable_names(const options& o, bool instructions) {
     if (!instructions)
         for (auto& r : kernel_reference_names(o.prof))
             if (std::find(o.runtimes.begin(), o.runtimes.end(), r.runtime) != o.runtimes.end()) names.push_back(r.name);
+    if (!instructions && std::find(o.runtimes.begin(), o.runtimes.end(), yardstick_runtime) != o.runtimes.end())
+        for (auto& y : yardstick_names(o.prof)) names.push_back(y.name);
     return names;
 }
 

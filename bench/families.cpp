@@ -63,6 +63,7 @@ void bench_pair(benchmark::State& st, const typename W::params& p) {
     const double ops = static_cast<double>(m.iterations) * W::ops(p);
     for (auto& [k, v] : W::report(p, m)) st.counters[k] = v;
     st.counters["ops"] = ops;
+    if (auto it = m.sums.find("loop_syscalls"); it != m.sums.end()) st.counters["syscalls_per_op"] = it->second / ops;
     if (m.workers) st.counters["workers"] = static_cast<double>(m.workers);
     st.counters["cpu_user_ns_per_op"] = (u1.user - u0.user) * 1e9 / ops;
     st.counters["cpu_sys_ns_per_op"] = (u1.sys - u0.sys) * 1e9 / ops;
@@ -128,6 +129,7 @@ nlohmann::json results_metadata() {
         {"cpu_sys_ns_per_op", "ns/op", better::lower, tick_ns(), true},
         {"vcsw_per_op", "switches/op", better::lower, 1, true},
         {"ivcsw_per_op", "switches/op", better::lower, 1, true},
+        {"syscalls_per_op", "syscalls/op", better::lower, 1, true},
         {"max_tasks", "tasks", better::higher},
         {"bytes_per_task", "B", better::lower},
         {"budget_bytes", "B", better::none},
@@ -158,7 +160,7 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
         if (R::traits.name != runtime || !measures_workloads(prof)) return;
         for (const auto& p : W::sizes(prof, R::traits)) {
             const std::string name = bench_name<W>(R::traits.name, p);
-            if (!W::unsupported(R::traits, p).empty() || !wanted(name)) continue;
+            if (!the_product::template why_not<R, W>(p, prof).empty() || !wanted(name)) continue;
             auto* b = benchmark::RegisterBenchmark(name.c_str(), [p](benchmark::State& st) { bench_pair<R, W>(st, p); });
             b->UseManualTime()->Unit(benchmark::kMillisecond);
             if constexpr (requires { W::iterations(p); }) b->Iterations(W::iterations(p));
@@ -173,7 +175,7 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
     });
     for_each_runtime([&](auto r) {
         using R = decltype(r);
-        if (R::traits.name != runtime) return;
+        if (R::traits.name != runtime || !the_product::template probes<R>(prof)) return;
         for (const probe_variant& v : probe_variants<R>(prof)) {
             if (!wanted(v.name)) continue;
             benchmark::RegisterBenchmark(v.name.c_str(), [prof, p = v.proto](benchmark::State& st) {

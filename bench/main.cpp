@@ -11,6 +11,7 @@
 //   output.*     the --out target, atomic writing, the results document
 //   supervise.*  children, signals, the families and their merge
 //   reference.*  the kernel scheduler reference, --instructions
+//   serve.*      `cobench serve`: one runtime's echo server until a signal
 //   name_filter.* --filter (RE2)
 #include <cstdio>
 #include <set>
@@ -22,7 +23,9 @@
 #include "bench/cli.hpp"
 #include "bench/families.hpp"
 #include "bench/reference.hpp"
+#include "bench/serve.hpp"
 #include "bench/supervise.hpp"
+#include "bench/yardstick.hpp"
 #include "runtimes/core/inject.hpp"
 
 namespace {
@@ -44,11 +47,15 @@ int run_list(const options& o) {
             std::printf("%s%s\n", p.name.c_str(), p.deterministic ? "  [instructions]" : "");
     for (auto& r : kernel_reference_names(o.prof))
         if (o.selected(r.name, r.runtime)) std::printf("%s  [reference: perf bench sched pipe]\n", r.name.c_str());
+    for (auto& y : yardstick_names(o.prof))
+        if (o.selected(y.name, yardstick_runtime)) std::printf("%s  [reference: Boost.Asio yardstick]\n", y.name.c_str());
     for (auto& l : declared_lines) std::printf("%s\n", l.c_str());
     return exit_ok;
 }
 
 int run(int argc, char** argv) {
+    // `cobench serve ...`: a standalone echo server (bench/serve.hpp), flags of its own.
+    if (argc > 1 && std::string(argv[1]) == "serve") return run_serve(parse_serve_args(argc, argv));
     const options o = parse_args(argc, argv);
     if (o.help) {
         std::fputs(usage_text().c_str(), stdout);

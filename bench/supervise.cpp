@@ -23,6 +23,7 @@
 #include "bench/families.hpp"
 #include "bench/output.hpp"
 #include "bench/reference.hpp"
+#include "bench/yardstick.hpp"
 
 extern char** environ;
 
@@ -404,7 +405,10 @@ int run_benchmarks(const options& o) {
         if (o.selected(d.workload + "/" + d.runtime + "/" + d.params, d.runtime))
             declared.push_back({{"workload", d.workload}, {"runtime", d.runtime}, {"params", d.params}, {"reason", d.reason}});
     kernel_reference(o, benchmarks, declared);
+    json references = json::object();
+    asio_yardstick(o, benchmarks, declared, references);  // the Boost.Asio yardstick (bench/yardstick.hpp)
     json doc{{"context", context_json(o, context)}, {"benchmarks", benchmarks}, {"families", families}, {"declared", declared}};
+    if (!references.empty()) doc["context"]["references"] = references;
     return finish(target, doc, std::to_string(declared.size()) + " declared pairs");
 }
 
