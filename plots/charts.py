@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (the backend must be chosen first)
 from matplotlib.lines import Line2D  # noqa: E402
 
+import io_sections  # noqa: E402
 import tables  # noqa: E402
 from cobench_results import human  # noqa: E402
 
@@ -434,6 +435,139 @@ def pipeline_panel(r):
 
 
 
+# ---- issue #13: latency against offered load, the slow I/O decision map, the pitfall ---------
+
+def echo_load_panels(r):
+    """One panel per conns value of the rate sweep: x = achieved req/s, y = open-loop p99 (log), one
+    curve per runtime in offered-rate order; a point whose generator fell behind is drawn hollow
+    and grey-edged (not a server figure); dotted: the machine's hiccup max over the panel."""
+    curves = io_sections.sweep_curves(r)
+
+    def panel(conns, by_rt):
+        def draw(ax):
+            styles = Styles(r)
+            for rt, pts in by_rt.items():
+                colour, marker = styles.colour(rt), styles.marker(rt)
+                label = io_sections.shown(r, rt)
+                ax.plot([s.achieved for s in pts], [s.p99 for s in pts], color=colour, linewidth=1.3,
+                        linestyle="--" if io_sections.is_reference(r, rt) else "-", label=label,
+                        marker=marker, markersize=5, markevery=[i for i, s in enumerate(pts) if s.valid])
+                bad = [s for s in pts if not s.valid]
+                if bad:
+                    ax.plot([s.achieved for s in bad], [s.p99 for s in bad], linestyle="", marker=marker,
+                            markerfacecolor="none", markeredgecolor="grey", markersize=7)
+                last, _ = io_sections.knee(pts)
+                if last is not None:
+                    ax.plot([last.achieved], [last.p99], linestyle="", marker="o", markersize=11,
+                            markerfacecolor="none", markeredgecolor=colour, markeredgewidth=1.2)
+            if any(not s.valid for pts in by_rt.values() for s in pts):
+                ax.plot([], [], linestyle="", marker="o", markerfacecolor="none", markeredgecolor="grey",
+                        label="INVALID: generator behind")
+            ax.plot([], [], linestyle="", marker="o", markersize=11, markerfacecolor="none",
+                    markeredgecolor="black", label="knee: last rate sustained")
+            floor = [s.point.counters["hiccup_max_us"] for pts in by_rt.values() for s in pts
+                     if "hiccup_max_us" in s.point.counters]
+            if floor:
+                ax.axhline(max(floor), color="black", linestyle=":", linewidth=1,
+                           label="machine hiccup max")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.grid(True, which="major", alpha=0.3)
+            _label(ax, f"echo, open loop, conns:{conns}", "achieved throughput (req/s, log)",
+                   "p99 latency (µs, log)")
+        bad = [f"{rt} rate:{s.point.params.get('rate')}" for rt, pts in by_rt.items() for s in pts if not s.valid]
+        draw.notes = ([f"conns:{conns}: the generator fell behind its schedule at {', '.join(bad)}: drawn "
+                       f"hollow with a grey edge, not a figure of the server"] if bad else [])
+        return lambda _r: draw
+    return [(f"conns:{c}", panel(c, by_rt)) for c, by_rt in curves.items()]
+
+
+def decision_map_panel(metric, title):
+    """A heatmap, upstream L against conns N: each cell coloured by the winning runtime (a reference
+    never wins), the margin over the runner-up written in it; ties grey and hatched, naming the
+    runtimes inside the spread; ⚑ client-bound; a reference that would win is named under the margin."""
+    def prepare(r):
+        cells = io_sections.decision_map(r, metric)
+        if not cells:
+            return None
+        ls, ns = io_sections.map_axes(cells)
+
+        def draw(ax):
+            from matplotlib.colors import to_rgb
+            from matplotlib.patches import Rectangle
+            styles = Styles(r)
+            grid = [[(1.0, 1.0, 1.0)] * len(ns) for _ in ls]
+            winners = []
+            for (L, n), c in cells.items():
+                i, j = ls.index(L), ns.index(n)
+                if c.ranked and not c.is_tie:
+                    rgb = to_rgb(styles.colour(c.winner))
+                    grid[i][j] = tuple(0.45 + 0.55 * x for x in rgb)   # light enough for black text
+                    if c.winner not in winners:
+                        winners.append(c.winner)
+                elif c.ranked:
+                    grid[i][j] = (0.85, 0.85, 0.85)
+            ax.imshow(grid, aspect="auto", origin="lower", interpolation="nearest")
+            for (L, n), c in cells.items():
+                i, j = ls.index(L), ns.index(n)
+                if c.is_tie:
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
+                                           edgecolor="#999999", linewidth=0))
+                    lines = ["tie:"] + c.tie[:3] + ([f"+{len(c.tie) - 3} more"] if len(c.tie) > 3 else [])
+                elif c.ranked:
+                    lines = [c.winner, f"{c.margin:.2f}×" if c.margin else "alone"]
+                else:
+                    lines = ["–"]
+                if c.saturated:
+                    lines.append("⚑ client")
+                for rt, text in c.reference:
+                    if "would win" in text:
+                        lines.append(f"{rt}: {text.replace('would win by ', 'wins ')}")
+                if c.missing:
+                    lines.append(f"{len(c.missing)} absent")
+                ax.text(j, i, "\n".join(lines), ha="center", va="center",
+                        fontsize=6 if max(len(ls), len(ns)) >= 4 else 8)
+            for rt in winners:
+                ax.add_patch(Rectangle((0, 0), 0, 0, facecolor=tuple(0.45 + 0.55 * x for x in
+                                                                     to_rgb(styles.colour(rt))), label=rt))
+            if any(c.is_tie for c in cells.values()):
+                ax.add_patch(Rectangle((0, 0), 0, 0, facecolor=(0.85, 0.85, 0.85), hatch="///",
+                                       edgecolor="#999999", label="tie (inside the spread)"))
+            ax.set_xticks(range(len(ns)), [str(n) for n in ns])
+            ax.set_yticks(range(len(ls)), [io_sections.duration_text(L) for L in ls])
+            _label(ax, title, "connections N (requests in flight)", "upstream latency L")
+        draw.cells = cells   # the data drawn, for tests
+        notes = []
+        absent = sorted({f"{rt} ({tag})" for c in cells.values() for rt, tag, _ in c.missing})
+        if absent:
+            notes.append(f"{title}: absent from some cells: {', '.join(absent)}; the report's table names them")
+        sat = [f"{io_sections.duration_text(c.upstream)}/conns:{c.conns}" for c in cells.values() if c.saturated]
+        if sat:
+            notes.append(f"{title}: ⚑ client-bound (client_cpu_frac ≥ {io_sections.MAP_CLIENT_SATURATED:g}) "
+                         f"at {', '.join(sat)}: the client set the rate there")
+        draw.notes = notes
+        return draw
+    return prepare
+
+
+def pitfall_panel(r):
+    """Timers' max lateness per variant (block × offload), one bar per runtime, log y."""
+    values = {}
+    for (rt, variant), by in io_sections.pitfall_pairs(r).items():
+        for off, p in by.items():
+            if "timer_late_max_us" in p.counters:
+                values[(f"{variant}, offload:{off}", rt)] = p.counters["timer_late_max_us"]
+    if not values:
+        return None
+    groups = sorted({g for g, _ in values}, key=_natural)
+
+    def draw(ax):
+        _grouped_bars(ax, Styles(r), groups, values)
+        _label(ax, "blocking_pitfall: timers' max lateness", "", "timer_late_max_us (µs, log)")
+    draw.notes = io_sections.pitfall_sentences(r)
+    return draw
+
+
 # Line style by echo_accept's accept mode: a listening socket per worker, or one shared.
 ACCEPT_STYLES = {"reuseport": "-", "shared": "--"}
 
@@ -539,11 +673,40 @@ CHARTS = [
               "C++20 generator (co_yield) or passed through the runtime's channel; log scale."),
     Chart("echo", "Echo server: throughput and tail latency", [
         ("req_per_s", lines_panel("echo", "req_per_s", "conns", "echo: throughput", "concurrent connections",
-                                  "req_per_s (requests/s, log)")),
+                                  "req_per_s (requests/s, log)", absent=("rate",))),
         ("p99_us", lines_panel("echo", "p99_us", "conns", "echo: p99 latency", "concurrent connections",
-                               "p99_us (µs, log)")),
-    ], how="Against concurrent client connections: requests per second (left, higher is better) and "
-           "99th-percentile latency (right, lower is better); log scales."),
+                               "p99_us (µs, log)", absent=("rate",))),
+    ], how="Closed loop (peak throughput), against concurrent client connections: requests per second "
+           "(left, higher is better) and 99th-percentile latency (right, lower is better); log scales. "
+           "The open loop at a fixed rate is in the section \"Echo: open loop at a fixed offered rate\"."),
+    Chart("echo_load", "Echo: p99 latency against offered load (open loop)", echo_load_panels, size=None,
+          expected=io_sections.has_io, absent="no rate sweep in this run (echo/<runtime>/conns:C/rate:R "
+                                              "entries: the full profile)",
+          how="One panel per connection count: each runtime's open-loop p99 (log) against the throughput it "
+              "achieved, one point per offered rate, in rate order; lower and further right is better. "
+              "Where a curve turns up steeply is the knee (circled: the last rate sustained, achieved ≥ "
+              f"{io_sections.KNEE_ACHIEVED_FRACTION:g}× offered); past it requests queue. Hollow grey-edged "
+              "markers: the generator fell behind its schedule there (INVALID, not a server figure). Dashed: "
+              "a reference (the yardstick). Dotted: the machine's hiccup max, the floor under any tail."),
+    Chart("decision_map", "Slow I/O decision map: which runtime wins, by upstream latency and concurrency", [
+        ("req_per_s", decision_map_panel("req_per_s", "throughput winner (req/s)")),
+        ("server_cpu", decision_map_panel("server_cpu_ns_per_req", "server CPU per request winner")),
+    ], size=(15, 6), expected=io_sections.has_io, absent="no slow_io entries in this run",
+          how="Each cell is one upstream latency L (rows) and connection count N (columns): coloured by the "
+              "runtime that served the most requests per second (left) or spent the least server CPU per "
+              "request (right), with its margin over the runner-up. Grey hatched cells are ties: the "
+              "runner-up's min–max range overlaps the winner's or the margin is below "
+              f"{io_sections.MAP_TIE_FACTOR:g}×; they name the runtimes inside the spread. ⚑: the client was "
+              "near saturation, so the client set the rate. A reference (the Asio yardstick) never wins; a "
+              "line names it where it would. 'n absent': runtimes that could not run the cell (the report's "
+              "table says why)."),
+    Chart("blocking_pitfall", "The blocking-call pitfall: timers' max lateness", [
+        ("max", pitfall_panel)], size=(10, 4.5), expected=io_sections.has_io,
+          absent="no blocking_pitfall entries in this run",
+          how="Lower is better: how late the 1 ms timers woke, at worst, while one task made a blocking call "
+              "(block:read, block:hog), with the call inline (offload:no) and handed to a pool thread "
+              "(offload:yes); log scale. A runtime whose timers share a thread with the blocking task shows "
+              "the call's length without offload and far less with it."),
     Chart("echo_workers", "Echo across K workers: throughput by worker count", echo_workers_panels,
           size=None, absent="no echo_accept entries in this run; only runtimes of kind hybrid run it",
           how="One panel per connection count: requests per second (higher is better) as workers K grow; "

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from cobench_results import fmt
+import io_sections
 import tables
 from tables import NO_STACK
 
@@ -36,6 +37,10 @@ ECHO_MANY_FAVOUR_FACTOR = 1.2
 HYBRID_LEAD_FACTOR = 1.1
 HYBRID_LEVEL_FRACTION = 0.9
 CLIENT_SATURATED_FRAC = 0.8
+FEW_CONNS = 10
+FAST_UPSTREAM_US = 100
+MANY_CONNS = 1000
+SLOW_UPSTREAM_US = 1000
 
 _MEANINGS = {
     "SWITCH_CONFIRM_FACTOR": "(a) confirmed at or above this threads/coroutines switch-cost factor",
@@ -45,8 +50,13 @@ _MEANINGS = {
     "WAIT_NEAR_LONGEST": "(c) total_ms ≤ this × longest_wait_ms counts as about the longest wait",
     "SPEEDUP_MULTI_MIN": "(d, f) cpu_bound speed-up that counts as using several cores",
     "SPEEDUP_SINGLE_MAX": "(d) cpu_bound speed-up at or below which a runtime counts as one-core",
-    "ECHO_FEW_FINE_FRACTION": "(e) threads' req/s at the fewest conns must reach this × coroutines'",
-    "ECHO_MANY_FAVOUR_FACTOR": "(e) coroutines must lead by this factor (req/s or p99) at the most conns",
+    "ECHO_FEW_FINE_FRACTION": "(e) threads' req/s in a few-fast cell (echo: at the fewest conns) must reach "
+                              "this × the winner's (echo: coroutines')",
+    "ECHO_MANY_FAVOUR_FACTOR": "(e, echo only) coroutines must lead by this factor (req/s or p99) at the most conns",
+    "FEW_CONNS": "(e) slow_io: a few fast tasks are the cells with conns ≤ this ...",
+    "FAST_UPSTREAM_US": "(e) ... and an upstream latency ≤ this many µs",
+    "MANY_CONNS": "(e) slow_io: many slow tasks are the cells with conns ≥ this ...",
+    "SLOW_UPSTREAM_US": "(e) ... and an upstream latency ≥ this many µs",
     "HYBRID_LEAD_FACTOR": "(f) echo: the hybrid is ahead of the best single-kind runtime at this factor "
                           "(req/s, or server CPU per request inverted)",
     "HYBRID_LEVEL_FRACTION": "(f) echo: behind below this factor, level in between; speed-up: at or above "
@@ -380,6 +390,175 @@ def _crossings(xs, lead, ahead, behind):
 
 
 def claim_echo(r):
+    """From the slow I/O decision map where the file has slow_io entries; else from echo as before."""
+    if r.points("slow_io"):
+        return claim_slow_io(r)
+    c = _claim_echo(r)
+    if c.verdict != NOT_JUDGED:
+        c.evidence.insert(0, "no slow_io entries in this file: judged on echo (loopback, fast I/O) as "
+                             "before; the slow I/O grid (slow_io) decides this claim where it ran")
+    return c
+
+
+# Light tasks by the stack trait: stackless coroutines, and stackful-light user-space tasks (fibers
+# on a fixed user stack). A pool's resumable tasks (per_suspended_task) and OS threads are neither.
+LIGHT_STACKS = ("stackless", "fixed_user_stack")
+
+
+def light_runtimes(r):
+    """Runtimes with light tasks, by traits (stack in LIGHT_STACKS); references are not runtimes."""
+    return [rt.name for rt in r.runtime_list if rt.has_traits and not io_sections.is_reference(r, rt.name)
+            and rt.stack in LIGHT_STACKS]
+
+
+def per_task_runtimes(r):
+    """Runtimes that give every task an OS thread or process of its own (kind thread or process)."""
+    return [rt.name for rt in r.runtime_list if rt.has_traits and rt.kind in ("thread", "process")]
+
+
+def _cell_name(cell):
+    return f"upstream {io_sections.duration_text(cell.upstream)}/conns:{cell.conns}"
+
+
+def _groups(cells):
+    """(few-fast cells, many-slow cells, how they were chosen) from the decision map's keys."""
+    few = [k for k in cells if k[1] <= FEW_CONNS and k[0] <= FAST_UPSTREAM_US]
+    many = [k for k in cells if k[1] >= MANY_CONNS and k[0] >= SLOW_UPSTREAM_US]
+    how = (f"few fast: conns ≤ {FEW_CONNS:g} and upstream ≤ {FAST_UPSTREAM_US:g} µs; many slow: conns ≥ "
+           f"{MANY_CONNS:g} and upstream ≥ {SLOW_UPSTREAM_US:g} µs")
+    return sorted(few), sorted(many), how
+
+
+def _few_cell(cell, per_task):
+    """(verdict, text) for one few-fast cell: threads are fine if a per-task runtime wins, ties, or
+    reaches ECHO_FEW_FINE_FRACTION × the winner's req/s."""
+    name = _cell_name(cell)
+    if cell.client_bound:
+        return UNDECIDED, f"{name}: client-bound ({cell.text()}): not judged"
+    ours = [(rt, cell.value(rt)) for rt in per_task if cell.value(rt) is not None]
+    if not ours:
+        why = "; ".join(f"{rt} {tag}" for rt, tag, _ in cell.missing if rt in per_task) or "not measured"
+        return UNDECIDED, f"{name}: no thread-per-task runtime measured ({why})"
+    rt, v = max(ours, key=lambda t: t[1])
+    w = cell.value(cell.winner)
+    if cell.is_tie and rt in cell.tie:
+        return CONFIRMED, f"{name}: {rt} ties with the winner ({cell.text()}): fine on threads"
+    if cell.winner in per_task:
+        return CONFIRMED, f"{name}: {cell.winner} wins ({cell.text()}): fine on threads"
+    f = v / w
+    if f >= ECHO_FEW_FINE_FRACTION:
+        return CONFIRMED, (f"{name}: {cell.winner} wins, {rt} reaches {f:.2f}× its req/s "
+                           f"(≥ {ECHO_FEW_FINE_FRACTION:g}): fine on threads")
+    return REFUTED, (f"{name}: {cell.winner} wins, {rt} reaches only {f:.2f}× its req/s "
+                     f"(< {ECHO_FEW_FINE_FRACTION:g}): not fine on threads")
+
+
+def _many_cell(cell, cpu, light, per_task):
+    """(verdict, text) for one many-slow cell: light runtimes are favoured if one wins the throughput
+    outside every per-task runtime's spread, or the throughput is a tie and one wins the server CPU
+    per request so."""
+    name = _cell_name(cell)
+    if cell.client_bound:
+        return UNDECIDED, f"{name}: client-bound ({cell.text()}): not judged"
+    absent = [f"{rt} ({tag})" for rt, tag, _ in cell.missing if rt in per_task]
+    gone = f"; {', '.join(absent)} absent" if absent else ""
+
+    def side(c):
+        if c is None or not c.ranked:
+            return None
+        if c.winner in light and not set(c.tie) & set(per_task):
+            return "light"
+        if c.winner in per_task and not set(c.tie) & set(light):
+            return "per-task"
+        if set(c.tie) & set(light) and set(c.tie) & set(per_task):
+            return "tie"
+        return "other"   # neither group wins (e.g. a pool of threads)
+    s = side(cell)
+    if s == "light":
+        return CONFIRMED, f"{name}: {cell.text()} on throughput{gone}: favours light tasks"
+    if s == "per-task":
+        return REFUTED, f"{name}: {cell.text()} on throughput: favours a thread per task"
+    if s == "other":
+        return REFUTED, f"{name}: {cell.text()} on throughput: neither light tasks nor a thread per task win"
+    cs = side(cpu)
+    cpu_text = cpu.text() if cpu is not None else "not measured"
+    if cs == "light":
+        return CONFIRMED, (f"{name}: throughput a tie ({cell.text()}), server CPU per request {cpu_text}: "
+                           f"favours light tasks{gone}")
+    if cs == "per-task":
+        return REFUTED, (f"{name}: throughput a tie ({cell.text()}), server CPU per request {cpu_text}: "
+                         "favours a thread per task")
+    return INDISTINGUISHABLE, (f"{name}: throughput a tie ({cell.text()}) and server CPU per request "
+                               f"{cpu_text}: inside the spread")
+
+
+def _side(verdicts):
+    decided = [v for v in verdicts if v in (CONFIRMED, REFUTED)]
+    if not decided:
+        return INDISTINGUISHABLE if INDISTINGUISHABLE in verdicts else UNDECIDED
+    if INDISTINGUISHABLE in verdicts and all(v == CONFIRMED for v in decided):
+        return MIXED   # favoured somewhere, level elsewhere
+    return decided[0] if all(v == decided[0] for v in decided) else MIXED
+
+
+def claim_slow_io(r):
+    c = Claim("e", "Many slow I/O tasks favour coroutines, while a few fast ones are fine on threads.",
+              NOT_MEASURED,
+              f"from the slow I/O decision map (slow_io, winner per cell on req_per_s, ties when the "
+              f"runner-up's min–max range overlaps or the margin is below {io_sections.MAP_TIE_FACTOR:g}×; "
+              f"references never win). Light runtimes by traits: stack {' or '.join(LIGHT_STACKS)} (stackless "
+              f"coroutines, fibers); "
+              f"thread-per-task runtimes: kind thread or process. Few fast tasks (conns ≤ {FEW_CONNS}, "
+              f"upstream ≤ {FAST_UPSTREAM_US} µs): fine on threads in a cell if a thread-per-task runtime "
+              f"wins, ties, or reaches ≥ {ECHO_FEW_FINE_FRACTION:g}× the winner's req/s. Many slow tasks "
+              f"(conns ≥ {MANY_CONNS}, upstream ≥ {SLOW_UPSTREAM_US} µs): light tasks are favoured in a "
+              f"cell if a light runtime wins throughput outside every thread-per-task runtime's spread, or "
+              f"throughput is a tie and a light runtime wins server CPU per request so. Client-bound cells "
+              f"(client_cpu_frac ≥ {io_sections.MAP_CLIENT_SATURATED:g}) decide nothing. A side holds when "
+              f"every decided cell agrees, fails when none does; both hold → confirmed, both fail → "
+              f"refuted, a side undecided or level → that, otherwise mixed.")
+    if not r.has_traits:
+        c.verdict = NOT_JUDGED
+        c.evidence.append(NO_TRAITS)
+        return c
+    cells = io_sections.decision_map(r, "req_per_s")
+    cpu = io_sections.decision_map(r, "server_cpu_ns_per_req")
+    light, per_task = light_runtimes(r), per_task_runtimes(r)
+    c.evidence.append(f"light runtimes: {', '.join(light) or 'none'}; thread-per-task runtimes: "
+                      f"{', '.join(per_task) or 'none'}")
+    if not cells or not light or not per_task:
+        c.evidence.append("slow_io: nothing to compare (no cell, or no runtime on one side)")
+        return c
+    few, many, how = _groups(cells)
+    c.evidence.append(f"cells judged: {how}")
+    for name, group in (("few fast", few), ("many slow", many)):
+        if not group:
+            c.evidence.append(f"{name}: no cell of this run's grid is in that range (a profile with a "
+                              f"smaller grid, e.g. the test profile): that side is not judged")
+    few_v, many_v = [], []
+    for k in few:
+        v, text = _few_cell(cells[k], per_task)
+        few_v.append(v)
+        c.evidence.append(f"few fast, {text} ({v})")
+    for k in many:
+        v, text = _many_cell(cells[k], cpu.get(k), light, per_task)
+        many_v.append(v)
+        c.evidence.append(f"many slow, {text} ({v})")
+    sides = (_side(few_v) if few else UNDECIDED, _side(many_v) if many else UNDECIDED)
+    c.evidence.append(f"few fast tasks fine on threads: {sides[0]}; many slow tasks favour light tasks: {sides[1]}")
+    if sides[0] == sides[1]:
+        c.verdict = sides[0]
+    elif CONFIRMED in sides and (UNDECIDED in sides or INDISTINGUISHABLE in sides):
+        c.verdict = next(s for s in sides if s != CONFIRMED)
+    else:
+        c.verdict = MIXED
+    refs = sorted({f"{rt} {t}" for k in many for rt, t in cells[k].reference})
+    if refs:
+        c.evidence.append("yardstick (not judged) in the many-slow cells: " + "; ".join(refs))
+    return c
+
+
+def _claim_echo(r):
     c = Claim("e", "Many slow I/O tasks favour coroutines, while a few fast ones are fine on threads.",
               NOT_MEASURED,
               f"echo, the thread runtime vs the coroutine runtime (by kind) at the conns values both "
@@ -392,8 +571,8 @@ def claim_echo(r):
     if pair is None:
         return c
     thr, coro = pair
-    rps = r.series("echo", "req_per_s", "conns")
-    p99 = r.series("echo", "p99_us", "conns")
+    rps = r.series("echo", "req_per_s", "conns", {"rate": None})
+    p99 = r.series("echo", "p99_us", "conns", {"rate": None})
     tr, kr = _by_x(rps, thr), _by_x(rps, coro)
     tp, kp = _by_x(p99, thr), _by_x(p99, coro)
     xs = sorted(x for x in set(tr) & set(kr) if tr[x] > 0 and kr[x] > 0)
@@ -409,7 +588,8 @@ def claim_echo(r):
             line += f"; p99 {thr} {fmt(tp[x])} µs, {coro} {fmt(kp[x])} µs"
         c.evidence.append(line)
     few, many = xs[0], xs[-1]
-    pt = {rt: {p.params.get("conns"): p for p in r.points("echo", rt)} for rt in (thr, coro)}
+    pt = {rt: {p.params.get("conns"): p for p in r.points("echo", rt) if "rate" not in p.params}
+          for rt in (thr, coro)}
     p99_many = tp.get(many, 0) / kp[many] if kp.get(many) else None
     fine = tr[few] >= ECHO_FEW_FINE_FRACTION * kr[few]
     same_few = overlap_note(pt[thr].get(few), pt[coro].get(few), "req_per_s", thr, coro)
@@ -468,7 +648,8 @@ def _is_num(v):
 def echo_points(r, rt):
     """{conns: Point} from echo; for a runtime without echo entries, from echo_accept without a
     stall (reuseport before shared, then the most workers)."""
-    out = {p.params["conns"]: p for p in r.points("echo", rt) if _is_num(p.params.get("conns"))}
+    out = {p.params["conns"]: p for p in r.points("echo", rt)
+           if _is_num(p.params.get("conns")) and "rate" not in p.params}   # the rate sweep is apart
     if not out:
         accept = [p for p in r.points("echo_accept", rt)
                   if _is_num(p.params.get("conns")) and not p.params.get("stall_ms")]

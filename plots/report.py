@@ -19,6 +19,7 @@ from pathlib import Path
 
 import claims
 import cobench_results as cr
+import io_sections
 import sections
 import tables
 from cobench_results import OutputError, ResultsError, fmt
@@ -190,7 +191,9 @@ _natural = tables.natural
 # Workloads in report order; any other workload in the file follows, with a generic table.
 WORKLOAD_ORDER = ("ping_pong", "pipe_pong", "kernel_sched_pipe", "yield_ring", "spawn", "skynet",
                   "idle_memory", "max_tasks", "cpu_bound", "timer_fanout", "echo", "echo_accept",
-                  "producer_consumer", "pipeline", "bounded_fanout", "lost_updates")
+                  "slow_io", "blocking_pitfall", "producer_consumer", "pipeline", "bounded_fanout", "lost_updates")
+# echo's open-loop counters (issue #13): shown in the open loop's own table, not one table each.
+OPEN_LOOP = re.compile(r"^(open_|gen_|hiccup_|steal_frac$)")
 # Workloads whose CPU-time and context-switch counters explain the result, shown as a table.
 RUSAGE_WORKLOADS = ("ping_pong", "pipe_pong", "yield_ring", "echo")
 
@@ -345,18 +348,24 @@ def workload_section(doc, r, workload):
             doc.p("speedup (×, vs tasks:1 of the same runtime in the same run):")
             doc.table(["runtime"] + cols, [[rt] + [cells.get((rt, c), "–") for c in cols]
                                            for rt in sorted({rt for rt, _ in cells}, key=r.order_key)])
-    # Sweep entries (a worker count, a stack size) have sections of their own
-    # (sections.py); the generic tables keep to each workload's default runs.
-    plain = [p for p in pts if "workers" not in p.params and "stack" not in p.params]
+    # Sweep entries (a worker count, a stack size, an offered rate) have sections of their own
+    # (sections.py, io_sections.py); the generic tables keep to each workload's default runs.
+    plain = [p for p in pts if "workers" not in p.params and "stack" not in p.params and "rate" not in p.params]
+    if workload == "echo" and any(OPEN_LOOP.match(c) for p in plain for c in p.counters):
+        doc.p("**Closed loop (peak throughput)** below: each connection sends when its reply came. The open "
+              "loop at a fixed offered rate is in the section \"Echo: open loop at a fixed offered rate\".")
     for counter in tables.result_counters(r, plain):
         if workload == "cpu_bound" and counter == "speedup":
             continue
+        if workload == "echo" and OPEN_LOOP.match(counter):
+            continue   # the open loop's table (io_sections.open_table) has these
         t = tables.counter_table(r, workload, counter, plain)
         if t is None:
             continue
         info = r.counter(counter)
         better = {"lower": ", lower is better", "higher": ", higher is better"}.get(info.better, "")
-        doc.p(f"**{counter}** ({info.unit or 'no unit declared'}{better}; median (min–max), "
+        closed = "closed loop (peak throughput): " if workload == "echo" else ""
+        doc.p(f"{closed}**{counter}** ({info.unit or 'no unit declared'}{better}; median (min–max), "
               f"{tables.n_summary(pts, [counter])}):")
         doc.table(*t)
     if workload == "timer_fanout":
@@ -446,8 +455,10 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
 
     doc.h(2, "Claims")
     doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", f"**{c.verdict}**"] for c in claim_list])
-    doc.p("Thresholds (named constants in `plots/claims.py`):")
-    doc.table(["constant", "value", "meaning"], [[n, f"{v:g}", m] for n, v, m in claims.THRESHOLDS])
+    doc.p("Thresholds (named constants in `plots/claims.py` and, for the I/O sections, `plots/io_sections.py`):")
+    io_thresholds = io_sections.THRESHOLDS if io_sections.has_io(r) else []
+    doc.table(["constant", "value", "meaning"], [[n, f"{v:g}", m] for n, v, m in claims.THRESHOLDS]
+              + [[f"io_sections.{n}", f"{v:g}", m] for n, v, m in io_thresholds])
     for c in claim_list:
         doc.h(3, f"({c.key}) {c.statement}")
         doc.p(f"Verdict: **{c.verdict}**")
@@ -475,6 +486,8 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
 
     for section in (sections.walls_section, sections.stack_sizes_section, sections.worker_sweep_section):
         section(doc, r)
+    for section in io_sections.SECTIONS:
+        section(doc, r)
 
     doc.h(2, "Workloads")
     doc.p("Every workload of the run with its parameters and a table per counter it reports (unit "
@@ -486,6 +499,8 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
     for workload in [w for w in WORKLOAD_ORDER if w in present] + sorted(present - set(WORKLOAD_ORDER)):
         if workload == "pipeline" and sections.pipeline_section(doc, r, level=3):
             continue   # its own table (generator against channel) instead of the generic ones
+        if workload == "slow_io" and io_sections.slow_io_tables(doc, r, level=3):
+            continue   # rows runtime × upstream, columns conns, instead of a column per grid cell
         workload_section(doc, r, workload)
 
     doc.h(2, "Switch cost against the kernel's own scheduler benchmark")
@@ -590,6 +605,8 @@ def absent_runtimes(r):
     notes = []
     for workload in sorted({w for w, _ in have}):
         for rt in r.runtimes_in_run():
+            if io_sections.is_reference(r, rt):
+                continue   # a yardstick runs only the workloads it is a reference for
             if (workload, rt) not in have and (workload, rt) not in declared:
                 if status.get(rt, "ok") != "ok":
                     why = f" (its family: {status[rt]})"

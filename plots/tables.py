@@ -237,6 +237,7 @@ def overhead_fit(r):
 # Sweep entries (issue #11) stay out of the rows: a fixed param of None means "absent".
 NO_STACK = {"stack": None, "guard": None}
 NO_WORKERS = {"workers": None}
+NO_RATE = {"rate": None}        # echo's rate sweep (issue #13) stays out of the closed-loop rows
 
 # (row label, workload, counter, fixed params, size rule); size rule "common": the largest params
 # combination every runtime that ran the workload measured (else the one most runtimes did);
@@ -253,10 +254,10 @@ HEADLINE = (
     ("most tasks held", "max_tasks", "max_tasks", NO_STACK, "common"),
     ("CPU-bound speed-up", "cpu_bound", "speedup", NO_WORKERS, "cpus"),
     ("spawn tree speed-up, 10 roots", "skynet", "speedup", {"roots": 10, **NO_WORKERS}, "own"),
-    ("echo throughput, fewest connections", "echo", "req_per_s", {}, "fewest"),
-    ("echo throughput, most connections", "echo", "req_per_s", {}, "common"),
-    ("echo p99 latency, most connections", "echo", "p99_us", {}, "common"),
-    ("echo server CPU per request, most connections", "echo", "server_cpu_ns_per_req", {}, "common"),
+    ("echo throughput, fewest connections", "echo", "req_per_s", NO_RATE, "fewest"),
+    ("echo throughput, most connections", "echo", "req_per_s", NO_RATE, "common"),
+    ("echo p99 latency, most connections", "echo", "p99_us", NO_RATE, "common"),
+    ("echo server CPU per request, most connections", "echo", "server_cpu_ns_per_req", NO_RATE, "common"),
     ("channel throughput", "producer_consumer", "msgs_per_s", {}, "common"),
     ("updates lost (no await inside the update)", "lost_updates", "lost_fraction", {"await": None}, "common"),
     ("updates lost (an await between load and store)", "lost_updates", "lost_fraction",
@@ -307,7 +308,9 @@ def headline(r):
     """(header, rows, notes). Each cell: the median in a readable unit and, for counters with a
     direction, how many times the best runtime's value it is ("×1" is the best; "≈" where the two
     ranges of repetitions overlap: not a measurable difference)."""
-    runtimes = [rt for rt in r.runtimes_in_run() if r.points(runtime=rt)]
+    refs = r.context.get("references") if isinstance(r.context.get("references"), dict) else {}
+    # A reference (the Asio yardstick) is not a runtime: the echo and slow I/O sections show it.
+    runtimes = [rt for rt in r.runtimes_in_run() if r.points(runtime=rt) and rt not in refs]
     rows, notes, row_ns = [], [], []
     stops_seen = set()
     for label, workload, counter, fixed, rule in HEADLINE:
@@ -321,6 +324,7 @@ def headline(r):
         capped = {rt: kinds[rt] in LOWER_BOUNDS for rt in chosen}
         if workload == "max_tasks":
             stops_seen.update(kinds[rt] for rt in runtimes if rt in kinds)
+        chosen = {rt: p for rt, p in chosen.items() if rt not in refs}
         vals = {rt: p.counters[counter] for rt, p in chosen.items()}
         best = None
         if info.better in ("lower", "higher") and vals and min(vals.values()) > 0:
