@@ -39,7 +39,7 @@ options:
                         significantly; about 35 minutes), test (tiny sizes),
                         limits (only max_tasks: each runtime holds tasks until
                         the machine's own wall or the memory budget; also per
-                        stack size where a runtime takes one; about 15 minutes)
+                        stack size where a runtime takes one; about 8 minutes here)
   --memory-budget SIZE  the most memory a max_tasks probe may use, checked
                         before every step: bytes, or with a suffix K, M, G, T
                         (powers of 1024), at least 1M, or P% (1 to 100) of

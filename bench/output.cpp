@@ -206,6 +206,14 @@ int finish(output_target& target, const json& doc, const std::string& what) {
         errors += (errors.empty() ? "" : ", ") + std::to_string(t.failed_families) +
                   (t.failed_families == 1 ? " family" : " families") + " failed";
     if (!t.first_error.empty()) errors += " (first: " + t.first_error + ")";
+    // Nothing ran because every selected pair was declared unable to run
+    // (a runtime unavailable here, say): say why, not just "0 of 0".
+    if (t.succeeded + t.errored == 0 && t.failed_families == 0 && doc.contains("declared") && !doc["declared"].empty()) {
+        const json& d = doc["declared"][0];
+        errors = "nothing ran: " + std::to_string(doc["declared"].size()) + " selected pairs are declared unable to run (first: " +
+                 d.value("workload", std::string()) + "/" + d.value("runtime", std::string()) + ": " +
+                 d.value("reason", std::string()) + ")";
+    }
     if (t.succeeded == 0) {
         std::fprintf(stderr, "cobench: FAILED: no benchmark succeeded: %s; '%s' left as it was\n", errors.c_str(),
                      target.path().c_str());

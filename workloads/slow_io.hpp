@@ -39,9 +39,9 @@
 // harness would otherwise repeat a 2 s cell up to its minimum time) and the
 // full profile caps repetitions at two (max_repetitions). Heavy runtimes
 // (a forked process a connection) stop at N = 1000, declared.
-// client_cpu_frac is the client's CPU over its timed loop as echo reports it,
-// which includes the client's set-up (connecting N sockets): on the shortest
-// cells at large N it can read above its true value, even above 1.
+// client_cpu_frac is the client's CPU from the go byte to its last reply
+// over that time, as echo reports it (connecting the N sockets before the go
+// byte is set-up and not in it).
 #pragma once
 
 #include <algorithm>

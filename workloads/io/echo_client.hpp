@@ -31,7 +31,7 @@ namespace cb::wl {
 struct echo_phase {
     std::uint64_t requests = 0, mismatches = 0, errors = 0, p50_ns = 0, p99_ns = 0;
     // go (or the phase's start) to last reply; the client's own CPU time (the
-    // closed loop: the whole process, set-up included; the open loop: the
+    // closed loop: the whole process from the go byte on; the open loop: the
     // generating thread over the phase, the hiccup probe not in it)
     std::uint64_t elapsed_ns = 0, cpu_ns = 0;
     std::uint64_t max_ns = 0;   // the slowest round trip (the open loop: from the intended send time)
