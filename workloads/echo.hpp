@@ -85,6 +85,7 @@
 
 #include "common.hpp"
 #include "io/echo_client.hpp"
+#include "io/echo_server.hpp"
 #include "io/loopback.hpp"
 #include "runtimes/core/fd.hpp"
 
@@ -225,16 +226,6 @@ struct echo {
             return client->finish();
         }
     };
-    // This process's CPU, every thread, plus that of its reaped children
-    // (echo_accept's server CPU; echo's own comes from the client, per phase).
-    static double server_cpu_ns() {
-        timespec ts{};
-        ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        rusage ru{};
-        ::getrusage(RUSAGE_CHILDREN, &ru);
-        const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
-        return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec) + (us(ru.ru_utime) + us(ru.ru_stime)) * 1e3;
-    }
 
     // Serves connection i until EOF; returns the round trips served. Once all
     // tasks are up, task 0 starts the client's timed loop.
@@ -247,26 +238,7 @@ struct echo {
             const int err = w < 0 ? errno : EPIPE;
             if (w != 1) throw_errno("echo: go byte", err);
         }
-        const int fd = s.conns[i].get();
-        char buf[request_size];
-        std::uint64_t served = 0;
-        for (;;) {
-            std::size_t got = 0;
-            while (got < request_size) {
-                const ssize_t r = co_await ctx.read(fd, buf + got, request_size - got);
-                const int err = r < 0 ? errno : ECONNRESET;  // EOF inside a request: the client broke off
-                if (r == 0 && got == 0) co_return served;
-                if (r <= 0) throw_errno("echo server: read", err);
-                got += static_cast<std::size_t>(r);
-            }
-            for (std::size_t put = 0; put < request_size;) {
-                const ssize_t w = co_await ctx.write(fd, buf + put, request_size - put);
-                const int err = w < 0 ? errno : EPIPE;
-                if (w <= 0) throw_errno("echo server: write", err);
-                put += static_cast<std::size_t>(w);
-            }
-            ++served;
-        }
+        co_return co_await serve_echo(ctx, s.conns[i].get(), request_size, "echo server");
     }
     // The open phase's replies, and those connection i should have had.
     static std::uint64_t open_share(const params& p, std::size_t i) {

@@ -72,6 +72,7 @@
 #include "common.hpp"
 #include "echo.hpp"
 #include "io/echo_client.hpp"
+#include "io/echo_server.hpp"
 #include "io/loopback.hpp"
 #include "runtimes/core/fd.hpp"
 
@@ -233,7 +234,7 @@ struct echo_accept {
             }
             client.emplace(port, p.conns, p.requests, request_size, echo_client::find(), o);
             C::configure_fd(client->go_fd());
-            server_cpu0 = echo::server_cpu_ns();
+            server_cpu0 = server_cpu_ns();
         }
         int listener_of(std::size_t worker) const { return listeners[listeners.size() == 1 ? 0 : worker].get(); }
         // Ends every acceptor of every worker (and the client's connecting):
@@ -243,7 +244,7 @@ struct echo_accept {
             for (auto& l : listeners) ::shutdown(l.get(), SHUT_RD);
         }
         const echo_report& report() const {
-            if (server_cpu < 0) server_cpu = echo::server_cpu_ns() - server_cpu0;  // before the client is reaped
+            if (server_cpu < 0) server_cpu = server_cpu_ns() - server_cpu0;  // before the client is reaped
             return client->finish();
         }
 
@@ -280,7 +281,15 @@ struct echo_accept {
                 if (wr != 1) throw_errno("echo_accept: go byte", err);
             }
             const int lfd = s.listener_of(w);
-            unsigned char buf[request_size];
+            // A marked request makes its task busy-wait: its whole loop stalls.
+            echo_service svc;
+            if (p.stall_ms) {
+                svc.arg = &p.stall_ms;
+                svc.on_request = [](const char* req, const void* ms) {
+                    if (static_cast<unsigned char>(req[0]) == stall_mark)
+                        stall(std::chrono::milliseconds(*static_cast<const decltype(p.stall_ms)*>(ms)));
+                };
+            }
             for (;;) {
                 const ssize_t a = co_await ctx.accept(lfd);
                 if (a < 0) {
@@ -292,25 +301,7 @@ struct echo_accept {
                 unique_fd conn{static_cast<int>(a)};
                 C::configure_fd(conn.get());
                 ++conns;
-                for (;;) {
-                    std::size_t got = 0;
-                    while (got < request_size) {
-                        const ssize_t r = co_await ctx.read(conn.get(), buf + got, request_size - got);
-                        const int err = r < 0 ? errno : ECONNRESET;  // EOF inside a request: the client broke off
-                        if (r == 0 && got == 0) break;
-                        if (r <= 0) throw_errno("echo_accept server: read", err);
-                        got += static_cast<std::size_t>(r);
-                    }
-                    if (got == 0) break;  // EOF: the client is done with this connection
-                    if (p.stall_ms && buf[0] == stall_mark) stall(std::chrono::milliseconds(p.stall_ms));
-                    for (std::size_t put = 0; put < request_size;) {
-                        const ssize_t wr = co_await ctx.write(conn.get(), buf + put, request_size - put);
-                        const int err = wr < 0 ? errno : EPIPE;
-                        if (wr <= 0) throw_errno("echo_accept server: write", err);
-                        put += static_cast<std::size_t>(wr);
-                    }
-                    ++requests;
-                }
+                requests += co_await serve_echo(ctx, conn.get(), request_size, "echo_accept server", svc);
             }
         } catch (...) {
             s.abort();

@@ -54,6 +54,7 @@
 
 #include "common.hpp"
 #include "io/echo_client.hpp"
+#include "io/echo_server.hpp"
 #include "io/loopback.hpp"
 #include "runtimes/core/fd.hpp"
 
@@ -242,28 +243,7 @@ struct idle_conns {
                 if (w != 1) throw_errno("idle_conns: go byte", err);
             }
             const int fd = s.conns[i].get();
-            char buf[request_size];
-            for (bool open = true; open;) {
-                std::size_t got = 0;
-                while (got < request_size) {
-                    const ssize_t r = co_await ctx.read(fd, buf + got, request_size - got);
-                    const int err = r < 0 ? errno : ECONNRESET;
-                    if (r == 0 && got == 0) {
-                        open = false;
-                        break;
-                    }
-                    if (r <= 0) throw_errno("idle_conns server: read", err);
-                    got += static_cast<std::size_t>(r);
-                }
-                if (!open) break;
-                for (std::size_t put = 0; put < request_size;) {
-                    const ssize_t w = co_await ctx.write(fd, buf + put, request_size - put);
-                    const int err = w < 0 ? errno : EPIPE;
-                    if (w <= 0) throw_errno("idle_conns server: write", err);
-                    put += static_cast<std::size_t>(w);
-                }
-                ++served;
-            }
+            served = co_await serve_echo(ctx, fd, request_size, "idle_conns server");
         } catch (...) {
             // The idle tasks would wait forever for a client that is gone.
             if (s.active_left.fetch_sub(1) == 1) s.release_idle();

@@ -57,6 +57,7 @@
 
 #include "common.hpp"
 #include "io/echo_client.hpp"
+#include "io/echo_server.hpp"
 #include "io/loopback.hpp"
 #include "runtimes/core/fd.hpp"
 
@@ -172,16 +173,6 @@ struct slow_io {
             return client->finish();
         }
     };
-    // This process's CPU, every thread, plus that of its reaped children
-    // (task or worker processes; the client is reaped only after reading).
-    static double server_cpu_ns() {
-        timespec ts{};
-        ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        rusage ru{};
-        ::getrusage(RUSAGE_CHILDREN, &ru);
-        const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
-        return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec) + (us(ru.ru_utime) + us(ru.ru_stime)) * 1e3;
-    }
 
     // Serves connection i until EOF: read a request, wait on the upstream,
     // write the request back. Returns the round trips served. Once all tasks
@@ -195,28 +186,9 @@ struct slow_io {
             const int err = w < 0 ? errno : EPIPE;
             if (w != 1) throw_errno("slow_io: go byte", err);
         }
-        const int fd = s.conns[i].get();
-        const std::chrono::microseconds upstream(p.upstream_us);
-        char buf[request_size];
-        std::uint64_t served = 0;
-        for (;;) {
-            std::size_t got = 0;
-            while (got < request_size) {
-                const ssize_t r = co_await ctx.read(fd, buf + got, request_size - got);
-                const int err = r < 0 ? errno : ECONNRESET;  // EOF inside a request: the client broke off
-                if (r == 0 && got == 0) co_return served;
-                if (r <= 0) throw_errno("slow_io server: read", err);
-                got += static_cast<std::size_t>(r);
-            }
-            if (upstream.count() > 0) co_await ctx.sleep_for(upstream);
-            for (std::size_t put = 0; put < request_size;) {
-                const ssize_t w = co_await ctx.write(fd, buf + put, request_size - put);
-                const int err = w < 0 ? errno : EPIPE;
-                if (w <= 0) throw_errno("slow_io server: write", err);
-                put += static_cast<std::size_t>(w);
-            }
-            ++served;
-        }
+        echo_service svc;
+        svc.upstream = std::chrono::microseconds(p.upstream_us);
+        co_return co_await serve_echo(ctx, s.conns[i].get(), request_size, "slow_io server", svc);
     }
     template <class C>
     static std::string verify(const state<C>& s, const params& p, const std::vector<std::uint64_t>& res) {
