@@ -36,7 +36,7 @@ Runs every workload under every runtime and writes one results JSON
 options:
   --profile NAME        quick (default; about 3 minutes on 2 cores), full (with
                         5 repetitions, so that two runs can differ
-                        significantly; about 35 minutes), test (tiny sizes),
+                        significantly; about 55 minutes), test (tiny sizes),
                         limits (only max_tasks: each runtime holds tasks until
                         the machine's own wall or the memory budget; also per
                         stack size where a runtime takes one; about 8 minutes here)
