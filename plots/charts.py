@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (the backend must be chosen first)
 from matplotlib.lines import Line2D  # noqa: E402
 
+import backend_sections  # noqa: E402
 import io_sections  # noqa: E402
 import tables  # noqa: E402
 from cobench_results import human  # noqa: E402
@@ -568,6 +569,47 @@ def pitfall_panel(r):
     return draw
 
 
+# ---- issue #14: reactor backends -----------------------------------------------------------------
+
+# Line style by reactor backend, so equal curves (epoll and io_uring at few fds) stay told apart.
+BACKEND_STYLES = {"epoll": "-", "poll": "--", "io_uring": "-."}
+
+
+def idle_conns_panel(r):
+    """Server CPU per active request against N idle connections (log x and y): one bold curve per
+    backend of a backend family (named by its backend), the other runtimes thin and light."""
+    curves = backend_sections.idle_curves(r)
+    if not curves:
+        return None
+    backend = {rt: b for fam in backend_sections.families(r) for b, rt in fam.backends.items()}
+
+    def draw(ax):
+        styles = Styles(r)
+        for rt, pts in curves.items():
+            xs, ys, errs = zip(*pts)
+            main = rt in backend
+            kw = dict(color=styles.colour(rt), marker=styles.marker(rt), markersize=6 if main else 3,
+                      linewidth=2.2 if main else 0.9, alpha=1.0 if main else 0.35,
+                      linestyle=BACKEND_STYLES.get(backend.get(rt), "-"),
+                      label=f"{rt} ({backend[rt]})" if main else rt, zorder=3 if main else 1)
+            if any(e is not None for e in errs):
+                yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
+                        [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
+                ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
+            else:
+                ax.plot(xs, ys, **kw)
+        if all(x > 0 for pts in curves.values() for x, _, _ in pts):
+            ax.set_xscale("log")
+        _yscale(ax, [y for pts in curves.values() for _, y, _ in pts])
+        ax.grid(True, which="major", alpha=0.3)
+        _label(ax, "idle_conns: server CPU per active request", "idle connections N (log)",
+               "server_cpu_ns_per_req (ns, log)")
+    draw.curves = curves   # the data drawn, for tests
+    sentence = backend_sections.idle_sentence(r)
+    draw.notes = [f"idle_conns: {sentence}"] if sentence else []
+    return draw
+
+
 # Line style by echo_accept's accept mode: a listening socket per worker, or one shared.
 ACCEPT_STYLES = {"reuseport": "-", "shared": "--"}
 
@@ -707,6 +749,14 @@ CHARTS = [
               "(block:read, block:hog), with the call inline (offload:no) and handed to a pool thread "
               "(offload:yes); log scale. A runtime whose timers share a thread with the blocking task shows "
               "the call's length without offload and far less with it."),
+    Chart("idle_conns", "Idle connections: server CPU per active request, by reactor backend", [
+        ("server_cpu", idle_conns_panel)], size=(10, 5), expected=backend_sections.has_backends,
+          absent="no idle_conns entries in this run",
+          how="Lower is better: the server CPU each request of the few active connections costs while N "
+              "connections sit idle on the same loop (log scales). Bold: the backends of one loop (epoll solid, "
+              "poll dashed, io_uring dash-dotted); light: the other runtimes. poll(2) hands the kernel every "
+              "watched fd on every wait, so its cost per wait grows with N; epoll and io_uring are told once "
+              "and wake only for the active fds, so their curves stay flat where poll's rises."),
     Chart("echo_workers", "Echo across K workers: throughput by worker count", echo_workers_panels,
           size=None, absent="no echo_accept entries in this run; only runtimes of kind hybrid run it",
           how="One panel per connection count: requests per second (higher is better) as workers K grow; "

@@ -17,6 +17,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import backend_sections
 import claims
 import cobench_results as cr
 import io_sections
@@ -191,7 +192,8 @@ _natural = tables.natural
 # Workloads in report order; any other workload in the file follows, with a generic table.
 WORKLOAD_ORDER = ("ping_pong", "pipe_pong", "kernel_sched_pipe", "yield_ring", "spawn", "skynet",
                   "idle_memory", "max_tasks", "cpu_bound", "timer_fanout", "echo", "echo_accept",
-                  "slow_io", "blocking_pitfall", "producer_consumer", "pipeline", "bounded_fanout", "lost_updates")
+                  "slow_io", "blocking_pitfall", "idle_conns", "producer_consumer", "pipeline", "bounded_fanout",
+                  "lost_updates")
 # echo's open-loop counters (issue #13): shown in the open loop's own table, not one table each.
 OPEN_LOOP = re.compile(r"^(open_|gen_|hiccup_|steal_frac$)")
 # Workloads whose CPU-time and context-switch counters explain the result, shown as a table.
@@ -457,8 +459,10 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
     doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", f"**{c.verdict}**"] for c in claim_list])
     doc.p("Thresholds (named constants in `plots/claims.py` and, for the I/O sections, `plots/io_sections.py`):")
     io_thresholds = io_sections.THRESHOLDS if io_sections.has_io(r) else []
+    backend_thresholds = backend_sections.THRESHOLDS if backend_sections.has_backends(r) else []
     doc.table(["constant", "value", "meaning"], [[n, f"{v:g}", m] for n, v, m in claims.THRESHOLDS]
-              + [[f"io_sections.{n}", f"{v:g}", m] for n, v, m in io_thresholds])
+              + [[f"io_sections.{n}", f"{v:g}", m] for n, v, m in io_thresholds]
+              + [[f"backend_sections.{n}", f"{v:g}", m] for n, v, m in backend_thresholds])
     for c in claim_list:
         doc.h(3, f"({c.key}) {c.statement}")
         doc.p(f"Verdict: **{c.verdict}**")
@@ -488,6 +492,7 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
         section(doc, r)
     for section in io_sections.SECTIONS:
         section(doc, r)
+    backend_sections.backends_section(doc, r)
 
     doc.h(2, "Workloads")
     doc.p("Every workload of the run with its parameters and a table per counter it reports (unit "
