@@ -79,6 +79,21 @@ TYPED_TEST(Backend, EchoAt1000ConnectionsVerifies) {
     EXPECT_EQ(m.iterations, 1u);
 }
 
+// The same through a provided-buffer ring of 2 buffers of 64 bytes: the
+// multishot recvs run out of buffers all the time (ENOBUFS, single-shot
+// fallbacks, re-arms) and the client still gets every byte in order.
+TEST(Uring, EchoAt1000ConnectionsOnATinyBufferRingVerifies) {
+    using R = cb::coroutines_uring_runtime;
+    if (std::string why = cb::unavailable_reason<R>(); !why.empty()) GTEST_SKIP() << why;
+    env_guard g("COBENCH_URING_BUFS", "2x64");
+    wl::echo::params p = wl::echo::sizes(cb::profile::test, R::traits).front();
+    p.conns = 1000;
+    p.requests = 3;
+    cb::measurement m;
+    EXPECT_EQ((cb::run_once<R, wl::echo>(p, m).error), "");
+    EXPECT_EQ(m.iterations, 1u);
+}
+
 TYPED_TEST(Backend, IdleConnectionsDoNotDisturbTheActiveOnes) {
     using R = TypeParam;
     wl::idle_conns::params p{1000, 4, 20};

@@ -19,7 +19,40 @@
 // The ring is set up with IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN
 // (completions are produced only when this thread enters the kernel: no
 // task-work interrupts), falling back to a plain ring where the kernel refuses
-// them. The header needs no liburing: built without it (COBENCH_HAVE_URING
+// them.
+//
+// Socket reads: multishot recv over a provided-buffer ring (registered by
+// hand: liburing 2.3 has no io_uring_setup_buf_ring). A socket fd passed
+// through configure_fd (register_socket) gets, at its first read, one
+// IORING_OP_RECV with IORING_RECV_MULTISHOT | IOSQE_BUFFER_SELECT that stays
+// armed across reads: each completion lands in a ring buffer and is queued
+// on the fd's stream in arrival order; recv() copies from that queue (at once
+// when data is queued, no submission at all) and gives each buffer back to
+// the ring once it is copied out. A multishot that ends (no IORING_CQE_F_MORE:
+// ENOBUFS when the ring is empty, or the kernel's own reasons) is re-armed by
+// the next read that finds the queue empty; a read that finds the ring
+// exhausted (ENOBUFS) with nothing queued is served by one single-shot recv
+// into the task's own buffer. Never two recvs in flight on one fd, so nothing
+// is lost or reordered. EOF and errors are queued behind the data.
+//
+// The fd-reuse rule (the context never sees close()): a stream belongs to
+// (fd, generation), where register_socket and every accepted fd bump the fd's
+// generation; a read that finds a stream of an older generation retires it
+// (cancel, its buffers back to the ring) and starts afresh. A stream also ends
+// when its EOF or error reaches the task (the multishot has then ended too).
+// A socket closed while its multishot is armed would stay open (the request
+// holds the file): when the loop is about to block, or every 4096th poll, but
+// at most once a millisecond, the armed streams no task is reading are
+// checked with fstat (the inode registered?) and a closed or replaced one is
+// cancelled, so its peer sees the close. At the end of a run every armed
+// recv is cancelled and reaped before the buffers are freed. Left open: a
+// registered socket closed with data unread and its number reused, within
+// the same run and before the next check, by an fd that went through neither
+// configure_fd nor ctx.accept would read the old socket's queued bytes. Fds not registered, or
+// not sockets (pipes), keep the single-shot path; so does everything where the
+// kernel lacks buffer rings or multishot recv (before 6.0), or where
+// COBENCH_URING_MULTISHOT=0. COBENCH_URING_BUFS=COUNTxSIZE sizes the ring
+// (COUNT a power of two; default 1024x4096). The header needs no liburing: built without it (COBENCH_HAVE_URING
 // unset), every use throws and unavailable() says why.
 #pragma once
 
@@ -28,6 +61,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 struct io_uring_sqe;  // liburing's, declared here so that the header needs no liburing
 
@@ -61,6 +95,24 @@ public:
     void accept(int fd, uring_op* op);  // SOCK_CLOEXEC; the new fd is blocking (the ring waits for it)
     void poll_add(int fd, std::uint32_t events, uring_op* op);  // one-shot readiness (POLLIN/POLLOUT)
 
+    // A socket read through the fd's multishot stream (above). done: *res is
+    // the result (bytes, 0 at EOF, -errno) and op is not kept; waiting: op is
+    // completed from poll(); single_shot: not a stream (not registered, not
+    // a socket, no multishot here): use read().
+    enum class recv_path { done, waiting, single_shot };
+    [[nodiscard]] recv_path recv(int fd, void* buf, std::size_t n, uring_op* op, int* res);
+    // A new file under this fd number: configure_fd of the completion
+    // backend (register_socket: eligible if it is a socket) and every fd the
+    // ring accepted (forget_fd: not eligible until configured). Any thread;
+    // fds above 65535 are not tracked (single-shot).
+    static void register_socket(int fd) noexcept;
+    static void forget_fd(int fd) noexcept;
+    // Whether socket reads use multishot recv here ("" = yes, else why not).
+    std::string multishot_unavailable();
+    // Counters for tests: chunks queued, ENOBUFS ends, single-shot fallbacks, re-arms, stale streams retired.
+    struct stream_stats { std::uint64_t chunks = 0, nobufs = 0, fallbacks = 0, arms = 0, retired = 0; };
+    stream_stats stats() const noexcept { return stats_; }
+
     void wake() noexcept;
     // Submits what is queued and waits up to `timeout` (negative: forever; 0:
     // only reaps) for completions, then calls them. One io_uring_enter.
@@ -81,8 +133,21 @@ private:
     void open();
     void arm_wake();
     ::io_uring_sqe* sqe();
+    struct stream;
+    void stream_cqe(stream* st, int res, unsigned flags) noexcept;
+    void deliver(stream* st) noexcept;
+    std::size_t take(stream* st, void* buf, std::size_t n) noexcept;
+    void arm_stream(stream* st);
+    void retire(stream* st) noexcept;
+    void give_back(unsigned bid) noexcept;
+    void sweep() noexcept;
     std::unique_ptr<ring> r_;
+    std::vector<std::unique_ptr<stream>> streams_;  // by fd
+    std::vector<std::unique_ptr<stream>> zombies_;  // retired, their recv not yet ended
+    std::chrono::steady_clock::time_point last_sweep_{};
     int inflight_ = 0;
+    std::uint64_t polls_ = 0;
+    stream_stats stats_{};
     bool want_wake_;
 };
 

@@ -52,7 +52,12 @@ public:
     explicit loop_context(Loop& l) : loop_(&l) {}
     loop_context(const loop_context&) = delete;
     loop_context& operator=(const loop_context&) = delete;
-    static void configure_fd(int fd) { set_nonblocking(fd, !completion); }
+    static void configure_fd(int fd) {
+        set_nonblocking(fd, !completion);
+        // A new file under this number: a socket's reads may use the ring's
+        // multishot recv (uring_reactor::recv), and no older stream applies.
+        if constexpr (completion) Loop::reactor_type::register_socket(fd);
+    }
 
     struct [[nodiscard]] yield_op {
         Loop* loop;
@@ -150,7 +155,26 @@ public:
             op->submit();
         }
         bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> me) { h = me; submit(); }
+        // A socket read goes through the fd's multishot stream: data already
+        // received is copied here and the task goes on without suspending.
+        bool await_suspend(std::coroutine_handle<> me) {
+            h = me;
+            if (kind == io_kind::read) {
+                int res = 0;
+                switch (loop->reactor.recv(fd, buf, n, this, &res)) {
+                case uring_reactor::recv_path::done:
+                    result = res;
+                    if (res < 0) err = -res;
+                    return false;
+                case uring_reactor::recv_path::waiting:
+                    return true;
+                case uring_reactor::recv_path::single_shot:
+                    break;
+                }
+            }
+            submit();
+            return true;
+        }
         ssize_t await_resume() const noexcept {
             if (result < 0) errno = err;
             return result;
@@ -243,6 +267,7 @@ public:
                 return;
             }
             if (res < 0) op->err = -res;
+            else Loop::reactor_type::forget_fd(res);  // a new file under this number
             op->result = res;
             op->loop->post(op->h);
         }
