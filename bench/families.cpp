@@ -113,6 +113,7 @@ nlohmann::json results_metadata() {
                             {"cost", to_string(t.cost)},
                             {"sized_stacks", t.sized_stacks},
                             {"sized_workers", t.sized_workers}});
+        if (!t.io_backend.empty()) runtimes.back()["io_backend"] = t.io_backend;
     }
     nlohmann::json counters = nlohmann::json::object();
     auto put = [&](const counter_meta& c) {

@@ -45,6 +45,10 @@ struct runtime_traits {
     // tasks): workloads sweep worker counts only here. Runtimes with one
     // worker a task (processes, threads) take the task count instead.
     bool sized_workers = false;
+    // The reactor a single coroutine loop waits in ("epoll", "poll",
+    // "io_uring"): the loops that differ only in it are compared backend
+    // against backend in the report. Empty for every other runtime.
+    std::string_view io_backend = {};
 };
 
 constexpr std::string_view to_string(task_kind k) {

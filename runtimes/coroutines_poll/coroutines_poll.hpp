@@ -9,7 +9,7 @@
 
 namespace cb {
 
-inline constexpr runtime_traits coroutines_poll_traits{"coroutines_poll", "C++20 coroutines (own poll() loop, one thread)", task_kind::coroutine, false, true, stack_model::stackless, cost_class::tiny};
+inline constexpr runtime_traits coroutines_poll_traits{"coroutines_poll", "C++20 coroutines (own poll() loop, one thread)", task_kind::coroutine, false, true, stack_model::stackless, cost_class::tiny, true, false, false, "poll"};
 
 struct coroutines_poll_runtime : basic_coroutines_runtime<basic_event_loop<poll_reactor>, coroutines_poll_traits> {
     // Another I/O backend of the coroutines loop: outside the full profile

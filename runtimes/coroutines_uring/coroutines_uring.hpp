@@ -20,7 +20,7 @@
 
 namespace cb {
 
-inline constexpr runtime_traits coroutines_uring_traits{"coroutines_uring", "C++20 coroutines (own io_uring loop, one thread)", task_kind::coroutine, false, true, stack_model::stackless, cost_class::tiny};
+inline constexpr runtime_traits coroutines_uring_traits{"coroutines_uring", "C++20 coroutines (own io_uring loop, one thread)", task_kind::coroutine, false, true, stack_model::stackless, cost_class::tiny, true, false, false, "io_uring"};
 
 struct coroutines_uring_runtime : basic_coroutines_runtime<basic_event_loop<uring_reactor>, coroutines_uring_traits> {
     static std::string unavailable() { return uring_reactor::unavailable(); }
