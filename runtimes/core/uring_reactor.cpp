@@ -87,6 +87,7 @@ struct uring_reactor::ring {
     std::unique_ptr<char[]> bufs;
     unsigned nbufs = 0, bufsz = 0;
     std::string ms_why = "ring not set up";  // "" = multishot recv in use
+    std::string ams_why = "ring not set up";  // "" = multishot accept in use
     ring() = default;
     ring(const ring&) = delete;
     ring& operator=(const ring&) = delete;
@@ -115,6 +116,17 @@ struct uring_reactor::stream : uring_op {
     std::size_t wn = 0;
 };
 
+// One listener's multishot accept: the fds it accepted that no accept took
+// yet, and the accepts waiting, both in arrival order.
+struct uring_reactor::listener : uring_op {
+    int fd = -1;
+    ino_t ino = 0;
+    bool armed = false;
+    bool retired = false;  // cancelled: what it still accepts is closed
+    std::deque<int> ready;
+    std::deque<uring_op*> waiters;
+};
+
 namespace {
 
 constexpr unsigned ring_entries = 4096;
@@ -138,6 +150,19 @@ int setup_ring(io_uring& r, unsigned entries, unsigned& flags_out) {
 }
 
 void stream_tag(uring_op*, int) noexcept {}
+void listener_tag(uring_op*, int) noexcept {}
+
+// Multishot accept needs 5.19.
+std::string multishot_accept_kernel() {
+    if (const char* e = std::getenv("COBENCH_URING_MULTISHOT"); e && std::string(e) == "0")
+        return "multishot accept disabled by COBENCH_URING_MULTISHOT=0";
+    utsname u{};
+    if (::uname(&u) != 0) return "uname failed";
+    unsigned major = 0, minor = 0;
+    if (std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return std::string("unparsable kernel release ") + u.release;
+    if (major < 5 || (major == 5 && minor < 19)) return std::string("kernel ") + u.release + " lacks multishot accept (5.19)";
+    return {};
+}
 
 // Multishot recv needs 6.0; buffer rings 5.19 (their registration is tried too).
 std::string multishot_kernel() {
@@ -225,7 +250,12 @@ uring_reactor::~uring_reactor() {
             st->waiter = nullptr;  // its task's frame is gone with the run: never call it
             if (st->armed) retire(st.get());
         }
-        for (int round = 0; round < 100 && !zombies_.empty(); ++round) {
+        for (auto& l : listeners_) {
+            if (!l) continue;
+            l->waiters.clear();  // their tasks' frames are gone with the run
+            retire_listener(l.get());
+        }
+        for (int round = 0; round < 100 && (!zombies_.empty() || !lzombies_.empty()); ++round) {
             io_uring_cqe* cqe = nullptr;
             __kernel_timespec ts{0, 10'000'000};
             ++loop_syscalls.waits;
@@ -237,6 +267,8 @@ uring_reactor::~uring_reactor() {
                 io_uring_cqe_seen(&r_->r, cqe);
                 if (op && op->complete == &stream_tag && static_cast<stream*>(op)->retired)
                     stream_cqe(static_cast<stream*>(op), res, fl);
+                else if (op && op->complete == &listener_tag && static_cast<listener*>(op)->retired)
+                    listener_cqe(static_cast<listener*>(op), res, fl);
             }
         }
     } catch (...) {
@@ -251,12 +283,24 @@ std::string uring_reactor::multishot_unavailable() {
     return r_->ms_why;
 }
 
+std::string uring_reactor::multishot_accept_unavailable() {
+    if (!r_) open();
+    return r_->ams_why;
+}
+
+std::size_t uring_reactor::accept_queued(int fd) const noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= listeners_.size() || !listeners_[static_cast<std::size_t>(fd)])
+        return 0;
+    return listeners_[static_cast<std::size_t>(fd)]->ready.size();
+}
+
 void uring_reactor::open() {
     if (std::string why = unavailable(); !why.empty()) throw std::runtime_error(why);
     auto r = std::make_unique<ring>();
     if (int rc = setup_ring(r->r, ring_entries, r->flags); rc < 0) throw std::runtime_error(uring_setup_error(-rc));
     r->live = true;
     r->ms_why = multishot_kernel();
+    r->ams_why = multishot_accept_kernel();
     if (r->ms_why.empty()) {
         buffer_shape(r->nbufs, r->bufsz);
         r->br_len = (r->nbufs * sizeof(io_uring_buf) + 4095) & ~std::size_t{4095};
@@ -326,10 +370,134 @@ void uring_reactor::write(int fd, const void* buf, std::size_t n, uring_op* op) 
 }
 
 void uring_reactor::accept(int fd, uring_op* op) {
+    if (!r_) open();
+    if (r_->ams_why.empty() && fd >= 0 && fd < tracked_fds) {
+        if (listeners_.size() <= static_cast<std::size_t>(fd)) listeners_.resize(static_cast<std::size_t>(fd) + 1);
+        auto& slot = listeners_[static_cast<std::size_t>(fd)];
+        listener* l = slot.get();
+        if (!l || (l->ready.empty() && l->waiters.empty())) {
+            // About to wait (nothing queued): the one fstat, so that a listener
+            // closed and its number reused starts afresh.
+            struct stat sb{};
+            ++loop_syscalls.io;
+            const bool sock = ::fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+            if (l && (!sock || sb.st_ino != l->ino)) {
+                retire_listener(l);
+                l = nullptr;
+            }
+            if (!l && sock) {
+                auto fresh = std::make_unique<listener>();
+                fresh->complete = &listener_tag;
+                fresh->fd = fd;
+                fresh->ino = sb.st_ino;
+                l = fresh.get();
+                slot = std::move(fresh);
+            }
+        }
+        if (l) {
+            if (!l->ready.empty() && l->waiters.empty()) {  // queued: at once, no submission
+                const int nfd = l->ready.front();
+                l->ready.pop_front();
+                op->complete(op, nfd);
+                return;
+            }
+            l->waiters.push_back(op);
+            ++inflight_;
+            if (!l->armed) {
+                try {
+                    arm_listener(l);
+                } catch (...) {
+                    l->waiters.pop_back();
+                    --inflight_;
+                    throw;
+                }
+            }
+            return;
+        }
+        // not a socket (or closed): the single-shot accept reports the error
+    }
     io_uring_sqe* s = sqe();
     io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
     io_uring_sqe_set_data(s, op);
     ++inflight_;
+}
+
+void uring_reactor::arm_listener(listener* l) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_multishot_accept(s, l->fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data(s, static_cast<uring_op*>(l));
+    l->armed = true;
+    ++stats_.accept_arms;
+}
+
+void uring_reactor::listener_cqe(listener* l, int res, unsigned flags) noexcept {
+    const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!more) l->armed = false;
+    if (l->retired) {
+        if (res >= 0) ::close(res);
+        if (!l->armed)
+            lzombies_.erase(std::find_if(lzombies_.begin(), lzombies_.end(), [&](auto& z) { return z.get() == l; }));
+        return;
+    }
+    if (res >= 0) {
+        if (!l->waiters.empty()) {
+            uring_op* w = l->waiters.front();
+            l->waiters.pop_front();
+            --inflight_;
+            w->complete(w, res);
+        } else {
+            l->ready.push_back(res);
+            ++stats_.accepted_queued;
+        }
+    } else if (!more) {  // the multishot ended with an error: every waiting acceptor gets it
+        std::deque<uring_op*> ws;
+        ws.swap(l->waiters);
+        for (uring_op* w : ws) {
+            --inflight_;
+            w->complete(w, res);
+        }
+    } else if (!l->waiters.empty()) {  // a passing error (the multishot goes on): the first acceptor gets it
+        uring_op* w = l->waiters.front();
+        l->waiters.pop_front();
+        --inflight_;
+        w->complete(w, res);
+    }
+    if (!l->armed && !l->waiters.empty()) {
+        try {
+            arm_listener(l);
+        } catch (...) {
+            std::deque<uring_op*> ws;
+            ws.swap(l->waiters);
+            for (uring_op* w : ws) {
+                --inflight_;
+                w->complete(w, -ENOMEM);
+            }
+        }
+    }
+}
+
+// Closes the listener's queued fds and cancels its accept (if armed),
+// keeping it until its last completion; accepts still waiting get ECANCELED.
+void uring_reactor::retire_listener(listener* l) noexcept {
+    for (int f : l->ready) ::close(f);
+    l->ready.clear();
+    auto& slot = listeners_[static_cast<std::size_t>(l->fd)];
+    std::unique_ptr<listener> own = std::move(slot);
+    std::deque<uring_op*> ws;
+    ws.swap(l->waiters);
+    for (uring_op* w : ws) {
+        --inflight_;
+        w->complete(w, -ECANCELED);
+    }
+    if (!l->armed) return;  // own frees it
+    l->retired = true;
+    try {
+        io_uring_sqe* s = sqe();
+        io_uring_prep_cancel64(s, reinterpret_cast<std::uintptr_t>(static_cast<uring_op*>(l)), 0);
+        io_uring_sqe_set_data(s, &r_->cancel_op);
+    } catch (...) {
+    }
+    lzombies_.push_back(std::move(own));  // its last completion frees it
 }
 
 void uring_reactor::poll_add(int fd, std::uint32_t events, uring_op* op) {
@@ -543,6 +711,13 @@ void uring_reactor::sweep() noexcept {
         ++loop_syscalls.io;
         if (::fstat(st->fd, &sb) != 0 || sb.st_ino != st->ino || !S_ISSOCK(sb.st_mode)) retire(st);
     }
+    for (auto& p : listeners_) {
+        listener* l = p.get();
+        if (!l || !l->waiters.empty() || (!l->armed && l->ready.empty())) continue;
+        struct stat sb{};
+        ++loop_syscalls.io;
+        if (::fstat(l->fd, &sb) != 0 || sb.st_ino != l->ino || !S_ISSOCK(sb.st_mode)) retire_listener(l);
+    }
 }
 
 void uring_reactor::wake() noexcept {
@@ -567,7 +742,7 @@ int uring_reactor::poll(std::chrono::nanoseconds timeout) {
     if (!r_) open();
     io_uring* r = &r_->r;
     const bool blocking = timeout.count() != 0 && io_uring_cq_ready(r) == 0;
-    if (!streams_.empty() && (++polls_ % 4096 == 0 || blocking)) {
+    if ((!streams_.empty() || !listeners_.empty()) && (++polls_ % 4096 == 0 || blocking)) {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_sweep_ >= std::chrono::milliseconds(1)) {
             last_sweep_ = now;
@@ -611,6 +786,11 @@ int uring_reactor::poll(std::chrono::nanoseconds timeout) {
             ++called;
             continue;
         }
+        if (op->complete == &listener_tag) {
+            listener_cqe(static_cast<listener*>(op), res, fl);
+            ++called;
+            continue;
+        }
         --inflight_;
         op->complete(op, res);
         ++called;
@@ -622,6 +802,7 @@ int uring_reactor::poll(std::chrono::nanoseconds timeout) {
 
 struct uring_reactor::ring {};
 struct uring_reactor::stream {};
+struct uring_reactor::listener {};
 
 std::string uring_reactor::unavailable() {
     if (std::string e = env_disabled(); !e.empty()) return e;
@@ -642,6 +823,8 @@ uring_reactor::recv_path uring_reactor::recv(int, void*, std::size_t, uring_op*,
     return recv_path::single_shot;
 }
 std::string uring_reactor::multishot_unavailable() { return unavailable(); }
+std::string uring_reactor::multishot_accept_unavailable() { return unavailable(); }
+std::size_t uring_reactor::accept_queued(int) const noexcept { return 0; }
 void uring_reactor::wake() noexcept {}
 int uring_reactor::poll(std::chrono::nanoseconds) {
     open();

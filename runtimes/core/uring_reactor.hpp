@@ -52,7 +52,22 @@
 // not sockets (pipes), keep the single-shot path; so does everything where the
 // kernel lacks buffer rings or multishot recv (before 6.0), or where
 // COBENCH_URING_MULTISHOT=0. COBENCH_URING_BUFS=COUNTxSIZE sizes the ring
-// (COUNT a power of two; default 1024x4096). The header needs no liburing: built without it (COBENCH_HAVE_URING
+// (COUNT a power of two; default 1024x4096).
+//
+// Accepts: where the kernel has multishot accept (5.19) and
+// COBENCH_URING_MULTISHOT is not 0, accept() keeps one
+// IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT armed per listener (armed by
+// the first accept that finds nothing queued): accepted fds queue per
+// listener in arrival order, an accept that finds one queued completes at
+// once (no submission), waiters queue in order behind one multishot. An
+// error that ends the multishot (EINVAL after shutdown(SHUT_RD), EBADF) goes
+// to every waiting acceptor; the next accept re-arms. A listener closed with
+// its multishot armed and no acceptor waiting is found by the same fstat
+// sweep as a stream: cancelled, and its queued, never-taken fds closed. At
+// the end of a run every armed accept is cancelled and reaped, and every
+// queued fd (and any accepted during the cancel) is closed. Otherwise
+// (COBENCH_URING_MULTISHOT=0, kernel before 5.19, fds above 65535): one
+// single-shot IORING_OP_ACCEPT per waiter. The header needs no liburing: built without it (COBENCH_HAVE_URING
 // unset), every use throws and unavailable() says why.
 #pragma once
 
@@ -109,8 +124,16 @@ public:
     static void forget_fd(int fd) noexcept;
     // Whether socket reads use multishot recv here ("" = yes, else why not).
     std::string multishot_unavailable();
+    // Whether accept() uses multishot accept here ("" = yes, else why not).
+    std::string multishot_accept_unavailable();
+    // Accepted fds queued on listener fd that no accept took yet.
+    std::size_t accept_queued(int fd) const noexcept;
     // Counters for tests: chunks queued, ENOBUFS ends, single-shot fallbacks, re-arms, stale streams retired.
-    struct stream_stats { std::uint64_t chunks = 0, nobufs = 0, fallbacks = 0, arms = 0, retired = 0; };
+    // accept_arms: multishot accepts armed; accepted_queued: fds queued with no acceptor waiting.
+    struct stream_stats {
+        std::uint64_t chunks = 0, nobufs = 0, fallbacks = 0, arms = 0, retired = 0, accept_arms = 0,
+                      accepted_queued = 0;
+    };
     stream_stats stats() const noexcept { return stats_; }
 
     void wake() noexcept;
@@ -141,9 +164,15 @@ private:
     void retire(stream* st) noexcept;
     void give_back(unsigned bid) noexcept;
     void sweep() noexcept;
+    struct listener;
+    void listener_cqe(listener* l, int res, unsigned flags) noexcept;
+    void arm_listener(listener* l);
+    void retire_listener(listener* l) noexcept;
     std::unique_ptr<ring> r_;
     std::vector<std::unique_ptr<stream>> streams_;  // by fd
     std::vector<std::unique_ptr<stream>> zombies_;  // retired, their recv not yet ended
+    std::vector<std::unique_ptr<listener>> listeners_;  // by fd: multishot accept
+    std::vector<std::unique_ptr<listener>> lzombies_;   // retired, their accept not yet ended
     std::chrono::steady_clock::time_point last_sweep_{};
     int inflight_ = 0;
     std::uint64_t polls_ = 0;

@@ -249,9 +249,11 @@ public:
             }
         }
     };
-    // The completion backend's accept: one IORING_OP_ACCEPT per waiter; the
-    // kernel queues them on the listener. After shutdown(fd, SHUT_RD) the
-    // pending accepts complete with EINVAL, as above.
+    // The completion backend's accept: the reactor's one multishot accept per
+    // listener, waiters queued in order, accepted fds queued for the next
+    // accept (uring_reactor::accept; one IORING_OP_ACCEPT per waiter where
+    // multishot is unavailable). After shutdown(fd, SHUT_RD) the waiting
+    // accepts complete with EINVAL, as above.
     struct [[nodiscard]] ring_accept_op : uring_op {
         Loop* loop;
         int fd;

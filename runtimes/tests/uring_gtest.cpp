@@ -408,3 +408,160 @@ TEST(Uring, StaleRegistrationOnAPipeFallsBackToRead) {
 }
 
 }  // namespace
+
+// ---- multishot accept ------------------------------------------------------
+
+// A TCP listener on 127.0.0.1 (port chosen by the kernel).
+struct tcp_listener {
+    cb::unique_fd fd;
+    sockaddr_in addr{};
+};
+tcp_listener listen_loopback() {
+    tcp_listener l;
+    l.fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!l.fd) cb::throw_errno("socket");
+    l.addr.sin_family = AF_INET;
+    l.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof l.addr;
+    if (::bind(l.fd.get(), reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) != 0 ||
+        ::listen(l.fd.get(), 1024) != 0 || ::getsockname(l.fd.get(), reinterpret_cast<sockaddr*>(&l.addr), &len) != 0)
+        cb::throw_errno("bind/listen");
+    return l;
+}
+// A blocking connect to the listener (the backlog completes it before any accept).
+cb::unique_fd connect_to(const tcp_listener& l) {
+    cb::unique_fd c{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (!c || ::connect(c.get(), reinterpret_cast<const sockaddr*>(&l.addr), sizeof l.addr) != 0)
+        cb::throw_errno("connect");
+    return c;
+}
+
+std::size_t open_fds() {
+    std::size_t n = 0;
+    for (int fd = 0; fd < 65536; ++fd)
+        if (::fcntl(fd, F_GETFD) != -1) ++n;
+    return n;
+}
+
+struct accept_outcome {
+    std::vector<std::uint64_t> res;
+    std::vector<int> seen;  // per connection: how many times an acceptor got it
+    cb::uring_reactor::stream_stats stats;
+    std::string multishot;  // "" when multishot accept was in use
+};
+
+// `acceptors` tasks accept on one listener until `conns` connections are in;
+// each connection's client (its own task, some before and some after the
+// acceptors wait) sends its 4-byte number and expects it echoed. The acceptor
+// that takes the last connection shuts the listener down (SHUT_RD): every
+// other acceptor, waiting, must end with EINVAL. Acceptor results:
+// accepted + 1'000'000 when ended by EINVAL; client results: 1 when echoed.
+accept_outcome run_acceptors(std::size_t acceptors, std::size_t conns) {
+    using R = cb::coroutines_uring_runtime;
+    using C = R::context;
+    tcp_listener l = listen_loopback();
+    C::configure_fd(l.fd.get());
+    accept_outcome out;
+    out.seen.assign(conns, 0);
+    std::size_t accepted = 0;
+    out.res = R::run(acceptors + conns, [&](C& ctx, std::size_t i) -> task<std::uint64_t> {
+        if (i < acceptors) {
+            std::uint64_t mine = 0;
+            for (;;) {
+                const ssize_t s = co_await ctx.accept(l.fd.get());
+                if (s < 0) co_return errno == EINVAL ? mine + 1'000'000 : mine;
+                cb::unique_fd fd{static_cast<int>(s)};
+                C::configure_fd(fd.get());
+                ++mine;
+                const bool last = ++accepted == conns;
+                if (last) {
+                    out.stats = ctx.loop().reactor.stats();
+                    out.multishot = ctx.loop().reactor.multishot_accept_unavailable();
+                }
+                std::uint32_t id = 0;
+                if (co_await ctx.read(fd.get(), &id, sizeof id) != sizeof id || id >= conns) co_return 0;
+                ++out.seen[id];
+                if (co_await ctx.write(fd.get(), &id, sizeof id) != sizeof id) co_return 0;
+                if (last) ::shutdown(l.fd.get(), SHUT_RD);
+            }
+        }
+        const auto id = static_cast<std::uint32_t>(i - acceptors);
+        if (id % 2 == 1) co_await ctx.sleep_for(std::chrono::milliseconds(2));  // half after the acceptors wait
+        cb::unique_fd c = connect_to(l);
+        C::configure_fd(c.get());
+        if (co_await ctx.write(c.get(), &id, sizeof id) != sizeof id) co_return 0;
+        std::uint32_t back = ~0u;
+        if (co_await ctx.read(c.get(), &back, sizeof back) != sizeof back) co_return 0;
+        co_return back == id ? 1 : 0;
+    });
+    return out;
+}
+
+// 200 connections over 4 acceptors on one listener: each accepted once, each
+// echoed; the shutdown ends every waiting acceptor with EINVAL; one
+// multishot accept (not one per connection).
+TEST(Uring, MultishotAcceptServesEveryConnectionOnce) {
+    using R = cb::coroutines_uring_runtime;
+    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    constexpr std::size_t acceptors = 4, conns = 200;
+    const accept_outcome o = run_acceptors(acceptors, conns);
+    std::uint64_t total = 0;
+    for (std::size_t a = 0; a < acceptors; ++a) {
+        EXPECT_GE(o.res[a], 1'000'000u) << "acceptor " << a << " did not end with EINVAL: " << o.res[a];
+        total += o.res[a] % 1'000'000;
+    }
+    EXPECT_EQ(total, conns);
+    for (std::size_t k = 0; k < conns; ++k) {
+        EXPECT_EQ(o.seen[k], 1) << "connection " << k;
+        EXPECT_EQ(o.res[acceptors + k], 1u) << "client " << k;
+    }
+    if (!o.multishot.empty()) GTEST_SKIP() << "multishot accept unavailable: " << o.multishot;
+    EXPECT_GE(o.stats.accept_arms, 1u);
+    EXPECT_LT(o.stats.accept_arms, conns / 2) << "the multishot accept was re-armed per connection";
+}
+
+// COBENCH_URING_MULTISHOT=0: single-shot accepts, the same outcome.
+TEST(Uring, WithoutMultishotAcceptTheSingleShotPathWorks) {
+    using R = cb::coroutines_uring_runtime;
+    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    env_guard g("COBENCH_URING_MULTISHOT", "0");
+    constexpr std::size_t acceptors = 3, conns = 60;
+    const accept_outcome o = run_acceptors(acceptors, conns);
+    for (std::size_t a = 0; a < acceptors; ++a) EXPECT_GE(o.res[a], 1'000'000u) << "acceptor " << a;
+    for (std::size_t k = 0; k < conns; ++k) {
+        EXPECT_EQ(o.seen[k], 1) << "connection " << k;
+        EXPECT_EQ(o.res[acceptors + k], 1u) << "client " << k;
+    }
+    EXPECT_NE(o.multishot.find("COBENCH_URING_MULTISHOT=0"), std::string::npos) << o.multishot;
+    EXPECT_EQ(o.stats.accept_arms, 0u);
+}
+
+// A run that ends with accepted connections still queued (never taken)
+// closes them: the process has as many fds after as before.
+TEST(Uring, RunEndClosesQueuedAcceptedFds) {
+    using R = cb::coroutines_uring_runtime;
+    using C = R::context;
+    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    const std::size_t before = open_fds();
+    std::size_t queued = 0;
+    std::string why;
+    {
+        tcp_listener l = listen_loopback();
+        C::configure_fd(l.fd.get());
+        std::vector<cb::unique_fd> clients;
+        auto res = R::run(1, [&](C& ctx, std::size_t) -> task<std::uint64_t> {
+            for (int k = 0; k < 10; ++k) clients.push_back(connect_to(l));
+            const ssize_t s = co_await ctx.accept(l.fd.get());
+            if (s < 0) co_return 0;
+            cb::unique_fd fd{static_cast<int>(s)};
+            co_await ctx.sleep_for(std::chrono::milliseconds(20));  // the other 9 arrive in the queue
+            queued = ctx.loop().reactor.accept_queued(l.fd.get());
+            why = ctx.loop().reactor.multishot_accept_unavailable();
+            co_return 1;
+        });
+        EXPECT_EQ(res[0], 1u);
+    }
+    EXPECT_EQ(open_fds(), before) << "fds leaked by the run";
+    if (!why.empty()) GTEST_SKIP() << "multishot accept unavailable: " << why;
+    EXPECT_EQ(queued, 9u) << "the connections were not queued by the multishot accept";
+}
