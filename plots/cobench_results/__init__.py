@@ -38,12 +38,12 @@ from .load import SCHEMA_VERSION, ResultsError, load, parse, read_json
 from .names import parse_name
 from .results import WARMUP_RULE, Entry, Point, Results, Samples, warmup_outlier
 from .runtimes import Runtime
-from .text import fmt, fmt_range, human, si
+from .text import fmt, fmt_range, held, human, si
 
 __all__ = [
     "OutputError", "check_writable", "publish", "write_atomic",
     "INSTRUCTIONS", "OPS", "TICK_NS", "CounterInfo", "counter_by_rule",
     "SCHEMA_VERSION", "ResultsError", "load", "parse", "read_json",
-    "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "fmt", "fmt_range", "human", "si",
+    "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "fmt", "fmt_range", "held", "human", "si",
     "WARMUP_RULE", "warmup_outlier",
 ]

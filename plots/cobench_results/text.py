@@ -78,3 +78,11 @@ def si(value, sig=SIG):
 def fmt_range(lo, hi, sig=SIG):
     """min–max at the same precision as the median."""
     return f"{fmt(lo, sig)}–{fmt(hi, sig)}"
+
+
+def held(count, reason=None):
+    """A count of tasks held (max_tasks), exact: it is a count, not a measurement to round.
+    0 means the first group already failed: nothing was held, which is not a count. With a
+    reason (what stopped the count), for prose: "41,000 (budget: ...)"."""
+    text = "none held" if count == 0 else f"{count:,.0f}"
+    return f"{text} ({reason})" if reason else text
