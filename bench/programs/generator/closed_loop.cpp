@@ -80,22 +80,17 @@ void closed_loop::set_writing(conn& k, std::size_t c, bool writing) {
 
 // Writes what is left of the current request; false on a hard error.
 bool closed_loop::push(conn& k, std::size_t c) {
-    const std::size_t size = cfg_.size;
-    while (k.out < size) {
-        ssize_t w = ::write(k.fd, k.req.data() + k.out, size - k.out);
-        if (w > 0) {
-            k.out += static_cast<std::size_t>(w);
-        } else if (w < 0 && errno == EINTR) {
-            continue;
-        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            set_writing(k, c, true);
-            return true;
-        } else {
-            return false;
-        }
+    switch (write_out(k.fd, k.req.data(), cfg_.size, k.out)) {
+    case write_result::done:
+        set_writing(k, c, false);
+        return true;
+    case write_result::blocked:
+        set_writing(k, c, true);
+        return true;
+    case write_result::failed:
+        break;
     }
-    set_writing(k, c, false);
-    return true;
+    return false;
 }
 
 bool closed_loop::start(conn& k, std::size_t c) {

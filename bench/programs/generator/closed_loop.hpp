@@ -72,7 +72,10 @@ private:
     [[nodiscard]] bool open_conn(conn& k, std::size_t c);
     void finish_conn(conn& k);
     void set_writing(conn& k, std::size_t c, bool writing);
-    [[nodiscard]] bool push(conn& k, std::size_t c);
+    // Inlined into start() and run() as it was when they were one function:
+    // the client's CPU per request is reported (client_cpu_ns_per_req), and
+    // a call here cost about 15 instructions a round trip.
+    [[nodiscard, gnu::always_inline]] inline bool push(conn& k, std::size_t c);
     [[nodiscard]] bool start(conn& k, std::size_t c);
 
     closed_config cfg_;

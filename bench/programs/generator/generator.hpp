@@ -2,6 +2,7 @@
 // the ways out. The program's usage and its parts are listed in main.cpp.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,8 @@
 
 #include "workloads/io/generator_report.hpp"
 #include "workloads/io/histogram.hpp"
+
+#include <unistd.h>
 
 namespace cb::gen {
 
@@ -23,6 +26,27 @@ inline std::uint64_t since_ns(clk::time_point a, clk::time_point b) {
 // wrong connection or a stale one shows as a mismatch.
 inline unsigned char pattern(std::size_t c, std::uint64_t seq, std::size_t j) {
     return static_cast<unsigned char>(c * 131 + seq * 31 + j * 7 + 1);
+}
+
+// Writes data[off, len) to a non-blocking socket, moving `off` on, until all
+// is written (done), the socket buffer is full (blocked: wait for EPOLLOUT)
+// or write fails (failed, errno set; 0 if write returned 0).
+enum class write_result { done, blocked, failed };
+[[nodiscard]] inline write_result write_out(int fd, const unsigned char* data, std::size_t len, std::size_t& off) {
+    while (off < len) {
+        const ssize_t w = ::write(fd, data + off, len - off);
+        if (w > 0) {
+            off += static_cast<std::size_t>(w);
+        } else if (w < 0 && errno == EINTR) {
+            continue;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return write_result::blocked;
+        } else {
+            if (w == 0) errno = 0;
+            return write_result::failed;
+        }
+    }
+    return write_result::done;
 }
 
 // A phase's latency fields from its histogram (within 0.8%, max exact).

@@ -93,19 +93,15 @@ wl::echo_phase open_loop(const std::vector<int>& fds, const std::vector<std::uin
                 if (now > k.due[j] + late_after) ++late;
             k.fresh = 0;
         }
-        while (k.out_off < k.out.size()) {
-            const ssize_t w = ::write(k.fd, k.out.data() + k.out_off, k.out.size() - k.out_off);
-            if (w > 0) {
-                k.out_off += static_cast<std::size_t>(w);
-            } else if (w < 0 && errno == EINTR) {
-                continue;
-            } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                set_events(k, c, true);
-                return;
-            } else {
-                kill_conn(k, w < 0 ? std::strerror(errno) : "write returned 0", c);
-                return;
-            }
+        switch (write_out(k.fd, k.out.data(), k.out.size(), k.out_off)) {
+        case write_result::done:
+            break;
+        case write_result::blocked:
+            set_events(k, c, true);
+            return;
+        case write_result::failed:
+            kill_conn(k, errno != 0 ? std::strerror(errno) : "write returned 0", c);
+            return;
         }
         k.out.clear();
         k.out_off = 0;
