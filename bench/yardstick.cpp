@@ -366,7 +366,7 @@ void asio_yardstick(const options& o, json& benchmarks, json& declared, json& re
         if (o.selected(e.n.name, yardstick_runtime)) todo.push_back(e);
     if (todo.empty()) return;
     references[yardstick_runtime] = {{"label", label()}, {"kind", "yardstick"}, {"version", boost_version()},
-                                     {"program", "cobench_asio_echo (bench/asio_echo.cpp)"}};
+                                     {"program", "cobench_asio_echo (bench/programs/asio_echo/)"}};
     std::string why;
     const std::string exe = find_asio(&why);
     std::fprintf(stderr, "cobench: Boost.Asio yardstick: %zu benchmarks%s\n", todo.size(),

@@ -1,5 +1,5 @@
 // The Boost.Asio yardstick (issue #13 item 7): an external echo server,
-// cobench_asio_echo (bench/asio_echo.cpp: one thread, C++20 coroutines, the
+// cobench_asio_echo (bench/programs/asio_echo/: one thread, C++20 coroutines, the
 // way Asio's own examples write it), measured beside the runtimes in echo and
 // in the slow I/O grid by the same generator (cobench_echo_client) with the
 // same sizes, phases and counters:

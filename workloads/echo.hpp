@@ -4,7 +4,7 @@
 //
 // How clients are driven: not by the runtime under test (it would measure
 // itself twice) but by a separate executable, cobench_echo_client
-// (bench/echo_client.cpp): one thread, epoll, closed loop, one request
+// (bench/programs/generator/): one thread, epoll, closed loop, one request
 // outstanding per connection. It is started with posix_spawn, never fork,
 // because the pool and the fibers' families run threads. It takes one core of
 // the 2-core machine, so the server has the other (or shares both, for the
@@ -43,7 +43,7 @@
 // (open_rate, the same for every runtime and connection count of a profile,
 // so open_server_cpu_ns_per_req compares runtimes at EQUAL load): requests
 // sent on a constant schedule whether or not replies came, latency from the
-// intended send time (bench/echo_client.cpp, coordinated omission
+// intended send time (bench/programs/generator/, coordinated omission
 // corrected). The server's tasks serve until EOF, through both phases. The
 // client measures the server's CPU itself, per phase (the CPU clocks of this
 // process and its live descendants, read from outside), so

@@ -91,7 +91,7 @@ struct echo_accept {
     static constexpr std::size_t request_size = echo::request_size;
     static constexpr std::size_t spare_fds = echo::spare_fds;
     static constexpr std::uint64_t reconnect_every = 20;  // round trips per connection in the stall variants
-    static constexpr unsigned char stall_mark = 1;        // byte 0 of a marked request (bench/echo_client.cpp)
+    static constexpr unsigned char stall_mark = 1;        // byte 0 of a marked request (bench/programs/generator/)
     static constexpr unsigned conn_shift = 40;            // result = conns << 40 | requests
 
     enum class accept_mode { reuseport, shared };

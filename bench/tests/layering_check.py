@@ -7,6 +7,10 @@
    runtimes' names (asked of the binary: COBENCH_BIN --list) appear as string
    literals in bench/, workloads/, plots/ and bench/compare/ only in tests and
    fixtures. Their definitions live under runtimes/.
+3. A program of its own (a folder under bench/programs/ with a main(): the
+   load generator, the Asio server) builds from its folder, workloads/ and
+   runtimes/ alone: it includes nothing else, and nothing outside its folder
+   includes its headers.
 """
 
 import os
@@ -30,6 +34,11 @@ def rel(path):
     return os.path.relpath(path, ROOT)
 
 
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def in_tests(path):
     parts = rel(path).split(os.sep)
     return "tests" in parts or "fixtures" in parts
@@ -46,6 +55,28 @@ class Layering(unittest.TestCase):
                         if target.startswith(forbidden):
                             bad.append(f"{rel(path)} includes {target}")
         self.assertEqual(bad, [], "layers must point runtimes <- workloads <- bench")
+
+    def test_programs_stand_alone(self):
+        programs = os.path.join(ROOT, "bench", "programs")
+        own = []
+        for name in sorted(os.listdir(programs)) if os.path.isdir(programs) else []:
+            folder = os.path.join(programs, name)
+            sources = list(files(rel(folder)))
+            if any(re.search(r"^int main\(", read(p), re.M) for p in sources):
+                own.append((name, sources))
+        self.assertTrue(own, "no program of its own found under bench/programs/")
+        include = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+        bad = []
+        for name, sources in own:
+            for path in sources:
+                for target in include.findall(read(path)):
+                    if "/" in target and not target.startswith(("runtimes/", "workloads/")):
+                        bad.append(f"{rel(path)} includes {target}")
+            for top in ("runtimes", "workloads", "bench"):
+                for path in files(top):
+                    if path not in sources:
+                        bad += [f"{rel(path)} includes {t}" for t in include.findall(read(path)) if f"programs/{name}/" in t]
+        self.assertEqual(bad, [], "a program of its own builds from its folder, workloads/ and runtimes/ alone")
 
     @unittest.skipUnless(os.environ.get("COBENCH_BIN"), "COBENCH_BIN not set: run through ctest")
     def test_no_runtime_is_known_by_name_outside_its_folder(self):

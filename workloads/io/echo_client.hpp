@@ -1,5 +1,5 @@
 // The echo workloads' load generator, seen from the server's side: the
-// cobench_echo_client process (bench/echo_client.cpp) started with
+// cobench_echo_client process (bench/programs/generator/) started with
 // posix_spawn (never fork: the pool's and fibers' families run threads), its
 // go pipe, and its one-line report. Killed and reaped on destruction.
 #pragma once
@@ -22,36 +22,11 @@
 #include <unistd.h>
 
 #include "runtimes/core/fd.hpp"
+#include "workloads/io/generator_report.hpp"
 
 extern char** environ;
 
 namespace cb::wl {
-
-// One phase of a cobench_echo_client run (one line of its report).
-struct echo_phase {
-    std::uint64_t requests = 0, mismatches = 0, errors = 0, p50_ns = 0, p99_ns = 0;
-    // go (or the phase's start) to last reply; the client's own CPU time (the
-    // closed loop: the whole process from the go byte on; the open loop: the
-    // generating thread over the phase, the hiccup probe not in it)
-    std::uint64_t elapsed_ns = 0, cpu_ns = 0;
-    std::uint64_t max_ns = 0;   // the slowest round trip (the open loop: from the intended send time)
-    std::uint64_t conns = 0;    // connections made (more than asked with echo_client_options::reconnect)
-    std::uint64_t stuck = 0;    // connections with a slow reply, counted once per mark (echo_client_options::slow_ms)
-    std::uint64_t marks = 0;    // requests sent with the stall mark (echo_client_options::mark_every_ms)
-    std::uint64_t p90_ns = 0, p999_ns = 0;  // both loops; percentiles are within 0.8% (histogram.hpp)
-    // The server's CPU over the phase, read by the client from the server
-    // process's and its live descendants' CPU clocks; only the open loop and
-    // the closed phase of closed_first measure it (server_cpu_ok).
-    std::uint64_t server_cpu_ns = 0;
-    bool server_cpu_ok = false;
-    // The open loop (the closed loop: sent = requests, the rest 0, gen_valid).
-    std::uint64_t sent = 0;           // requests sent
-    std::uint64_t late = 0;           // sent more than one interval (max(conns/rate, 1 ms)) after their intended time
-    bool gen_valid = true;            // at most 1% late, every send made, every reply back intact
-    std::uint64_t hiccup_max_ns = 0, hiccup_p999_ns = 0;  // the probe's wake-up lateness (0: --no-hiccups)
-    std::uint64_t steal_ns = 0;       // steal time over the phase, all CPUs (/proc/stat)
-    std::uint64_t schedule_ns = 0;    // the scheduled duration
-};
 
 // What cobench_echo_client reported, or why it did not. The fields it
 // inherits are the first phase's: the closed loop's, or the open loop's when
@@ -62,7 +37,7 @@ struct echo_report : echo_phase {
     std::string problem;  // empty: the client exited 0 with a well-formed report
 };
 
-// What echo_accept adds to the plain echo client (bench/echo_client.cpp says
+// What echo_accept adds to the plain echo client (bench/programs/generator/ says
 // the details). All zero/empty: the plain echo client.
 struct echo_client_options {
     // The server's listening sockets, which the client inherits: it connects
@@ -72,7 +47,7 @@ struct echo_client_options {
     std::uint64_t reconnect = 0;      // a new connection after every R round trips on one
     std::uint64_t mark_every_ms = 0;  // one request per period carries the stall mark (byte 0 = 1)
     std::uint64_t slow_ms = 0;        // a reply slower than this makes its connection "stuck"
-    // The open loop (bench/echo_client.cpp says the details); none of the
+    // The open loop (bench/programs/generator/open_loop.hpp says the details); none of the
     // above can go with it.
     std::uint64_t rate = 0;          // total requests/s over all connections; 0 = the closed loop (as today)
     std::uint64_t duration_ms = 0;   // open loop: send on schedule for this long (then drain); REQUESTS then ignored
@@ -223,12 +198,11 @@ public:
             text.append(buf, static_cast<std::size_t>(r));
         }
         reap(0);
-        const std::size_t nl = text.find('\n');
-        bool parsed = parse_phase(text.substr(0, nl), rep_);
-        if (parsed && nl != std::string::npos && nl + 1 < text.size()) {
-            echo_phase o;
-            parsed = parse_phase(text.substr(nl + 1), o);
-            if (parsed) rep_.open = o;
+        const std::optional<std::vector<echo_phase>> phases = parse_report(text);
+        const bool parsed = phases && phases->size() <= 2;
+        if (parsed) {
+            static_cast<echo_phase&>(rep_) = phases->front();
+            if (phases->size() == 2) rep_.open = phases->back();
         }
         if (rep_.problem.empty() && status_ == lost) {
             rep_.problem = "echo client: reaped by someone else, exit status unknown";
@@ -242,27 +216,6 @@ public:
     }
 
 private:
-    // One report line: 11 fields from the original client, 22 from this one.
-    static bool parse_phase(const std::string& line, echo_phase& p) {
-        unsigned long long v[22] = {};
-        int used = 0;
-        const int n = std::sscanf(line.c_str(),
-                                  "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
-                                  "%llu %llu %llu %llu %llu %llu%n",
-                                  &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11],
-                                  &v[12], &v[13], &v[14], &v[15], &v[16], &v[17], &v[18], &v[19], &v[20], &v[21], &used);
-        if (n != 11 && n != 22) return false;
-        p.requests = v[0], p.mismatches = v[1], p.errors = v[2];
-        p.p50_ns = v[3], p.p99_ns = v[4], p.elapsed_ns = v[5], p.cpu_ns = v[6];
-        p.max_ns = v[7], p.conns = v[8], p.stuck = v[9], p.marks = v[10];
-        p.sent = p.requests;
-        if (n == 22) {
-            p.p90_ns = v[11], p.p999_ns = v[12], p.server_cpu_ns = v[13], p.server_cpu_ok = v[14] != 0;
-            p.sent = v[15], p.late = v[16], p.gen_valid = v[17] != 0, p.hiccup_max_ns = v[18];
-            p.hiccup_p999_ns = v[19], p.steal_ns = v[20], p.schedule_ns = v[21];
-        }
-        return true;
-    }
     static unique_fd above(unique_fd& fd, int min) {
         int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, min);
         if (moved < 0) throw_errno("fcntl(F_DUPFD_CLOEXEC)");

@@ -9,7 +9,7 @@
 //
 // Why in-tree: Debian 12 packages no HdrHistogram for C or C++ (apt-cache
 // search hdrhistogram: only libhdrhistogram-java and a Go port), and the
-// open-loop generator (bench/echo_client.cpp) needs to record millions of
+// open-loop generator (bench/programs/generator/) needs to record millions of
 // latencies without keeping them. Tested against a sorted-array oracle in
 // workloads/tests/histogram_gtest.cpp.
 #pragma once

@@ -1,4 +1,4 @@
-// The open-loop generator (cobench_echo_client --rate, bench/echo_client.cpp)
+// The open-loop generator (cobench_echo_client --rate, bench/programs/generator/)
 // against a tiny echo server written here (one thread, poll): that a server
 // stall shows in its percentiles where the closed loop hides it, that a rate
 // it cannot keep is flagged, that it checks reply bytes, and that bad option

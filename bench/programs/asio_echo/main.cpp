@@ -1,4 +1,4 @@
-// cobench_asio_echo: the Boost.Asio yardstick (issue #13 item 7), an echo
+// cobench_asio_echo: the Boost.Asio yardstick, an echo
 // server written the way Asio's own C++20 coroutine examples write one
 // (asio/example/cpp20/coroutines/echo_server.cpp: one io_context run by one
 // thread, a tcp::acceptor, co_spawn with use_awaitable, one coroutine a
