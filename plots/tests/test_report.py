@@ -24,6 +24,7 @@ import claims
 import cobench_results
 import report
 from cobench_results import atomic
+from presentation import builtin
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE.parent
@@ -589,7 +590,7 @@ class KernelReferenceTest(unittest.TestCase):
         doc = {"context": {}, "benchmarks": [self.entry("pipe_pong/processes/pin:same", 7000.0),
                                              self.entry("kernel_sched_pipe/processes/pin:same", 6500.0),
                                              self.entry("pipe_pong/threads/pin:same", 4000.0)]}
-        rows = report.kernel_reference_rows(cobench_results.parse(doc, "test"))
+        rows = builtin.kernel_reference_rows(cobench_results.parse(doc, "test"))
         # threads has no kernel number in this file: no row rather than a made-up one
         self.assertEqual([row[0] for row in rows], ["processes"])
         self.assertEqual(rows[0][3], f"{7000 / 6500:.2f}")
