@@ -501,8 +501,7 @@ def decision_map(r, metric="req_per_s"):
         return {}
     higher = _better(r, metric) != "lower"
     ran = [rt for rt in r.runtimes_in_run() if not is_reference(r, rt)
-           and (r.points("slow_io", rt) or any(d["workload"] == "slow_io" and d["runtime"] == rt
-                                                for d in r.declared))]
+           and (r.points("slow_io", rt) or tables.is_declared(r, "slow_io", rt))]
     by_cell = {}
     for p in pts:
         L, n = upstream_us(p), p.params.get("conns")

@@ -111,6 +111,11 @@ def result_counters(r, points):
 
 # ---- why a cell is empty ----------------------------------------------------------------
 
+def is_declared(r, workload, runtime):
+    """True when the harness declared that this runtime cannot run this workload (at some params)."""
+    return any(d["workload"] == workload and d["runtime"] == runtime for d in r.declared)
+
+
 def missing(r, workload, runtime, params=None, counter=None):
     """(short tag, reason) for a (workload, runtime[, params][, counter]) with no value."""
     text = params_text(params) if params else None
@@ -195,7 +200,7 @@ def counter_table(r, workload, counter, points=None):
     # Rows: the runtimes that report this counter, and those that could not run the workload.
     runtimes = [rt for rt in r.runtimes_in_run() if any(p.runtime == rt for p in pts)
                 or (not r.points(workload, rt) and (
-                    any(d["workload"] == workload and d["runtime"] == rt for d in r.declared)
+                    is_declared(r, workload, rt)
                     or any(f["runtime"] == rt and f.get("status") != "ok" for f in r.families)))]
     notes = Notes()
     rows = [[rt] + [cell(by[(rt, c)], counter) if (rt, c) in by
