@@ -86,18 +86,22 @@ def _yscale(ax, values, floor=0.0):
             ax.set_ylim(bottom=0)
 
 
+def _line(ax, pts, **kw):
+    """One curve of [(x, y, (min, max) or None)], with error bars spanning the min-max where known."""
+    xs, ys, errs = zip(*pts)
+    if any(e is not None for e in errs):
+        yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
+                [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
+        ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
+    else:
+        ax.plot(xs, ys, **kw)
+
+
 def _plot_series(ax, styles, series, logx=True, logy=True, floor=0.0):
     """series: {runtime: [(x, y, (min, max) or None)]}; error bars span the min-max."""
     for rt, pts in series.items():
-        xs, ys, errs = zip(*pts)
-        kw = dict(color=styles.colour(rt), marker=styles.marker(rt), label=rt, linewidth=1.5,
-                  markersize=5)
-        if any(e is not None for e in errs):
-            yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
-                    [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
-            ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
-        else:
-            ax.plot(xs, ys, **kw)
+        _line(ax, pts, color=styles.colour(rt), marker=styles.marker(rt), label=rt, linewidth=1.5,
+              markersize=5)
     if logx and all(x > 0 for pts in series.values() for x, _, _ in pts):
         ax.set_xscale("log")
     if logy:
@@ -593,18 +597,11 @@ def idle_conns_panel(r):
     def draw(ax):
         styles = Styles(r)
         for rt, pts in curves.items():
-            xs, ys, errs = zip(*pts)
             main = rt in backend
-            kw = dict(color=styles.colour(rt), marker=styles.marker(rt), markersize=6 if main else 3,
-                      linewidth=2.2 if main else 0.9, alpha=1.0 if main else 0.35,
-                      linestyle=BACKEND_STYLES.get(backend.get(rt), "-"),
-                      label=f"{rt} ({backend[rt]})" if main else rt, zorder=3 if main else 1)
-            if any(e is not None for e in errs):
-                yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
-                        [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
-                ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
-            else:
-                ax.plot(xs, ys, **kw)
+            _line(ax, pts, color=styles.colour(rt), marker=styles.marker(rt), markersize=6 if main else 3,
+                  linewidth=2.2 if main else 0.9, alpha=1.0 if main else 0.35,
+                  linestyle=BACKEND_STYLES.get(backend.get(rt), "-"),
+                  label=f"{rt} ({backend[rt]})" if main else rt, zorder=3 if main else 1)
         if all(x > 0 for pts in curves.values() for x, _, _ in pts):
             ax.set_xscale("log")
         _yscale(ax, [y for pts in curves.values() for _, y, _ in pts])
@@ -757,14 +754,14 @@ CHARTS = [
               "(block:read, block:hog), with the call inline (offload:no) and handed to a pool thread "
               "(offload:yes); log scale. A runtime whose timers share a thread with the blocking task shows "
               "the call's length without offload and far less with it."),
-    Chart("idle_conns", "Idle connections: server CPU per active request, by reactor backend", [
-        ("server_cpu", idle_conns_panel)], size=(10, 5), expected=reactor_backends.has_backends,
-          absent="no idle_conns entries in this run",
+    Chart("idle_conns", "Idle connections: server CPU per active request, by reactor backend",
+          [("server_cpu", idle_conns_panel)],
           how="Lower is better: the server CPU each request of the few active connections costs while N "
               "connections sit idle on the same loop (log scales). Bold: the backends of one loop (epoll solid, "
               "poll dashed, io_uring dash-dotted); light: the other runtimes. poll(2) hands the kernel every "
               "watched fd on every wait, so its cost per wait grows with N; epoll and io_uring are told once "
-              "and wake only for the active fds, so their curves stay flat where poll's rises."),
+              "and wake only for the active fds, so their curves stay flat where poll's rises.",
+          size=(10, 5), expected=reactor_backends.has_backends, absent="no idle_conns entries in this run"),
     Chart("echo_workers", "Echo across K workers: throughput by worker count", echo_workers_panels,
           size=None, absent="no echo_accept entries in this run; only runtimes of kind hybrid run it",
           how="One panel per connection count: requests per second (higher is better) as workers K grow; "

@@ -758,8 +758,9 @@ def pitfall_sentences(r):
 
 
 def pitfall_section(doc, r, level=2):
-    t = pitfall_table(r)
-    if t is None:
+    """Timers' lateness beside a blocking call, without and with offload, and where it showed."""
+    table = pitfall_table(r)
+    if not table:
         return False
     doc.h(level, "The blocking-call pitfall")
     pts = r.points("blocking_pitfall")
@@ -778,7 +779,7 @@ def pitfall_section(doc, r, level=2):
           "it (as asyncio's run_in_executor does); offload cost is the extra time an offloaded call took "
           "over the call itself.")
     doc.bullets(pitfall_sentences(r))
-    doc.table(*t)
+    doc.table(*table)
     return True
 
 

@@ -72,8 +72,8 @@ def pipeline_sentence(r):
 def pipeline_section(doc, r, level=2):
     """ns per item handed from producer to consumer, by generator and by channel, per runtime: the
     pipeline workload's section, instead of the generic table per counter."""
-    t = pipeline_table(r)
-    if t is None:
+    header_rows = pipeline_table(r)
+    if not header_rows:
         return False
     doc.h(level, "pipeline")
     doc.p("A consumer pulls items from a producer. via:generator: the producer is a C++20 generator "
@@ -82,7 +82,7 @@ def pipeline_section(doc, r, level=2):
     sentence = pipeline_sentence(r)
     if sentence:
         doc.p(sentence)
-    doc.table(*t, ["Each runtime at the largest items value it measured each way (the two ways are sized "
+    doc.table(*header_rows, ["Each runtime at the largest items value it measured each way (the two ways are sized "
                    "apart: a hand-off costs nanoseconds to microseconds; the cost per item does not depend "
                    "on the count); channel / generator is how many times the generator's cost per item "
                    "the channel's is."])

@@ -13,7 +13,7 @@ import io_workloads
 import pipeline
 import reactor_backends
 import tables
-from cobench_results import fmt, held
+from cobench_results import count, fmt, held
 from presentation import HeadlineRow, Presentation
 from presentation.generic import heading
 from tables import NO_RATE, NO_STACK, NO_WORKERS, natural, params_text
@@ -205,13 +205,8 @@ def stall_table(r):
         return None
     counters = ("p99_us", "max_us", "stuck_conns")
     return (["runtime", "conns", "workers", "stall_ms"] + [f"{c} {m}" for c in counters for m in modes],
-            [[*k] + [_count(rows[k].get(m, {}).get(c)) for c in counters for m in modes]
+            [[*k] + [count(rows[k].get(m, {}).get(c)) for c in counters for m in modes]
              for k in sorted(rows, key=lambda k: (r.order_key(k[0]), natural(str(k[1:]))))])
-
-
-def _count(v):
-    """A whole number as one (stuck_conns 9, not 9.00); anything else as fmt does."""
-    return f"{v:,.0f}" if isinstance(v, float) and v.is_integer() else fmt(v)
 
 
 def _accept_tables(doc, r):

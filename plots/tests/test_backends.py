@@ -1,44 +1,26 @@
-"""Issue #14 in the report: the reactor backends section (epoll, poll, io_uring of one loop), its
+"""The reactor backends in the report: the section (epoll, poll, io_uring of one loop), its
 verdicts, the unavailable io_uring, and the idle-connections chart.
 
 fixtures/backends.json and backends_unavailable.json are written by fixtures/make_backends.py; tests
 that need other numbers build them with make_backends.build_backends(uring_factor=...).
 """
 
-import copy
-import importlib.util
-import json
 import tempfile
 import unittest
 from pathlib import Path
 from unittest import mock
 
 import charts
-import cobench_results
 import reactor_backends
 import report
 from doc import Doc
+from fixture_files import FIXTURES, maker, parse, read
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-
-
-def _make_backends():
-    spec = importlib.util.spec_from_file_location("make_backends", FIXTURES / "make_backends.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MAKE = _make_backends()
+MAKE = maker("make_backends")
 
 
 def doc(name="backends.json"):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse(d):
-    return cobench_results.parse(copy.deepcopy(d), "test")
+    return read(name)
 
 
 def section_text(r):

@@ -1,4 +1,4 @@
-"""Hosts side by side (issue #11 item 4): `report.py A.json B.json` gives one report with a column
+"""Hosts side by side: `report.py A.json B.json` gives one report with a column
 per host, and refuses files that cannot stand side by side with exit 2, writing nothing.
 
 fixtures/hosts_a.json is a cut of the reference run (host "vm", 2 CPUs); hosts_b.json the same cut
@@ -7,8 +7,6 @@ echo, with skynet, and without process_loops (fixtures/make_hosts.py writes both
 """
 
 import json
-import subprocess
-import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -17,22 +15,11 @@ import cobench_results
 import hosts
 import report
 from cobench_results import fmt
+from fixture_files import FIXTURES, PLOTS, PreviousOutputs, run_report, snapshot
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
 A, B = FIXTURES / "hosts_a.json", FIXTURES / "hosts_b.json"
 GOOD = FIXTURES / "good.json"
-INSTRUCTIONS = HERE.parent.parent / "results" / "baseline" / "instructions.json"
-REPORT_PY = HERE.parent / "report.py"
-
-
-def run_report(*args):
-    return subprocess.run([sys.executable, str(REPORT_PY), *map(str, args)],
-                          capture_output=True, text=True, timeout=180)
-
-
-def snapshot(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in Path(folder).rglob("*") if p.is_file()}
+INSTRUCTIONS = PLOTS.parent / "results" / "baseline" / "instructions.json"
 
 
 def side(*paths):
@@ -135,19 +122,9 @@ class LabelTest(unittest.TestCase):
         self.assertEqual(args.files, [A, Path("odd=name.json")])
 
 
-class RefusedTest(unittest.TestCase):
+class RefusedTest(PreviousOutputs):
     """Every refusal: exit 2, one line naming the files, and the previous outputs byte-identical."""
-
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-        (self.dir / "out").mkdir()
-        (self.dir / "out" / "hosts_ping_pong.png").write_bytes(b"previous")
-        (self.dir / "hosts.md").write_text("previous report\n", encoding="utf-8")
-        self.before = snapshot(self.dir)
-
-    def tearDown(self):
-        self.tmp.cleanup()
+    PREVIOUS = {"out/hosts_ping_pong.png": b"previous", "hosts.md": b"previous report\n"}
 
     def write(self, name, doc):
         path = self.dir / name

@@ -1,16 +1,14 @@
-"""Issue #13 in the report: echo's open loop (the generator's validity, the hiccup floor), latency
+"""The I/O workloads in the report: echo's open loop (the generator's validity, the hiccup floor), latency
 against offered load, the slow I/O decision map and claim (e) computed from it, the blocking-call
 pitfall, and the Boost.Asio yardstick.
 
-fixtures/io.json (written by fixtures/make_io.py) is sweeps.json with issue #13's entries; tests
+fixtures/io.json (written by fixtures/make_io.py) is sweeps.json with the I/O entries; tests
 that need other numbers change a copy in memory, or build the flipped grid with make_io.build_io.
 """
 
 import contextlib
 import copy
-import importlib.util
 import io
-import json
 import tempfile
 import unittest
 from pathlib import Path
@@ -18,32 +16,16 @@ from unittest import mock
 
 import charts
 import claims
-import cobench_results
 import headline
 import io_workloads
 import report
-import tables
+from fixture_files import FIXTURES, maker, parse, read
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-
-
-def _make_io():
-    spec = importlib.util.spec_from_file_location("make_io", FIXTURES / "make_io.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MAKE_IO = _make_io()
+MAKE_IO = maker("make_io")
 
 
 def doc(name="io.json"):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse(d):
-    return cobench_results.parse(copy.deepcopy(d), "test")
+    return read(name)
 
 
 def set_counters(d, run_name, reps=None, **counters):
@@ -389,7 +371,7 @@ class PitfallTest(unittest.TestCase):
 
 
 class OlderFilesTest(unittest.TestCase):
-    def test_no_notes_for_files_before_the_io_issue(self):
+    def test_no_notes_for_files_without_io_entries(self):
         for name in ("sweeps.json", "good.json"):
             _, skipped = render(parse(doc(name)), *IO_CHARTS)
             names = [n for n, _, _ in skipped]

@@ -1,4 +1,4 @@
-"""Issue #11 in the report: walls (max_tasks by what stopped it), stack sizes, the worker sweep
+"""Capacity and sweeps in the report: walls (max_tasks by what stopped it), stack sizes, the worker sweep
 and the generator pipeline.
 
 fixtures/sweeps.json is hybrid.json as a full run of the limits era (labels that name their kind,
@@ -7,9 +7,6 @@ file (max_tasks only). make_sweeps.py writes both. Tests that need other numbers
 memory.
 """
 
-import copy
-import importlib.util
-import json
 import re
 import subprocess
 import sys
@@ -23,9 +20,9 @@ import cobench_results
 import capacity
 import headline
 import pipeline
-import report
 import tables
 from doc import Doc
+from fixture_files import maker, parse, read
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
@@ -33,12 +30,7 @@ REPORT_PY = HERE.parent / "report.py"
 REFERENCE = HERE.parent.parent / "results" / "reference" / "cobench.json"
 
 
-def doc(name):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse(d):
-    return cobench_results.parse(copy.deepcopy(d), "test")
+doc = read
 
 
 def relabel(d, run_name, label, **counters):
@@ -55,9 +47,7 @@ def claim_b(d):
 
 class FixtureTest(unittest.TestCase):
     def test_committed_fixtures_are_what_the_script_builds(self):
-        spec = importlib.util.spec_from_file_location("make_sweeps", FIXTURES / "make_sweeps.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = maker("make_sweeps")
         for name, built in module.build().items():
             self.assertEqual(built, doc(name), f"{name}: run plots/tests/fixtures/make_sweeps.py")
 

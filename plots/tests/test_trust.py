@@ -19,7 +19,6 @@ import cobench_results
 import compare_view
 import headline
 import report
-import tables
 from presentation import builtin
 
 HERE = Path(__file__).resolve().parent
