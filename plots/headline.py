@@ -10,7 +10,7 @@ the size rule (HeadlineRow).
 
 import re
 
-import presentation
+from presentation import registry
 from cobench_results import fmt, held, human
 from tables import LOWER_BOUNDS, STOP_KINDS, STOP_MEANING, missing, natural, params_text, stop_kind, stop_marker
 
@@ -51,7 +51,7 @@ def headline(r):
     runtimes = [rt for rt in r.runtimes_in_run() if r.points(runtime=rt) and rt not in refs]
     rows, notes, row_ns = [], [], []
     stops_seen = set()
-    for entry, row in presentation.headline_rows():
+    for entry, row in registry.headline_rows():
         workload, counter, fixed, rule = entry.workload, row.counter, row.fixed, row.rule
         label = row.label
         pts = entry.points(r)

@@ -25,10 +25,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import presentation
 import tables
 from cobench_results import ResultsError, fmt
 from doc import markdown_link
+from presentation import registry
 
 # Rows of the machine table: (label, context keys tried in order).
 MACHINE_ROWS = (("host name", ("host_name", "hostname")), ("CPU model", ("cpu_model",)),
@@ -134,13 +134,13 @@ def check(hosts):
 
 def workload_order(hosts):
     """Workloads of any host, in report order (the presentation registry's)."""
-    return presentation.ordered(set().union(*(workloads(h.results) for h in hosts)))
+    return registry.ordered(set().union(*(workloads(h.results) for h in hosts)))
 
 
 def headline_rows(r, workload):
     """[(row label, counter, fixed params, size rule)] for a workload: its rows of the report's
     headline table; a workload without one gets its first result counter that has a direction."""
-    rows = [(row.label, row.counter, row.fixed, row.rule) for row in presentation.entry(workload).headline]
+    rows = [(row.label, row.counter, row.fixed, row.rule) for row in registry.entry(workload).headline]
     if rows:
         return rows
     pts = r.points(workload)
@@ -152,7 +152,7 @@ def headline_rows(r, workload):
 
 def points(r, workload):
     """The points of a workload as its presentation entry folds them (a computed counter added)."""
-    return presentation.entry(workload).points(r)
+    return registry.entry(workload).points(r)
 
 
 def _key(params):
@@ -161,7 +161,7 @@ def _key(params):
 
 def _capped(p, counter):
     """A count of tasks held that the harness's cap or time limit stopped: a lower bound."""
-    return counter == p.workload and presentation.entry(p.workload).held and tables.is_capped(p.label)
+    return counter == p.workload and registry.entry(p.workload).held and tables.is_capped(p.label)
 
 
 def ratio_text(p, first, counter):

@@ -22,12 +22,12 @@ import claims
 import cobench_results as cr
 import headline
 import io_workloads
-import presentation
 import reactor_backends
 import tables
 from cobench_results import OutputError, ResultsError, fmt
 from doc import Doc, markdown_link, markdown_table
-from presentation import PresentationError
+from presentation import registry
+from presentation.registry import PresentationError
 from presentation.generic import workload_section
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_ERRORED, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -37,7 +37,8 @@ EPILOG = ("Everything is built in memory and in temporary folders beside the tar
           "same swap) with a note in the report. Exit status: 0 report written; 1 failure (the "
           "outputs could not be written); 2 bad input (missing or malformed file, not a cobench "
           "results file, an instruction-count file, a schema newer than this tool, no successful "
-          "benchmark; with several files also: a file given twice, different results schemas, a "
+          "benchmark, an extra presentation file (COBENCH_PRESENTATION_EXTRA) that does not load; "
+          "with several files also: a file given twice, different results schemas, a "
           "file with no workload in common with the first, --baseline/--compare-only/--readme-table); "
           "3 report written, but the results record failed benchmarks or runtime "
           "families; 4 internal error. Several results files give one report with a column per "
@@ -191,7 +192,7 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
         doc.h(3, title)
         doc.p(f"**Not measured in this run** ({why}).")
 
-    for section in presentation.sections():
+    for section in registry.sections():
         section(doc, r)
 
     doc.h(2, "Workloads")
@@ -200,8 +201,8 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
           "declared (the harness says the pair cannot run), errored, other sizes (the runtime ran "
           "this workload at other parameters), not run (the runtime was not in this run), not in "
           "profile; the reasons are listed under each table.")
-    for workload in presentation.ordered({p.workload for p in r.points()}):
-        workload_section(doc, r, workload)
+    for workload in registry.ordered({p.workload for p in r.points()}):
+        workload_section(doc, r, registry.entry(workload))
 
     doc.h(2, "Declared pairs (not run)")
     if r.declared:
@@ -325,7 +326,7 @@ def render(results, args, baseline=None):
     import charts   # only now: a bad input is reported without waiting for matplotlib
 
     claim_list = claims.evaluate_all(results)
-    extra = presentation.charts()
+    extra = registry.charts()
     rendered, skipped = charts.render_all(results, extra)
     md_path, html_path = args.report.with_suffix(".md"), args.report.with_suffix(".html")
 
@@ -360,7 +361,7 @@ def run_hosts(args):
         names = hosts.labels(args.files, loaded, args.label)
         side = [hosts.Host(name, path, r) for name, path, r in zip(names, args.files, loaded)]
         hosts.check(side)
-        presentation.registry()
+        registry.entries()
     except (ResultsError, PresentationError) as e:
         print(f"report.py: error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -393,7 +394,7 @@ def run(args):
     try:
         results = load_checked(args.results)
         baseline = load_checked(args.baseline) if args.baseline else None
-        presentation.registry()   # an extra presentation file that does not load is a bad input
+        registry.entries()   # an extra presentation file that does not load is a bad input
     except (ResultsError, PresentationError) as e:
         print(f"report.py: error: {e}", file=sys.stderr)
         return EXIT_INPUT

@@ -14,7 +14,7 @@ import pipeline
 import reactor_backends
 import tables
 from cobench_results import count, fmt, held
-from presentation import HeadlineRow, Presentation
+from presentation.entry import HeadlineRow, Presentation
 from presentation.generic import heading
 from tables import NO_RATE, NO_STACK, NO_WORKERS, natural, params_text
 

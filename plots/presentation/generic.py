@@ -3,13 +3,13 @@ entry adds: a heading, its parameters in a sentence (naming runtimes that ran ot
 computed notes, then one table per result counter it reports (rows the runtimes, columns the
 parameter combinations), and the CPU and context-switch table where the entry asks for it.
 
-workload_section(doc, r, workload, level=3)
+workload_section(doc, r, entry, level=3)
+                                entry: the workload's Presentation (registry.entry(workload))
 heading(doc, r, entry, level)   the heading, parameters sentence and notes alone (an entry's own
                                 section starts with them)
 params_sentence(r, workload)
 """
 
-import presentation
 import tables
 from tables import natural
 
@@ -53,10 +53,10 @@ def counter_heading(r, counter, points, prefix=""):
             f"median (min–max), {tables.n_summary(points, [counter])}):")
 
 
-def workload_section(doc, r, workload, level=3):
-    entry = presentation.entry(workload)
+def workload_section(doc, r, entry, level=3):
     if entry.section and entry.section(doc, r, level):
         return
+    workload = entry.workload
     heading(doc, r, entry, level)
     pts = r.points(workload)
     plain = [p for p in pts if not any(k in p.params for k in SWEEP_PARAMS)]

@@ -6,6 +6,7 @@ maker(name)        a fixture script (fixtures/make_*.py) as a module, to build v
 run_report(*args)  plots/report.py in a child interpreter
 snapshot(folder)   every file below a folder with its bytes (to prove outputs untouched)
 PreviousOutputs    a test case whose setUp writes earlier outputs into a temporary folder
+WrittenReport      a test case whose setUpClass runs the report once, for its tests to read
 """
 
 import copy
@@ -64,3 +65,28 @@ class PreviousOutputs(unittest.TestCase):
 
     def tearDown(self):
         self.tmp.cleanup()
+
+
+class WrittenReport(unittest.TestCase):
+    """setUpClass runs report.py once on FILES into a temporary folder, after writing PREVIOUS
+    there: cls.proc, cls.md and cls.html (REPORT beside "rep/"), cls.out the charts folder."""
+    FILES = ()
+    REPORT = "report.md"
+    PREVIOUS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = Path(cls.tmp.name)
+        cls.out = cls.dir / "out"
+        for rel, data in cls.PREVIOUS.items():
+            (cls.dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (cls.dir / rel).write_bytes(data)
+        md = cls.dir / "rep" / cls.REPORT
+        cls.proc = run_report(*cls.FILES, "--out-dir", cls.out, "--report", md)
+        cls.md = md.read_text(encoding="utf-8")
+        cls.html = md.with_suffix(".html").read_text(encoding="utf-8")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()

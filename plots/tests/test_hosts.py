@@ -15,7 +15,7 @@ import cobench_results
 import hosts
 import report
 from cobench_results import fmt
-from fixture_files import FIXTURES, PLOTS, PreviousOutputs, run_report, snapshot
+from fixture_files import FIXTURES, PLOTS, PreviousOutputs, WrittenReport, run_report, snapshot
 
 A, B = FIXTURES / "hosts_a.json", FIXTURES / "hosts_b.json"
 GOOD = FIXTURES / "good.json"
@@ -27,24 +27,10 @@ def side(*paths):
     return [hosts.Host(label, p, r) for label, p, r in zip(hosts.labels(list(paths), loaded), paths, loaded)]
 
 
-class SideBySideReportTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.dir = Path(cls.tmp.name)
-        out = cls.dir / "out"
-        out.mkdir()
-        # A chart of an earlier side-by-side report, and one of a single-host report.
-        (out / "hosts_gone.png").write_bytes(b"old")
-        (out / "switch_cost.png").write_bytes(b"single")
-        cls.proc = run_report(A, B, "--out-dir", out, "--report", cls.dir / "rep" / "hosts.md")
-        cls.md = (cls.dir / "rep" / "hosts.md").read_text(encoding="utf-8")
-        cls.html = (cls.dir / "rep" / "hosts.html").read_text(encoding="utf-8")
-        cls.out = out
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class SideBySideReportTest(WrittenReport):
+    FILES, REPORT = (A, B), "hosts.md"
+    # A chart of an earlier side-by-side report, and one of a single-host report.
+    PREVIOUS = {"out/hosts_gone.png": b"old", "out/switch_cost.png": b"single"}
 
     def test_written_with_exit_0(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)

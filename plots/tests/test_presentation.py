@@ -6,6 +6,7 @@ Without an entry, a workload is still reported: the generic section (its paramet
 and one table per declared counter) under "Workloads", after the registered workloads, by name.
 """
 
+import ast
 import copy
 import json
 import os
@@ -20,8 +21,8 @@ from unittest import mock
 import claims
 import cobench_results
 import headline
-import presentation
 import report
+from presentation import registry
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE.parent
@@ -49,9 +50,9 @@ def markdown(doc):
 
 class ExtraPresentationTest(unittest.TestCase):
     def test_the_extra_file_gives_the_workload_its_section(self):
-        with mock.patch.dict(os.environ, {presentation.EXTRA_ENV: str(EXTRA)}):
+        with mock.patch.dict(os.environ, {registry.EXTRA_ENV: str(EXTRA)}):
             md = markdown(with_test_only_workload())
-            self.assertEqual(presentation.ordered(["echo", WORKLOAD, "zzz", "ping_pong"]),
+            self.assertEqual(registry.ordered(["echo", WORKLOAD, "zzz", "ping_pong"]),
                              ["ping_pong", "echo", WORKLOAD, "zzz"])
         self.assertIn("## Test-only probe: hops against the fastest runtime", md)
         self.assertIn("| coroutines | 45.0 | 1.00 |", md)
@@ -63,7 +64,7 @@ class ExtraPresentationTest(unittest.TestCase):
         self.assertLess(md.index("## Workloads"), md.index("### test_only_probe"))
 
     def test_without_it_the_numbers_still_appear_in_the_generic_section(self):
-        with mock.patch.dict(os.environ, {presentation.EXTRA_ENV: ""}):
+        with mock.patch.dict(os.environ, {registry.EXTRA_ENV: ""}):
             md = markdown(with_test_only_workload())
             rows = [row[0] for row in headline.headline(cobench_results.parse(with_test_only_workload(), "t"))[1]]
         self.assertNotIn("Test-only probe", md)
@@ -76,19 +77,49 @@ class ExtraPresentationTest(unittest.TestCase):
 
     def test_a_missing_extra_file_is_a_bad_input(self):
         with tempfile.TemporaryDirectory() as tmp:
-            env = dict(os.environ, **{presentation.EXTRA_ENV: os.pathsep.join([str(EXTRA), f"{tmp}/none.py"])})
+            env = dict(os.environ, **{registry.EXTRA_ENV: os.pathsep.join([str(EXTRA), f"{tmp}/none.py"])})
             proc = subprocess.run([sys.executable, str(PLOTS / "report.py"), str(HERE / "fixtures" / "good.json"),
                                    "--out-dir", f"{tmp}/out", "--report", f"{tmp}/report.md"],
                                   capture_output=True, text=True, timeout=120, env=env)
             self.assertEqual(proc.returncode, report.EXIT_INPUT, proc.stderr)
             self.assertEqual(proc.stderr.strip(),
-                             f"report.py: error: {presentation.EXTRA_ENV}: {tmp}/none.py: no such file")
+                             f"report.py: error: {registry.EXTRA_ENV}: {tmp}/none.py: no such file")
             self.assertFalse(Path(tmp, "report.md").exists())
 
 
+def module_imports():
+    """{module: {modules of plots/ it imports}}, function-level imports included, read from the source."""
+    files = {p: ".".join(p.relative_to(PLOTS).with_suffix("").parts)
+             for p in [*PLOTS.glob("*.py"), *PLOTS.glob("presentation/*.py")]}
+    names = {name.removesuffix(".__init__") for name in files.values()} | {"cobench_results"}
+    graph = {}
+    for path, name in files.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                edges.add(node.module)
+                edges |= {f"{node.module}.{a.name}" for a in node.names}
+        graph[name.removesuffix(".__init__")] = {e for e in edges if e in names}
+    return graph
+
+
 class OneRegistryTest(unittest.TestCase):
+    def test_no_import_cycle(self):
+        graph = module_imports()
+
+        def reaches(start, goal, seen):
+            for nxt in graph.get(start, ()):
+                if nxt == goal or (nxt not in seen and not seen.add(nxt) and reaches(nxt, goal, seen)):
+                    return True
+            return False
+        self.assertEqual([m for m in sorted(graph) if reaches(m, m, set())], [])
+        self.assertIn("presentation.builtin", graph["presentation.registry"])   # the graph is read
+
+
     def test_only_the_registry_branches_on_a_workload_name(self):
-        names = "|".join(e.workload for e in presentation.registry())
+        names = "|".join(e.workload for e in registry.entries())
         branch = re.compile(rf"(==|!=) *['\"]({names})['\"]|['\"]({names})['\"] *(==|!=)")
         # claims.py is left out until its rules are data (its own engine's change).
         hits = [f"{p.name}:{i}" for p in sorted(PLOTS.glob("*.py")) if p.name != "claims.py"
@@ -97,7 +128,7 @@ class OneRegistryTest(unittest.TestCase):
 
     def test_every_workload_of_the_reference_run_has_an_entry(self):
         r = cobench_results.load(PLOTS.parent / "results" / "reference" / "cobench.json")
-        known = {e.workload for e in presentation.registry()}
+        known = {e.workload for e in registry.entries()}
         self.assertEqual({p.workload for p in r.points()} - known, set())
 
 

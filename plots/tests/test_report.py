@@ -24,7 +24,7 @@ import claims
 import cobench_results
 import report
 from cobench_results import atomic
-from fixture_files import PreviousOutputs, run_report, snapshot
+from fixture_files import PreviousOutputs, WrittenReport, run_report, snapshot
 from presentation import builtin
 
 HERE = Path(__file__).resolve().parent
@@ -232,18 +232,8 @@ class ChartsTest(unittest.TestCase):
             self.assertIn(text, caption)
 
 
-class GoodRunTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.dir = Path(cls.tmp.name)
-        cls.proc = run_report(GOOD, "--out-dir", cls.dir / "out", "--report", cls.dir / "rep" / "report.md")
-        cls.md = (cls.dir / "rep" / "report.md").read_text(encoding="utf-8")
-        cls.html = (cls.dir / "rep" / "report.html").read_text(encoding="utf-8")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class GoodRunTest(WrittenReport):
+    FILES = (GOOD,)
 
     def test_exit_status(self):
         # The fixture records a failed benchmark and a crashed family: written, but status 3.

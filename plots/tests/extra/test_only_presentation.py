@@ -4,8 +4,8 @@ COBENCH_PRESENTATION_EXTRA (test_presentation.py does). It adds a note, a headli
 report section, and touches no module of plots/.
 """
 
-from presentation import HeadlineRow, Presentation
 from cobench_results import fmt
+from presentation.entry import HeadlineRow, Presentation
 
 WORKLOAD = "test_only_probe"
 
