@@ -1,8 +1,11 @@
 """Charts for a cobench results file, rendered in memory.
 
-render_all(results) -> (charts, skipped)
+render_all(results, extra=()) -> (charts, skipped)
     charts: list of RenderedChart (name, title, how-to-read line, notes, png bytes,
     svg bytes), the overview last; skipped: list of (name, title, why) with no data at all.
+    CHARTS are the built-in charts, in report order; `extra` more Chart objects (a presentation
+    entry's `charts`, presentation/), drawn after them.
+Chart, lines_panel, bars_panel: how a chart is declared (the panel kinds any workload can use).
 Nothing is written to disk here, so the caller can write every file only
 once all of them were produced.
 """
@@ -19,8 +22,9 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (the backend must be chosen first)
 from matplotlib.lines import Line2D  # noqa: E402
 
-import backend_sections  # noqa: E402
-import io_sections  # noqa: E402
+import io_workloads  # noqa: E402
+import pipeline  # noqa: E402
+import reactor_backends  # noqa: E402
 import tables  # noqa: E402
 from cobench_results import human  # noqa: E402
 
@@ -82,18 +86,22 @@ def _yscale(ax, values, floor=0.0):
             ax.set_ylim(bottom=0)
 
 
+def _line(ax, pts, **kw):
+    """One curve of [(x, y, (min, max) or None)], with error bars spanning the min-max where known."""
+    xs, ys, errs = zip(*pts)
+    if any(e is not None for e in errs):
+        yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
+                [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
+        ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
+    else:
+        ax.plot(xs, ys, **kw)
+
+
 def _plot_series(ax, styles, series, logx=True, logy=True, floor=0.0):
     """series: {runtime: [(x, y, (min, max) or None)]}; error bars span the min-max."""
     for rt, pts in series.items():
-        xs, ys, errs = zip(*pts)
-        kw = dict(color=styles.colour(rt), marker=styles.marker(rt), label=rt, linewidth=1.5,
-                  markersize=5)
-        if any(e is not None for e in errs):
-            yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
-                    [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
-            ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
-        else:
-            ax.plot(xs, ys, **kw)
+        _line(ax, pts, color=styles.colour(rt), marker=styles.marker(rt), label=rt, linewidth=1.5,
+              markersize=5)
     if logx and all(x > 0 for pts in series.values() for x, _, _ in pts):
         ax.set_xscale("log")
     if logy:
@@ -328,25 +336,27 @@ def speedup_panel(r):
     return draw
 
 
-# ---- issue #11: stack sizes, worker sweeps, the generator pipeline ----------------------------
+# ---- stack sizes, worker sweeps, the generator pipeline ----------------------------------------
 
 # Line style by guard page: with one solid, without dashed.
 GUARD_STYLES = {"yes": "-", "no": "--"}
 
 
-def stack_panel(workload, counter, title, ylabel):
-    """x = stack size (log 2), y = counter, one line per runtime × guard page."""
+def stack_panel(workload, counter, title, ylabel, per_tasks=False, stops=False):
+    """x = stack size (log 2), y = counter, one line per runtime × guard page. per_tasks: one tasks
+    value per line (tables.stack_lines), named in a note; stops: the counter is a count of tasks
+    held, each point named by what stopped it."""
     def prepare(r):
-        lines = tables.stack_lines(r, workload, counter)
+        lines = tables.stack_lines(r, workload, counter, per_tasks)
         if not lines:
             return None
         notes = []
-        if workload == "idle_memory":
+        if per_tasks:
             at = {f"{rt}, guard:{g}": sorted({p.params.get("tasks") for _, _, p in pts}, key=str)
                   for (rt, g), pts in lines.items()}
             notes.append(f"{title}: measured at " + "; ".join(f"{k} tasks:{', '.join(map(str, v))}"
                                                                 for k, v in at.items()))
-        else:
+        if stops:
             bounded = sorted({f"{rt} guard:{g} stack:{tables.size_text(x)}" for (rt, g), pts in lines.items()
                               for x, _, p in pts if tables.is_capped(p.label)})
             if bounded:
@@ -359,7 +369,7 @@ def stack_panel(workload, counter, title, ylabel):
                 ys = [max(0.0, y) for _, y, _ in pts]
                 ax.plot(xs, ys, color=styles.colour(rt), marker=styles.marker(rt), markersize=5,
                         linestyle=GUARD_STYLES.get(guard, ":"), linewidth=1.5, label=f"{rt}, guard:{guard}")
-                if workload == "max_tasks":
+                if stops:
                     for x, y, p in pts:
                         kind = tables.stop_kind(p.label)[0]
                         if kind:
@@ -377,10 +387,11 @@ def stack_panel(workload, counter, title, ylabel):
     return prepare
 
 
-def worker_panel(workload, title):
-    """Speed-up against workers K, one curve per runtime, with the ideal min(K, CPUs)."""
+def worker_panel(workload, title, task_workers=False):
+    """Speed-up against workers K, one curve per runtime, with the ideal min(K, CPUs)
+    (task_workers: tables.worker_curves)."""
     def prepare(r):
-        w = tables.worker_curves(r, workload)
+        w = tables.worker_curves(r, workload, task_workers)
         if w is None:
             return None
         notes = []
@@ -419,7 +430,7 @@ def worker_panel(workload, title):
 def pipeline_panel(r):
     """ns per item by hand-off (generator, channel), one bar per runtime, at each runtime's largest
     items value measured each way."""
-    rows = tables.pipeline_rows(r)
+    rows = pipeline.pipeline_rows(r)
     if not rows:
         return None
     values = {}
@@ -431,33 +442,33 @@ def pipeline_panel(r):
         _grouped_bars(ax, Styles(r), ["via:generator", "via:channel"], values)
         _label(ax, "pipeline: cost per item handed from producer to consumer", "", "ns_per_item (ns, log)")
     items = [f"{rt} {n}" for rt, n, *_ in rows]
-    draw.notes = [f"pipeline items (generator / channel): {'; '.join(items)}"] + ([s] if (s := tables.pipeline_sentence(r)) else [])
+    draw.notes = [f"pipeline items (generator / channel): {'; '.join(items)}"] + ([s] if (s := pipeline.pipeline_sentence(r)) else [])
     return draw
 
 
 
-# ---- issue #13: latency against offered load, the slow I/O decision map, the pitfall ---------
+# ---- I/O: latency against offered load, the slow I/O decision map, the pitfall -----------------
 
 def echo_load_panels(r):
     """One panel per conns value of the rate sweep: x = achieved req/s, y = open-loop p99 (log), one
     curve per runtime in offered-rate order; a point whose generator fell behind is drawn hollow
     and grey-edged (not a server figure); dotted: the machine's hiccup max over the panel."""
-    curves = io_sections.sweep_curves(r)
+    curves = io_workloads.sweep_curves(r)
 
     def panel(conns, by_rt):
         def draw(ax):
             styles = Styles(r)
             for rt, pts in by_rt.items():
                 colour, marker = styles.colour(rt), styles.marker(rt)
-                label = io_sections.shown(r, rt)
+                label = io_workloads.shown(r, rt)
                 ax.plot([s.achieved for s in pts], [s.p99 for s in pts], color=colour, linewidth=1.3,
-                        linestyle="--" if io_sections.is_reference(r, rt) else "-", label=label,
+                        linestyle="--" if io_workloads.is_reference(r, rt) else "-", label=label,
                         marker=marker, markersize=5, markevery=[i for i, s in enumerate(pts) if s.valid])
                 bad = [s for s in pts if not s.valid]
                 if bad:
                     ax.plot([s.achieved for s in bad], [s.p99 for s in bad], linestyle="", marker=marker,
                             markerfacecolor="none", markeredgecolor="grey", markersize=7)
-                last, _ = io_sections.knee(pts)
+                last, _ = io_workloads.knee(pts)
                 if last is not None:
                     ax.plot([last.achieved], [last.p99], linestyle="", marker="o", markersize=11,
                             markerfacecolor="none", markeredgecolor=colour, markeredgewidth=1.2)
@@ -488,10 +499,10 @@ def decision_map_panel(metric, title):
     never wins), the margin over the runner-up written in it; ties grey and hatched, naming the
     runtimes inside the spread; ⚑ client-bound; a reference that would win is named under the margin."""
     def prepare(r):
-        cells = io_sections.decision_map(r, metric)
+        cells = io_workloads.decision_map(r, metric)
         if not cells:
             return None
-        ls, ns = io_sections.map_axes(cells)
+        ls, ns = io_workloads.map_axes(cells)
 
         def draw(ax):
             from matplotlib.colors import to_rgb
@@ -535,16 +546,16 @@ def decision_map_panel(metric, title):
                 ax.add_patch(Rectangle((0, 0), 0, 0, facecolor=(0.85, 0.85, 0.85), hatch="///",
                                        edgecolor="#999999", label="tie (inside the spread)"))
             ax.set_xticks(range(len(ns)), [str(n) for n in ns])
-            ax.set_yticks(range(len(ls)), [io_sections.duration_text(L) for L in ls])
+            ax.set_yticks(range(len(ls)), [io_workloads.duration_text(L) for L in ls])
             _label(ax, title, "connections N (requests in flight)", "upstream latency L")
         draw.cells = cells   # the data drawn, for tests
         notes = []
         absent = sorted({f"{rt} ({tag})" for c in cells.values() for rt, tag, _ in c.missing})
         if absent:
             notes.append(f"{title}: absent from some cells: {', '.join(absent)}; the report's table names them")
-        sat = [f"{io_sections.duration_text(c.upstream)}/conns:{c.conns}" for c in cells.values() if c.saturated]
+        sat = [f"{io_workloads.duration_text(c.upstream)}/conns:{c.conns}" for c in cells.values() if c.saturated]
         if sat:
-            notes.append(f"{title}: ⚑ client-bound (client_cpu_frac ≥ {io_sections.MAP_CLIENT_SATURATED:g}) "
+            notes.append(f"{title}: ⚑ client-bound (client_cpu_frac ≥ {io_workloads.MAP_CLIENT_SATURATED:g}) "
                          f"at {', '.join(sat)}: the client set the rate there")
         draw.notes = notes
         return draw
@@ -554,7 +565,7 @@ def decision_map_panel(metric, title):
 def pitfall_panel(r):
     """Timers' max lateness per variant (block × offload), one bar per runtime, log y."""
     values = {}
-    for (rt, variant), by in io_sections.pitfall_pairs(r).items():
+    for (rt, variant), by in io_workloads.pitfall_pairs(r).items():
         for off, p in by.items():
             if "timer_late_max_us" in p.counters:
                 values[(f"{variant}, offload:{off}", rt)] = p.counters["timer_late_max_us"]
@@ -565,11 +576,11 @@ def pitfall_panel(r):
     def draw(ax):
         _grouped_bars(ax, Styles(r), groups, values)
         _label(ax, "blocking_pitfall: timers' max lateness", "", "timer_late_max_us (µs, log)")
-    draw.notes = io_sections.pitfall_sentences(r)
+    draw.notes = io_workloads.pitfall_sentences(r)
     return draw
 
 
-# ---- issue #14: reactor backends -----------------------------------------------------------------
+# ---- reactor backends ----------------------------------------------------------------------------
 
 # Line style by reactor backend, so equal curves (epoll and io_uring at few fds) stay told apart.
 BACKEND_STYLES = {"epoll": "-", "poll": "--", "io_uring": "-."}
@@ -578,26 +589,19 @@ BACKEND_STYLES = {"epoll": "-", "poll": "--", "io_uring": "-."}
 def idle_conns_panel(r):
     """Server CPU per active request against N idle connections (log x and y): one bold curve per
     backend of a backend family (named by its backend), the other runtimes thin and light."""
-    curves = backend_sections.idle_curves(r)
+    curves = reactor_backends.idle_curves(r)
     if not curves:
         return None
-    backend = {rt: b for fam in backend_sections.families(r) for b, rt in fam.backends.items()}
+    backend = {rt: b for fam in reactor_backends.families(r) for b, rt in fam.backends.items()}
 
     def draw(ax):
         styles = Styles(r)
         for rt, pts in curves.items():
-            xs, ys, errs = zip(*pts)
             main = rt in backend
-            kw = dict(color=styles.colour(rt), marker=styles.marker(rt), markersize=6 if main else 3,
-                      linewidth=2.2 if main else 0.9, alpha=1.0 if main else 0.35,
-                      linestyle=BACKEND_STYLES.get(backend.get(rt), "-"),
-                      label=f"{rt} ({backend[rt]})" if main else rt, zorder=3 if main else 1)
-            if any(e is not None for e in errs):
-                yerr = [[max(0.0, y - e[0]) if e else 0 for y, e in zip(ys, errs)],
-                        [max(0.0, e[1] - y) if e else 0 for y, e in zip(ys, errs)]]
-                ax.errorbar(xs, ys, yerr=yerr, capsize=3, **kw)
-            else:
-                ax.plot(xs, ys, **kw)
+            _line(ax, pts, color=styles.colour(rt), marker=styles.marker(rt), markersize=6 if main else 3,
+                  linewidth=2.2 if main else 0.9, alpha=1.0 if main else 0.35,
+                  linestyle=BACKEND_STYLES.get(backend.get(rt), "-"),
+                  label=f"{rt} ({backend[rt]})" if main else rt, zorder=3 if main else 1)
         if all(x > 0 for pts in curves.values() for x, _, _ in pts):
             ax.set_xscale("log")
         _yscale(ax, [y for pts in curves.values() for _, y, _ in pts])
@@ -605,7 +609,7 @@ def idle_conns_panel(r):
         _label(ax, "idle_conns: server CPU per active request", "idle connections N (log)",
                "server_cpu_ns_per_req (ns, log)")
     draw.curves = curves   # the data drawn, for tests
-    sentence = backend_sections.idle_sentence(r)
+    sentence = reactor_backends.idle_sentence(r)
     draw.notes = [f"idle_conns: {sentence}"] if sentence else []
     return draw
 
@@ -655,7 +659,7 @@ class Chart:
 
 
 def limits_era(r):
-    """True for a file from a build that has issue #11's sweeps: its runtimes declare sized_stacks
+    """True for a file from a build that has the stack and worker sweeps: its runtimes declare sized_stacks
     and sized_workers. An older file could not have them, so their charts are left out silently."""
     return any(rt.sized_stacks is not None or rt.sized_workers is not None for rt in r.runtime_list)
 
@@ -691,17 +695,18 @@ CHARTS = [
               "time limit (a 'limit' or 'cap' reason), so their count is a lower bound."),
     Chart("stack_sizes", "Stack size: memory per idle task and most tasks held", [
         ("memory", stack_panel("idle_memory", "pss_per_task", "idle_memory: PSS per idle task",
-                               "pss_per_task (bytes, log)")),
+                               "pss_per_task (bytes, log)", per_tasks=True)),
         ("kernel", stack_panel("idle_memory", "kernel_per_task", "idle_memory: kernel memory per idle task",
-                               "kernel_per_task (bytes, log)")),
-        ("max_tasks", stack_panel("max_tasks", "max_tasks", "max_tasks: most tasks held", "tasks held (log)")),
+                               "kernel_per_task (bytes, log)", per_tasks=True)),
+        ("max_tasks", stack_panel("max_tasks", "max_tasks", "max_tasks: most tasks held", "tasks held (log)",
+                                  stops=True)),
     ], size=None, expected=limits_era, limits=True, absent="no entries with a stack param in this run (the "
                                                "stack-size sweep of the runtimes with sized_stacks)",
           how="Against the stack size each task was given (log scale): memory per idle task (lower is "
               "better) and, from a limits run, the most tasks held (higher is more, each point named by "
               "what stopped it); one line per runtime, solid with a guard page, dashed without."),
     Chart("worker_sweep", "Worker-count sweep: speed-up against workers", [
-        ("cpu_bound", worker_panel("cpu_bound", "cpu_bound: speed-up vs workers:1")),
+        ("cpu_bound", worker_panel("cpu_bound", "cpu_bound: speed-up vs workers:1", task_workers=True)),
         ("skynet", worker_panel("skynet", "skynet: speed-up vs workers:1")),
     ], size=None, expected=limits_era, absent="no entries with a workers param in this run (the "
                                                "worker sweep of the runtimes with sized_workers)",
@@ -722,41 +727,41 @@ CHARTS = [
            "(left, higher is better) and 99th-percentile latency (right, lower is better); log scales. "
            "The open loop at a fixed rate is in the section \"Echo: open loop at a fixed offered rate\"."),
     Chart("echo_load", "Echo: p99 latency against offered load (open loop)", echo_load_panels, size=None,
-          expected=io_sections.has_io, absent="no rate sweep in this run (echo/<runtime>/conns:C/rate:R "
+          expected=io_workloads.has_io, absent="no rate sweep in this run (echo/<runtime>/conns:C/rate:R "
                                               "entries: the full profile)",
           how="One panel per connection count: each runtime's open-loop p99 (log) against the throughput it "
               "achieved, one point per offered rate, in rate order; lower and further right is better. "
               "Where a curve turns up steeply is the knee (circled: the last rate sustained, achieved ≥ "
-              f"{io_sections.KNEE_ACHIEVED_FRACTION:g}× offered); past it requests queue. Hollow grey-edged "
+              f"{io_workloads.KNEE_ACHIEVED_FRACTION:g}× offered); past it requests queue. Hollow grey-edged "
               "markers: the generator fell behind its schedule there (INVALID, not a server figure). Dashed: "
               "a reference (the yardstick). Dotted: the machine's hiccup max, the floor under any tail."),
     Chart("decision_map", "Slow I/O decision map: which runtime wins, by upstream latency and concurrency", [
         ("req_per_s", decision_map_panel("req_per_s", "throughput winner (req/s)")),
         ("server_cpu", decision_map_panel("server_cpu_ns_per_req", "server CPU per request winner")),
-    ], size=(15, 6), expected=io_sections.has_io, absent="no slow_io entries in this run",
+    ], size=(15, 6), expected=io_workloads.has_io, absent="no slow_io entries in this run",
           how="Each cell is one upstream latency L (rows) and connection count N (columns): coloured by the "
               "runtime that served the most requests per second (left) or spent the least server CPU per "
               "request (right), with its margin over the runner-up. Grey hatched cells are ties: the "
               "runner-up's min–max range overlaps the winner's or the margin is below "
-              f"{io_sections.MAP_TIE_FACTOR:g}×; they name the runtimes inside the spread. ⚑: the client was "
+              f"{io_workloads.MAP_TIE_FACTOR:g}×; they name the runtimes inside the spread. ⚑: the client was "
               "near saturation, so the client set the rate. A reference (the Asio yardstick) never wins; a "
               "line names it where it would. 'n absent': runtimes that could not run the cell (the report's "
               "table says why)."),
     Chart("blocking_pitfall", "The blocking-call pitfall: timers' max lateness", [
-        ("max", pitfall_panel)], size=(10, 4.5), expected=io_sections.has_io,
+        ("max", pitfall_panel)], size=(10, 4.5), expected=io_workloads.has_io,
           absent="no blocking_pitfall entries in this run",
           how="Lower is better: how late the 1 ms timers woke, at worst, while one task made a blocking call "
               "(block:read, block:hog), with the call inline (offload:no) and handed to a pool thread "
               "(offload:yes); log scale. A runtime whose timers share a thread with the blocking task shows "
               "the call's length without offload and far less with it."),
-    Chart("idle_conns", "Idle connections: server CPU per active request, by reactor backend", [
-        ("server_cpu", idle_conns_panel)], size=(10, 5), expected=backend_sections.has_backends,
-          absent="no idle_conns entries in this run",
+    Chart("idle_conns", "Idle connections: server CPU per active request, by reactor backend",
+          [("server_cpu", idle_conns_panel)],
           how="Lower is better: the server CPU each request of the few active connections costs while N "
               "connections sit idle on the same loop (log scales). Bold: the backends of one loop (epoll solid, "
               "poll dashed, io_uring dash-dotted); light: the other runtimes. poll(2) hands the kernel every "
               "watched fd on every wait, so its cost per wait grows with N; epoll and io_uring are told once "
-              "and wake only for the active fds, so their curves stay flat where poll's rises."),
+              "and wake only for the active fds, so their curves stay flat where poll's rises.",
+          size=(10, 5), expected=reactor_backends.has_backends, absent="no idle_conns entries in this run"),
     Chart("echo_workers", "Echo across K workers: throughput by worker count", echo_workers_panels,
           size=None, absent="no echo_accept entries in this run; only runtimes of kind hybrid run it",
           how="One panel per connection count: requests per second (higher is better) as workers K grow; "
@@ -840,10 +845,11 @@ def _legend_outside(axes):
                         borderaxespad=0.0)
 
 
-def render_all(results):
+def render_all(results, extra=()):
+    """(charts, skipped) of CHARTS and then `extra` (the charts of presentation entries)."""
     caption = machine_caption(results.context)
     charts, skipped, overview = [], [], []
-    for chart in CHARTS:
+    for chart in [*CHARTS, *extra]:
         panels = chart.panels(results) if callable(chart.panels) else chart.panels
         ready = [(label, draw) for label, draw in
                  ((label, prepare(results)) for label, prepare in panels) if draw]

@@ -1,6 +1,6 @@
 """The compare view: a results file against a baseline, as a report section and a CI comment.
 
-compare_doc(base, cand) -> report.Doc section "Compared with the baseline"
+compare_doc(base, cand) -> doc.Doc section "Compared with the baseline"
 Rows come from bench/compare/compare.py (the regression gate's own comparison: medians, a
 two-sided Mann-Whitney U test where the repetitions allow it, and the noise floor of counters
 with a quantum); this module only groups them. Each row's factor is oriented by the counter's
@@ -74,7 +74,7 @@ def _group(items, key, results):
 
 
 def compare_doc(base, cand, doc, top=15):
-    """Adds the section to `doc` (a report.Doc) and returns it."""
+    """Adds the section to `doc` (a doc.Doc) and returns it."""
     items, notes = rows(base, cand)
     for it in items:
         # Geometric means take the results, not the CPU and switch counters every entry carries.

@@ -1,4 +1,4 @@
-"""Several results files side by side: one report, one column per host (issue #11, item 4).
+"""Several results files side by side: one report, one column per host.
 
 report.py loads each file (its own checks: a cobench results file, not instruction counts, at
 least one successful benchmark) and hands them here:
@@ -22,12 +22,13 @@ import hashlib
 import math
 import os
 import re
-import urllib.parse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import tables
 from cobench_results import ResultsError, fmt
+from doc import markdown_link
+from presentation import registry
 
 # Rows of the machine table: (label, context keys tried in order).
 MACHINE_ROWS = (("host name", ("host_name", "hostname")), ("CPU model", ("cpu_model",)),
@@ -132,17 +133,14 @@ def check(hosts):
 # ---- what is compared --------------------------------------------------------------------
 
 def workload_order(hosts):
-    """Workloads of any host: the first host's report order, then the others' new ones."""
-    import report   # WORKLOAD_ORDER; imported here, as report imports this module on demand
-    present = set().union(*(workloads(h.results) for h in hosts))
-    return [w for w in report.WORKLOAD_ORDER if w in present] + sorted(present - set(report.WORKLOAD_ORDER))
+    """Workloads of any host, in report order (the presentation registry's)."""
+    return registry.ordered(set().union(*(workloads(h.results) for h in hosts)))
 
 
 def headline_rows(r, workload):
     """[(row label, counter, fixed params, size rule)] for a workload: its rows of the report's
     headline table; a workload without one gets its first result counter that has a direction."""
-    rows = [(label, counter, fixed, rule) for label, w, counter, fixed, rule in tables.HEADLINE
-            if w == workload]
+    rows = [(row.label, row.counter, row.fixed, row.rule) for row in registry.entry(workload).headline]
     if rows:
         return rows
     pts = r.points(workload)
@@ -153,14 +151,8 @@ def headline_rows(r, workload):
 
 
 def points(r, workload):
-    """The folded points of a workload; cpu_bound's speedup computed where the entry has none."""
-    pts = r.points(workload)
-    if workload != "cpu_bound":
-        return pts
-    s = r.speedups()
-    return [p if "speedup" in p.counters or p.params.get("tasks") not in s.get(p.runtime, {})
-            else replace(p, counters={**p.counters, "speedup": s[p.runtime][p.params["tasks"]]})
-            for p in pts]
+    """The points of a workload as its presentation entry folds them (a computed counter added)."""
+    return registry.entry(workload).points(r)
 
 
 def _key(params):
@@ -168,7 +160,8 @@ def _key(params):
 
 
 def _capped(p, counter):
-    return counter == "max_tasks" and tables.is_capped(p.label)
+    """A count of tasks held that the harness's cap or time limit stopped: a lower bound."""
+    return counter == p.workload and registry.entry(p.workload).held and tables.is_capped(p.label)
 
 
 def ratio_text(p, first, counter):
@@ -357,7 +350,7 @@ def coverage(hosts, order):
 
 
 def build_doc(hosts, charts, image_src, svg_href, doc):
-    """The side-by-side report in `doc` (a report.Doc); charts: {workload: RenderedChart}."""
+    """The side-by-side report in `doc` (a doc.Doc); charts: {workload: RenderedChart}."""
     first = hosts[0]
     order = workload_order(hosts)
     doc.h(1, f"cobench: {len(hosts)} hosts side by side")
@@ -498,7 +491,7 @@ def render_charts(hosts):
 
 
 def _link(path, start):
-    return urllib.parse.quote(Path(os.path.relpath(path, start)).as_posix(), safe="/")
+    return markdown_link(os.path.relpath(path, start))
 
 
 def render(hosts, out_dir, report_path, doc):

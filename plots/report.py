@@ -1,5 +1,10 @@
 """Charts and a report (Markdown + self-contained HTML) from one cobench results file, or from
-several side by side (one column per host; hosts.py).
+several side by side (one column per host; hosts.py): the command line, and the single-host
+report's outline (build_report: headline, run conditions, statistics, problems, claims, charts,
+the presentation entries' sections, one section per workload, declared pairs, gaps).
+
+What each workload shows comes from the presentation registry (presentation/); this module names
+no workload.
 
 Run through the launcher, which finds an interpreter with matplotlib and puts
 the cobench_results package on the import path:
@@ -9,21 +14,21 @@ Exit status: see EPILOG below (and --help).
 """
 
 import argparse
-import base64
-import html
 import os
-import re
 import sys
-import urllib.parse
 from pathlib import Path
 
-import backend_sections
 import claims
 import cobench_results as cr
-import io_sections
-import sections
+import headline
+import io_workloads
+import reactor_backends
 import tables
 from cobench_results import OutputError, ResultsError, fmt
+from doc import Doc, markdown_link, markdown_table
+from presentation import registry
+from presentation.registry import PresentationError
+from presentation.generic import workload_section
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_ERRORED, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EPILOG = ("Everything is built in memory and in temporary folders beside the targets, and swapped "
@@ -32,7 +37,8 @@ EPILOG = ("Everything is built in memory and in temporary folders beside the tar
           "same swap) with a note in the report. Exit status: 0 report written; 1 failure (the "
           "outputs could not be written); 2 bad input (missing or malformed file, not a cobench "
           "results file, an instruction-count file, a schema newer than this tool, no successful "
-          "benchmark; with several files also: a file given twice, different results schemas, a "
+          "benchmark, an extra presentation file (COBENCH_PRESENTATION_EXTRA) that does not load; "
+          "with several files also: a file given twice, different results schemas, a "
           "file with no workload in common with the first, --baseline/--compare-only/--readme-table); "
           "3 report written, but the results record failed benchmarks or runtime "
           "families; 4 internal error. Several results files give one report with a column per "
@@ -49,227 +55,10 @@ MACHINE_KEYS = ("cpu_model", "cpu_count", "virtualized", "kernel", "compiler", "
                 "cobench_build_type", "git_commit", "git_dirty", "boost_version", "tbb_version",
                 "benchmark_version", "liburing_version", "host_name", "date", "cobench_profile",
                 "fingerprint")
-
-def slug(text):
-    """An anchor from a heading: lower case, letters, digits and hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"[`*]", "", text.lower())).strip("-") or "section"
-
-
-NUMERIC = re.compile(r"^[–≥≤≈]?\s*[-+]?[\d,.]+(\s?(×|%|[kMG]|[a-zA-Zµ/]+(/[a-z]+)?))*(\s.*)?$")
-
-
-class Doc:
-    """A report as blocks, rendered both to Markdown and to standalone HTML.
-
-    Text may use **bold** and `code`, which both renderers understand. Headings get anchors
-    (slug of their text, made unique), so toc() can link them in both renderings.
-    """
-
-    def __init__(self):
-        self.blocks = []
-        self._ids = set()
-
-    def h(self, level, text):
-        anchor = base = slug(text)
-        i = 2
-        while anchor in self._ids:
-            anchor, i = f"{base}-{i}", i + 1
-        self._ids.add(anchor)
-        self.blocks.append(("h", level, text, anchor))
-
-    def p(self, text):
-        self.blocks.append(("p", text))
-
-    def bullets(self, items):
-        if items:
-            self.blocks.append(("ul", list(items)))
-
-    def table(self, header, rows, notes=()):
-        self.blocks.append(("table", header, rows))
-        self.bullets(notes)
-
-    def image(self, chart, svg_href=None):
-        self.blocks.append(("img", chart, svg_href))
-
-    def toc(self):
-        """A placeholder, filled with links to every level-2 and level-3 heading at render time."""
-        self.blocks.append(("toc",))
-
-    def _toc_items(self):
-        return [(b[1], b[2], b[3]) for b in self.blocks if b[0] == "h" and b[1] in (2, 3)]
-
-    def markdown(self, image_src):
-        out = []
-        for b in self.blocks:
-            if b[0] == "h":
-                out.append(f'<a id="{b[3]}"></a>\n\n' + "#" * b[1] + " " + b[2])
-            elif b[0] == "toc":
-                out.append("\n".join(("  " if lvl == 3 else "") + "- [" + re.sub(r"[\[\]]", "", t) + f"](#{a})"
-                                     for lvl, t, a in self._toc_items()))
-            elif b[0] == "p":
-                out.append(b[1])
-            elif b[0] == "ul":
-                out.append("\n".join(f"- {item}" for item in b[1]))
-            elif b[0] == "table":
-                out.append(tables.markdown_table(b[1], b[2]))
-            elif b[0] == "img":
-                alt = re.sub(r"([\[\]\\])", r"\\\1", b[1].title)
-                out.append(f"![{alt}]({image_src(b[1])})"
-                           + (f"\n\n[{b[1].name}.svg]({b[2]})" if b[2] else ""))
-        return "\n\n".join(out) + "\n"
-
-    @staticmethod
-    def _inline(text):
-        text = html.escape(str(text))
-        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-        text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-        for verdict in claims.VERDICTS:
-            text = text.replace(f"<strong>{verdict}</strong>",
-                                f'<strong class="v-{verdict.replace(" ", "-")}">{verdict}</strong>')
-        return text
-
-    def _td(self, c):
-        num = ' class="num"' if NUMERIC.match(str(c)) else ""
-        return f"<td{num}>{self._inline(c)}</td>"
-
-    def html(self, title):
-        out = []
-        for b in self.blocks:
-            if b[0] == "h":
-                out.append(f'<h{b[1]} id="{b[3]}">{self._inline(b[2])}</h{b[1]}>')
-            elif b[0] == "toc":
-                items, level = [], 2
-                for lvl, t, a in self._toc_items():
-                    if lvl > level:
-                        items.append("<ul>")
-                    elif lvl < level:
-                        items.append("</ul>")
-                    level = lvl
-                    items.append(f'<li><a href="#{a}">{self._inline(t)}</a></li>')
-                items += ["</ul>"] * (level - 2)
-                out.append('<nav class="toc"><ul>' + "".join(items) + "</ul></nav>")
-            elif b[0] == "p":
-                out.append(f"<p>{self._inline(b[1])}</p>")
-            elif b[0] == "ul":
-                out.append("<ul>" + "".join(f"<li>{self._inline(i)}</li>" for i in b[1]) + "</ul>")
-            elif b[0] == "table":
-                head = "".join(f"<th>{self._inline(c)}</th>" for c in b[1])
-                body = "".join("<tr>" + "".join(self._td(c) for c in row) + "</tr>" for row in b[2])
-                out.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-                           f"<tbody>{body}</tbody></table></div>")
-            elif b[0] == "img":
-                data = base64.b64encode(b[1].png).decode("ascii")
-                link = (f'<figcaption><a href="{html.escape(b[2])}">{html.escape(b[1].name)}.svg</a> '
-                        f"(vector, full size)</figcaption>" if b[2] else "")
-                out.append(f'<figure><img alt="{html.escape(b[1].title)}" '
-                           f'src="data:image/png;base64,{data}">{link}</figure>')
-        return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }}
-.scroll {{ max-width: 100%; overflow-x: auto; margin: 0.5em 0 1em; }}
-table {{ border-collapse: collapse; font-size: 0.9em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-th {{ background: #f3f3f3; position: sticky; top: 0; }}
-figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; height: auto; }}
-figcaption {{ font-size: 0.85em; }}
-nav.toc {{ background: #f8f8f8; border: 1px solid #ddd; padding: 0.5em 1em; columns: 2; }}
-nav.toc ul {{ margin: 0; padding-left: 1.2em; }}
-code {{ background: #f3f3f3; padding: 0 0.2em; }}
-.v-confirmed {{ color: #1a7f37; }} .v-refuted {{ color: #cf222e; }} .v-mixed {{ color: #9a6700; }}
-.v-undecided, .v-not-measured, .v-not-judged, .v-indistinguishable {{ color: #666; }}
-</style></head><body>
-{chr(10).join(out)}
-</body></html>
-"""
-
-
-_params_text = tables.params_text
-_natural = tables.natural
-
-# Workloads in report order; any other workload in the file follows, with a generic table.
-WORKLOAD_ORDER = ("ping_pong", "pipe_pong", "kernel_sched_pipe", "yield_ring", "spawn", "skynet",
-                  "idle_memory", "max_tasks", "cpu_bound", "timer_fanout", "echo", "echo_accept",
-                  "slow_io", "blocking_pitfall", "idle_conns", "producer_consumer", "pipeline", "bounded_fanout",
-                  "lost_updates")
-# echo's open-loop counters (issue #13): shown in the open loop's own table, not one table each.
-OPEN_LOOP = re.compile(r"^(open_|gen_|hiccup_|steal_frac$)")
-# Workloads whose CPU-time and context-switch counters explain the result, shown as a table.
-RUSAGE_WORKLOADS = ("ping_pong", "pipe_pong", "yield_ring", "echo")
-
-
-def params_sentence(r, workload):
-    """The parameters a workload ran at, in a sentence, naming runtimes that ran other values."""
-    pts = r.points(workload)
-    keys = list(dict.fromkeys(k for p in pts for k in p.params))
-    if not keys:
-        return f"`{workload}` has no parameters: one measurement per runtime."
-    parts = []
-    for k in keys:
-        per_rt = {}
-        for p in pts:
-            per_rt.setdefault(p.runtime, set()).add(p.params.get(k, "(none)"))
-        every = sorted(set().union(*per_rt.values()), key=lambda v: _natural(str(v)))
-        text = f"{k} = {', '.join(map(str, every))}"
-        odd = {rt: vs for rt, vs in per_rt.items() if vs != set(every)}
-        if odd:
-            text += " (" + "; ".join(f"{rt} only {', '.join(map(str, sorted(vs, key=lambda v: _natural(str(v)))))}"
-                                     for rt, vs in sorted(odd.items(), key=lambda kv: r.order_key(kv[0]))) + ")"
-        parts.append(text)
-    return f"`{workload}` ran at " + "; ".join(parts) + "."
-
-
-def workload_notes(r, workload):
-    """Caveats computed for one workload: what its parameters mean and where runs differ."""
-    pts = r.points(workload)
-    notes = []
-    if workload == "timer_fanout":
-        longest = {}
-        for p in pts:
-            if "longest_wait_ms" in p.counters:
-                longest.setdefault((p.params.get("tasks"), p.params.get("wait_ms")), p.counters["longest_wait_ms"])
-        notes.append("Task i waits W·(1+i%10)/10 ms (W = wait_ms): the waits are spread between W/10 and "
-                     "W, so with fewer than 10 tasks the longest wait is below W"
-                     + (": " + ", ".join(f"tasks:{n} waits at most {fmt(v)} ms of wait_ms:{w}"
-                                         for (n, w), v in sorted(longest.items(), key=lambda kv: _natural(str(kv[0])))
-                                         if isinstance(n, int) and n < 10) if longest else "") + ".")
-        fit = tables.overhead_fit(r)
-        if fit:
-            notes.append("overhead_us_per_task is (total_ms − longest wait) / N; fitted as total overhead "
-                         "= a + b·N (least squares over the tasks values, numpy.polyfit), a fixed cost a "
-                         "dominates at small N, so the per-task figure there is mostly a / N. Table "
-                         "\"timer_fanout: fixed and per-task overhead\" below.")
-    if workload == "skynet":
-        sizes = {p.runtime: p.params.get("leaves") for p in pts if not p.params.get("roots")}
-        if len(set(sizes.values())) > 1:
-            notes.append("Tree sizes differ by runtime (each runs the largest tree it holds: "
-                         + ", ".join(f"{rt} leaves:{v}" for rt, v in sizes.items())
-                         + "): per-node costs compare like with like only at equal leaves.")
-    if workload == "lost_updates":
-        notes.append("Plain variant (no `await` param): every task yields only between one "
-                     "load-and-store and the next, never inside one, so a runtime that runs one task "
-                     "at a time on one thread loses nothing by construction. Variant "
-                     "`await:between`: the yield comes between the load and the store (read a value, "
-                     "await, write it back), where such a runtime can lose updates too."
-                     + ("" if any(p.params.get("await") for p in pts) else
-                        " This file has no `await:between` entries."))
-    if workload in ("echo", "echo_accept"):
-        sat = [p for p in pts if p.counters.get("client_cpu_frac", 0) >= claims.CLIENT_SATURATED_FRAC]
-        if sat:
-            notes.append(f"The echo client was near saturation (client_cpu_frac ≥ "
-                         f"{claims.CLIENT_SATURATED_FRAC:g}) at: "
-                         + ", ".join(f"{p.runtime} {_params_text(p.params)} ({p.counters['client_cpu_frac']:.2f})"
-                                     for p in sat)
-                         + ". There req_per_s is a bound set by the client, not the server's capacity.")
-    if workload == "idle_memory":
-        neg = [p for p in pts if p.counters.get("kernel_per_task", 0) < 0]
-        if neg:
-            notes.append("kernel_per_task below 0 is measurement noise (the kernel's own counters move "
-                         "while the probe runs): " + ", ".join(f"{p.runtime} {_params_text(p.params)}"
-                                                                for p in neg) + "; read it as 0.")
-    return notes
+# Named constants printed beside the claims' thresholds: (module name, module, whether the file
+# has what they judge).
+THRESHOLD_MODULES = (("io_workloads", io_workloads, io_workloads.has_io),
+                     ("reactor_backends", reactor_backends, reactor_backends.has_backends))
 
 
 def run_conditions(r):
@@ -328,90 +117,6 @@ def statistics_lines(r):
     return lines
 
 
-def workload_section(doc, r, workload):
-    doc.h(3, workload)
-    doc.p(params_sentence(r, workload))
-    doc.bullets(workload_notes(r, workload))
-    pts = r.points(workload)
-    if workload == "max_tasks":
-        mt = [p for p in pts if "max_tasks" in p.counters]
-        doc.table(["runtime", "max_tasks", "stopped because", "what the count is"],
-                  [[" ".join([p.runtime] + ([_params_text(p.params)] if p.params else [])),
-                    held(p.counters["max_tasks"]), p.label or "no reason given", _count_is(p.label)]
-                   for p in mt])
-        return
-    if workload == "cpu_bound":
-        cells = {}
-        for rt, by_n in r.speedups().items():
-            for n, v in by_n.items():
-                cells[(rt, f"tasks:{n}")] = f"{v:.2f}"
-        if cells:
-            cols = sorted({c for _, c in cells}, key=_natural)
-            doc.p("speedup (×, vs tasks:1 of the same runtime in the same run):")
-            doc.table(["runtime"] + cols, [[rt] + [cells.get((rt, c), "–") for c in cols]
-                                           for rt in sorted({rt for rt, _ in cells}, key=r.order_key)])
-    # Sweep entries (a worker count, a stack size, an offered rate) have sections of their own
-    # (sections.py, io_sections.py); the generic tables keep to each workload's default runs.
-    plain = [p for p in pts if "workers" not in p.params and "stack" not in p.params and "rate" not in p.params]
-    if workload == "echo" and any(OPEN_LOOP.match(c) for p in plain for c in p.counters):
-        doc.p("**Closed loop (peak throughput)** below: each connection sends when its reply came. The open "
-              "loop at a fixed offered rate is in the section \"Echo: open loop at a fixed offered rate\".")
-    for counter in tables.result_counters(r, plain):
-        if workload == "cpu_bound" and counter == "speedup":
-            continue
-        if workload == "echo" and OPEN_LOOP.match(counter):
-            continue   # the open loop's table (io_sections.open_table) has these
-        t = tables.counter_table(r, workload, counter, plain)
-        if t is None:
-            continue
-        info = r.counter(counter)
-        better = {"lower": ", lower is better", "higher": ", higher is better"}.get(info.better, "")
-        closed = "closed loop (peak throughput): " if workload == "echo" else ""
-        doc.p(f"{closed}**{counter}** ({info.unit or 'no unit declared'}{better}; median (min–max), "
-              f"{tables.n_summary(pts, [counter])}):")
-        doc.table(*t)
-    if workload == "timer_fanout":
-        fit = tables.overhead_fit(r)
-        if fit:
-            doc.p("**timer_fanout: fixed and per-task overhead** (total overhead = a + b·N µs, fitted "
-                  "over the tasks values):")
-            doc.table(["runtime", "fixed a (µs)", "per task b (µs)", "tasks values fitted"],
-                      [[rt, fmt(a), fmt(b), str(k)] for rt, (a, b, k) in fit.items()])
-    if workload in RUSAGE_WORKLOADS:
-        t = tables.rusage_table(r, workload)
-        if t:
-            doc.p("CPU time and context switches per operation (the explanation of the numbers above: "
-                  "system time and voluntary switches are kernel work; involuntary switches "
-                  "measure preemption, load as much as code):")
-            doc.table(*t)
-    if workload == "echo_accept":
-        for table, intro in ((balance_table, "Each cell is conn_balance / req_balance: the most "
-                              "connections (requests) one worker got over the mean across workers; "
-                              "1 is even. One worker is even by construction."),
-                             (stall_table, "Once a period (100 ms in the test profile, 250 ms in quick, "
-                              "1 s in full) the client marks one request, and the server task that "
-                              "reads it busy-waits stall_ms, stalling its whole worker; connections "
-                              "reconnect every 20 requests, so new ones arrive during a stall. "
-                              "stuck_conns is per stall: the connections, other than the marked one, "
-                              "that waited more than half the stall for a reply. reuseport (a "
-                              "listening socket per worker) against shared (one socket, "
-                              "EPOLLEXCLUSIVE).")):
-            t = table(r)
-            if t:
-                doc.p(intro)
-                doc.table(*t)
-
-
-def _count_is(label):
-    """What a max_tasks count is, by what stopped it (tables.stop_kind)."""
-    kind = tables.stop_kind(label)[0]
-    if kind == tables.CAP:
-        return "a cap of the harness: a lower bound, not what the machine holds"
-    if kind in (tables.WALL, tables.BUDGET, tables.TIME, tables.ERROR):
-        return tables.STOP_MEANING[kind]
-    return "a spawn failed here: a limit of this system (its settings, not necessarily its memory)"
-
-
 def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compare_doc=None):
     doc = Doc()
     ctx = r.context
@@ -421,7 +126,7 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
     doc.toc()
 
     doc.h(2, "Headline")
-    header, rows, notes = tables.headline(r)
+    header, rows, notes = headline.headline(r)
     if rows:
         doc.table(header, rows, notes)
     else:
@@ -457,12 +162,11 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
 
     doc.h(2, "Claims")
     doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", f"**{c.verdict}**"] for c in claim_list])
-    doc.p("Thresholds (named constants in `plots/claims.py` and, for the I/O sections, `plots/io_sections.py`):")
-    io_thresholds = io_sections.THRESHOLDS if io_sections.has_io(r) else []
-    backend_thresholds = backend_sections.THRESHOLDS if backend_sections.has_backends(r) else []
+    doc.p("Thresholds (named constants in `plots/claims.py` and, for the sections that judge, in "
+          "their modules: " + ", ".join(f"`plots/{name}.py`" for name, _, _ in THRESHOLD_MODULES) + "):")
     doc.table(["constant", "value", "meaning"], [[n, f"{v:g}", m] for n, v, m in claims.THRESHOLDS]
-              + [[f"io_sections.{n}", f"{v:g}", m] for n, v, m in io_thresholds]
-              + [[f"backend_sections.{n}", f"{v:g}", m] for n, v, m in backend_thresholds])
+              + [[f"{name}.{n}", f"{v:g}", m] for name, module, has in THRESHOLD_MODULES if has(r)
+                 for n, v, m in module.THRESHOLDS])
     for c in claim_list:
         doc.h(3, f"({c.key}) {c.statement}")
         doc.p(f"Verdict: **{c.verdict}**")
@@ -488,11 +192,8 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
         doc.h(3, title)
         doc.p(f"**Not measured in this run** ({why}).")
 
-    for section in (sections.walls_section, sections.stack_sizes_section, sections.worker_sweep_section):
+    for section in registry.sections():
         section(doc, r)
-    for section in io_sections.SECTIONS:
-        section(doc, r)
-    backend_sections.backends_section(doc, r)
 
     doc.h(2, "Workloads")
     doc.p("Every workload of the run with its parameters and a table per counter it reports (unit "
@@ -500,25 +201,8 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
           "declared (the harness says the pair cannot run), errored, other sizes (the runtime ran "
           "this workload at other parameters), not run (the runtime was not in this run), not in "
           "profile; the reasons are listed under each table.")
-    present = {p.workload for p in r.points()}
-    for workload in [w for w in WORKLOAD_ORDER if w in present] + sorted(present - set(WORKLOAD_ORDER)):
-        if workload == "pipeline" and sections.pipeline_section(doc, r, level=3):
-            continue   # its own table (generator against channel) instead of the generic ones
-        if workload == "slow_io" and io_sections.slow_io_tables(doc, r, level=3):
-            continue   # rows runtime × upstream, columns conns, instead of a column per grid cell
-        workload_section(doc, r, workload)
-
-    doc.h(2, "Switch cost against the kernel's own scheduler benchmark")
-    rows = kernel_reference_rows(r)
-    if rows:
-        doc.p("pipe_pong hands a byte back and forth through two pipes between two tasks pinned to CPU 0, "
-              "as `perf bench sched pipe` does (recorded as kernel_sched_pipe in the same run). "
-              "A ratio near 1 means the runtime's hand-off costs what the kernel's benchmark says a "
-              "pinned process or thread switch costs on this machine.")
-        doc.table(["runtime", "pipe_pong switch_ns", "kernel_sched_pipe switch_ns", "ratio"], rows)
-    else:
-        doc.p("**Not measured in this run** (needs pipe_pong and kernel_sched_pipe pin:same; "
-              "kernel_sched_pipe needs `perf`, Debian package linux-perf).")
+    for workload in registry.ordered({p.workload for p in r.points()}):
+        workload_section(doc, r, registry.entry(workload))
 
     doc.h(2, "Declared pairs (not run)")
     if r.declared:
@@ -538,69 +222,6 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
     return doc
 
 
-def _accept_points(r, stalled):
-    return [p for p in r.points("echo_accept") if bool(p.params.get("stall_ms")) == stalled]
-
-
-def _modes(pts):
-    """Accept modes in a fixed order: reuseport, shared, then any other."""
-    return sorted({str(p.params.get("accept", "—")) for p in pts},
-                  key=lambda m: (["reuseport", "shared"] + [m]).index(m))
-
-
-def balance_table(r):
-    """conn_balance / req_balance per runtime × accept mode × workers (rows) and conns (columns)."""
-    cells = {}
-    for p in _accept_points(r, stalled=False):
-        if "conn_balance" in p.counters or "req_balance" in p.counters:
-            row = (p.runtime, str(p.params.get("accept", "—")), p.params.get("workers", "—"))
-            cells.setdefault(row, {})[p.params.get("conns")] = \
-                f"{fmt(p.counters.get('conn_balance'))} / {fmt(p.counters.get('req_balance'))}"
-    if not cells:
-        return None
-    cols = sorted({c for by_c in cells.values() for c in by_c}, key=lambda c: _natural(str(c)))
-    rows = sorted(cells, key=lambda k: (r.order_key(k[0]), k[1], _natural(str(k[2]))))
-    return (["runtime", "accept", "workers"] + [f"conns:{c}" for c in cols],
-            [[*k] + [cells[k].get(c, "–") for c in cols] for k in rows])
-
-
-def stall_table(r):
-    """p99_us, max_us and stuck_conns of the stall variants, reuseport beside shared."""
-    pts = _accept_points(r, stalled=True)
-    modes = _modes(pts)
-    rows = {}
-    for p in pts:
-        key = (p.runtime, *(p.params.get(k, "—") for k in ("conns", "workers", "stall_ms")))
-        rows.setdefault(key, {})[str(p.params.get("accept", "—"))] = p.counters
-    if not rows:
-        return None
-    counters = ("p99_us", "max_us", "stuck_conns")
-    return (["runtime", "conns", "workers", "stall_ms"] + [f"{c} {m}" for c in counters for m in modes],
-            [[*k] + [_count(rows[k].get(m, {}).get(c)) for c in counters for m in modes]
-             for k in sorted(rows, key=lambda k: (r.order_key(k[0]), _natural(str(k[1:]))))])
-
-
-def _count(v):
-    """A whole number as one (stuck_conns 9, not 9.00); anything else as fmt does."""
-    return f"{v:,.0f}" if isinstance(v, float) and v.is_integer() else fmt(v)
-
-
-def held(count):
-    """max_tasks 0 means the first group already failed: nothing was held, which is not a count."""
-    return "none held" if count == 0 else fmt(count)
-
-
-def kernel_reference_rows(r):
-    """pipe_pong vs perf bench sched pipe, same-core, for every runtime the kernel benchmark ran for."""
-    rows = []
-    for rt in r.runtimes():
-        ours = r.value("pipe_pong", rt, "switch_ns", pin="same")
-        kern = r.value("kernel_sched_pipe", rt, "switch_ns", pin="same")
-        if ours is not None and kern is not None and kern > 0:
-            rows.append([rt, fmt(ours), fmt(kern), f"{ours / kern:.2f}"])
-    return rows
-
-
 def absent_runtimes(r):
     """Runtimes with no usable entry for a workload that others measured, and not declared: the
     real missing pairs, each with its reason."""
@@ -610,7 +231,7 @@ def absent_runtimes(r):
     notes = []
     for workload in sorted({w for w, _ in have}):
         for rt in r.runtimes_in_run():
-            if io_sections.is_reference(r, rt):
+            if io_workloads.is_reference(r, rt):
                 continue   # a yardstick runs only the workloads it is a reference for
             if (workload, rt) not in have and (workload, rt) not in declared:
                 if status.get(rt, "ok") != "ok":
@@ -619,11 +240,6 @@ def absent_runtimes(r):
                     why = f" ({tables.missing(r, workload, rt)[1]})"
                 notes.append(f"`{workload}` on {rt}: no data{why}")
     return notes
-
-
-def markdown_link(path):
-    """A relative path as a Markdown link target: spaces, parentheses and the like percent-encoded."""
-    return urllib.parse.quote(Path(path).as_posix(), safe="/")
 
 
 def parse_args(argv):
@@ -696,8 +312,8 @@ def load_checked(path):
 
 def readme_table(results):
     """The headline table as Markdown, with its notes: what README.md's medians table is."""
-    header, rows, notes = tables.headline(results)
-    return tables.markdown_table(header, rows) + "".join(f"\n\n{n}" for n in notes) + "\n"
+    header, rows, notes = headline.headline(results)
+    return markdown_table(header, rows) + "".join(f"\n\n{n}" for n in notes) + "\n"
 
 
 def compare_section(results, baseline):
@@ -710,7 +326,8 @@ def render(results, args, baseline=None):
     import charts   # only now: a bad input is reported without waiting for matplotlib
 
     claim_list = claims.evaluate_all(results)
-    rendered, skipped = charts.render_all(results)
+    extra = registry.charts()
+    rendered, skipped = charts.render_all(results, extra)
     md_path, html_path = args.report.with_suffix(".md"), args.report.with_suffix(".html")
 
     def image_src(chart):
@@ -725,11 +342,12 @@ def render(results, args, baseline=None):
     for c in rendered:
         files += [(args.out_dir / f"{c.name}.png", c.png), (args.out_dir / f"{c.name}.svg", c.svg)]
     files += [(md_path, doc.markdown(image_src).encode()),
-              (html_path, doc.html("cobench report").encode())]
+              (html_path, doc.html("cobench report", claims.VERDICTS).encode())]
     # A chart from an earlier run that is not measured now would contradict the report.
     drawn = {c.name for c in rendered}
     stale = [args.out_dir / f"{name}.{ext}"
-             for name in [c.name for c in charts.CHARTS if c.name not in drawn] + ([] if rendered else ["overview"])
+             for name in [c.name for c in [*charts.CHARTS, *extra] if c.name not in drawn]
+             + ([] if rendered else ["overview"])
              for ext in ("png", "svg")]
     return files, stale, claim_list, len(rendered)
 
@@ -743,7 +361,8 @@ def run_hosts(args):
         names = hosts.labels(args.files, loaded, args.label)
         side = [hosts.Host(name, path, r) for name, path, r in zip(names, args.files, loaded)]
         hosts.check(side)
-    except ResultsError as e:
+        registry.entries()
+    except (ResultsError, PresentationError) as e:
         print(f"report.py: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     files, stale, n_charts = hosts.render(side, args.out_dir, args.report, Doc())
@@ -775,7 +394,8 @@ def run(args):
     try:
         results = load_checked(args.results)
         baseline = load_checked(args.baseline) if args.baseline else None
-    except ResultsError as e:
+        registry.entries()   # an extra presentation file that does not load is a bad input
+    except (ResultsError, PresentationError) as e:
         print(f"report.py: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     if args.readme_table:

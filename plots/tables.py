@@ -1,18 +1,23 @@
 """Tables for the report, built only from what the results file declares.
 
-headline(r)            the headline table (runtimes as columns, × best per row); the README's
-                       medians table is the same function's output (report.py --readme-table)
-workload_tables(r, w)  one table per counter of a workload, for any workload, known or not
+counter_table(r, w, c) one table per counter of a workload, for any workload, known or not;
+                       cell(p, c) its cells (median, min–max, † for a warm-up left out)
+rusage_table(r, w)     CPU time and context switches per operation
 missing(r, ...)        why a cell is empty: declared, errored, its family failed, other sizes,
-                       not in this run
-Runtimes come from context.runtimes; units and directions from context.counters.
+                       not in this run; Notes gathers the reasons under a table
+stop_kind(label)       what stopped a max_tasks count (wall, budget, cap, time, error); stops(r),
+                       walls_table(r), walls_sentence(r) the counts read that way
+stack_table(r, ...)    a counter against the stack size; worker_table(r, w) the worker sweep
+NO_STACK, NO_WORKERS, NO_RATE
+                       fixed params that keep the sweeps out of a row or a claim
+Runtimes come from context.runtimes; units and directions from context.counters. The headline
+table is headline.py's; which workload gets which table is the presentation registry's.
 """
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
-from cobench_results import fmt, fmt_range, human
+from cobench_results import fmt, fmt_range, held, human
 
 # Counters that are not results: the divisor and the worker count.
 NOT_RESULTS = {"ops", "workers"}
@@ -106,6 +111,11 @@ def result_counters(r, points):
 
 # ---- why a cell is empty ----------------------------------------------------------------
 
+def is_declared(r, workload, runtime):
+    """True when the harness declared that this runtime cannot run this workload (at some params)."""
+    return any(d["workload"] == workload and d["runtime"] == runtime for d in r.declared)
+
+
 def missing(r, workload, runtime, params=None, counter=None):
     """(short tag, reason) for a (workload, runtime[, params][, counter]) with no value."""
     text = params_text(params) if params else None
@@ -190,7 +200,7 @@ def counter_table(r, workload, counter, points=None):
     # Rows: the runtimes that report this counter, and those that could not run the workload.
     runtimes = [rt for rt in r.runtimes_in_run() if any(p.runtime == rt for p in pts)
                 or (not r.points(workload, rt) and (
-                    any(d["workload"] == workload and d["runtime"] == rt for d in r.declared)
+                    is_declared(r, workload, rt)
                     or any(f["runtime"] == rt and f.get("status") != "ok" for f in r.families)))]
     notes = Notes()
     rows = [[rt] + [cell(by[(rt, c)], counter) if (rt, c) in by
@@ -213,195 +223,16 @@ def rusage_table(r, workload):
             warmup_lines(pts, cols))
 
 
-# ---- timer_fanout: fixed cost and per-task cost ------------------------------------------
+# ---- fixed params that keep sweep entries out -------------------------------------------------
 
-def overhead_fit(r):
-    """{runtime: (a µs fixed, b µs per task, points)} from overhead_us_per_task × N = a + b·N."""
-    import numpy as np
-    by = {}
-    for p in r.points("timer_fanout"):
-        n = p.params.get("tasks")
-        if "overhead_us_per_task" in p.counters and isinstance(n, (int, float)) and n > 0:
-            by.setdefault(p.runtime, []).append((n, p.counters["overhead_us_per_task"] * n))
-    out = {}
-    for rt, pts in by.items():
-        if len({n for n, _ in pts}) >= 2:
-            xs, ys = zip(*sorted(pts))
-            b, a = np.polyfit(xs, ys, 1)
-            out[rt] = (float(a), float(b), len(pts))
-    return dict(sorted(out.items(), key=lambda kv: r.order_key(kv[0])))
-
-
-# ---- the headline table --------------------------------------------------------------------
-
-# Sweep entries (issue #11) stay out of the rows: a fixed param of None means "absent".
+# A fixed param of None means "absent": the stack-size and worker sweeps, and echo's rate sweep,
+# stay out of rows and claims about each workload's default runs.
 NO_STACK = {"stack": None, "guard": None}
 NO_WORKERS = {"workers": None}
-NO_RATE = {"rate": None}        # echo's rate sweep (issue #13) stays out of the closed-loop rows
-
-# (row label, workload, counter, fixed params, size rule); size rule "common": the largest params
-# combination every runtime that ran the workload measured (else the one most runtimes did);
-# "own": each runtime's own largest (the cell names it when it is not the row's).
-HEADLINE = (
-    ("one-way hand-off, same core", "ping_pong", "switch_ns", {"pin": "same"}, "common"),
-    ("one-way hand-off, across cores", "ping_pong", "switch_ns", {"pin": "cross"}, "common"),
-    ("hand-off through a pipe, same core", "pipe_pong", "switch_ns", {"pin": "same"}, "common"),
-    ("yield", "yield_ring", "switch_ns", {}, "common"),
-    ("create + join, per task", "spawn", "spawn_ns", {}, "common"),
-    ("spawn tree, per node", "skynet", "spawn_ns", {"roots": None, **NO_WORKERS}, "own"),
-    ("memory per idle task (PSS)", "idle_memory", "pss_per_task", NO_STACK, "own"),
-    ("kernel memory per idle task", "idle_memory", "kernel_per_task", NO_STACK, "own"),
-    ("most tasks held", "max_tasks", "max_tasks", NO_STACK, "common"),
-    ("CPU-bound speed-up", "cpu_bound", "speedup", NO_WORKERS, "cpus"),
-    ("spawn tree speed-up, 10 roots", "skynet", "speedup", {"roots": 10, **NO_WORKERS}, "own"),
-    ("echo throughput, fewest connections", "echo", "req_per_s", NO_RATE, "fewest"),
-    ("echo throughput, most connections", "echo", "req_per_s", NO_RATE, "common"),
-    ("echo p99 latency, most connections", "echo", "p99_us", NO_RATE, "common"),
-    ("echo server CPU per request, most connections", "echo", "server_cpu_ns_per_req", NO_RATE, "common"),
-    ("channel throughput", "producer_consumer", "msgs_per_s", {}, "common"),
-    ("updates lost (no await inside the update)", "lost_updates", "lost_fraction", {"await": None}, "common"),
-    ("updates lost (an await between load and store)", "lost_updates", "lost_fraction",
-     {"await": "between"}, "common"),
-)
+NO_RATE = {"rate": None}
 
 
-def _matches(p, fixed):
-    return all(p.params.get(k) == v for k, v in fixed.items())
-
-
-def _with_speedup(r, points):
-    """cpu_bound points with a speedup counter, computed where the entry has none."""
-    s = r.speedups()
-    out = []
-    for p in points:
-        v = s.get(p.runtime, {}).get(p.params.get("tasks"))
-        if "speedup" not in p.counters and v is not None:
-            p = dataclasses.replace(p, counters={**p.counters, "speedup": v})
-        out.append(p)
-    return out
-
-
-def _choose(r, workload, counter, fixed, rule, cands):
-    """{runtime: point} for one headline row."""
-    by_key = {}
-    for p in cands:
-        by_key.setdefault(params_text({k: v for k, v in p.params.items() if k not in fixed}), {})[p.runtime] = p
-    if not by_key:
-        return {}, None
-    if rule == "own":
-        chosen = {}
-        for key in sorted(by_key, key=natural):
-            chosen.update(by_key[key])
-        return chosen, None
-    if rule == "fewest":
-        key = min(by_key, key=lambda k: (-len(by_key[k]), natural(k)))
-    elif rule == "cpus":
-        cpus = r.cpu_count() or 2
-        fits = [k for k in by_key if re.fullmatch(r"tasks:\d+", k) and int(k[6:]) <= cpus]
-        key = max(fits or by_key, key=lambda k: (len(by_key[k]), natural(k)))
-    else:
-        key = max(by_key, key=lambda k: (len(by_key[k]), natural(k)))
-    return by_key[key], key
-
-
-def headline(r):
-    """(header, rows, notes). Each cell: the median in a readable unit and, for counters with a
-    direction, how many times the best runtime's value it is ("×1" is the best; "≈" where the two
-    ranges of repetitions overlap: not a measurable difference)."""
-    refs = r.context.get("references") if isinstance(r.context.get("references"), dict) else {}
-    # A reference (the Asio yardstick) is not a runtime: the echo and slow I/O sections show it.
-    runtimes = [rt for rt in r.runtimes_in_run() if r.points(runtime=rt) and rt not in refs]
-    rows, notes, row_ns = [], [], []
-    stops_seen = set()
-    for label, workload, counter, fixed, rule in HEADLINE:
-        pts = _with_speedup(r, r.points(workload)) if workload == "cpu_bound" else r.points(workload)
-        cands = [p for p in pts if counter in p.counters and _matches(p, fixed)]
-        chosen, key = _choose(r, workload, counter, fixed, rule, cands)
-        if not chosen:
-            continue
-        info = r.counter(counter)
-        kinds = {rt: stop_kind(p.label)[0] if workload == "max_tasks" else None for rt, p in chosen.items()}
-        capped = {rt: kinds[rt] in LOWER_BOUNDS for rt in chosen}
-        if workload == "max_tasks":
-            stops_seen.update(kinds[rt] for rt in runtimes if rt in kinds)
-        chosen = {rt: p for rt, p in chosen.items() if rt not in refs}
-        vals = {rt: p.counters[counter] for rt, p in chosen.items()}
-        best = None
-        if info.better in ("lower", "higher") and vals and min(vals.values()) > 0:
-            pick = min if info.better == "lower" else max
-            best = pick(vals, key=vals.get)
-        cells, row_n = [], set()
-        for rt in runtimes:
-            p = chosen.get(rt)
-            if p is None:
-                tag, _ = missing(r, workload, rt, None)
-                cells.append(f"– ({tag})")
-                continue
-            row_n.add(p.repetitions)
-            v = vals[rt]
-            if workload == "max_tasks" and v == 0:
-                text = "none held"   # the first group already failed: not a count
-            else:
-                text = ("≥ " if capped[rt] else "") + (human(v, info.unit) if v >= 0 else
-                                                      f"≤ 0 ({human(v, info.unit)} measured: noise)")
-            if workload == "max_tasks":
-                text += stop_marker(kinds[rt]) or " (no reason given)"
-            if counter in p.warmup:
-                text += " †"
-            if rule == "own" and p.params:
-                text += f" at {params_text({k: v for k, v in p.params.items() if k not in fixed})}"
-            if best is not None:
-                bv = vals[best]
-                if rt == best:
-                    text += " · best"
-                elif bv > 0 and v > 0:
-                    ratio = v / bv if info.better == "lower" else bv / v
-                    bound = capped.get(best) and not capped[rt]
-                    if capped.get(best) and capped[rt]:
-                        text += " · caps: not compared"
-                    elif p.overlaps(chosen[best], counter):
-                        text += f" · ≈ best (×{fmt(ratio, 2)}, ranges overlap)"
-                    else:
-                        # Against the best, a lower bound's factor is at most this much.
-                        upper = capped[rt] and not capped.get(best)
-                        text += f" · ×{'≥ ' if bound else '≤ ' if upper else ''}{fmt(ratio, 2)}"
-            cells.append(text)
-        where = "/".join([f"{k}:{v}" for k, v in fixed.items() if v is not None]
-                         + ([key] if key and key != "—" else []))
-        rows.append([f"{label}: `{workload}`{' ' + where if where else ''}", *cells])
-        row_ns.append(row_n)
-    ns = set().union(*row_ns) if row_ns else set()
-    common = max(ns, key=lambda n: sum(n in s for s in row_ns)) if ns else None
-    for row, row_n in zip(rows, row_ns):
-        if row_n and row_n != {common}:
-            row[0] += f" (n = {'/'.join(map(str, sorted(row_n)))})"
-    if ns:
-        notes.append(f"Medians of n = {common} repetitions (other counts named in the row); "
-                     "their min–max is in each workload's section. ×k: k times the best runtime's "
-                     "value (worse by that factor); ≈ best: the min–max ranges of the two overlap, so "
-                     "the difference is inside the run-to-run spread. ≥: a count stopped by the "
-                     "harness's own cap or time limit, a lower bound. †: the first repetition was left out as a warm-up "
-                     "outlier. – (tag): why the cell is empty.")
-    stops = [k for k in STOP_KINDS if k in stops_seen]
-    if stops:
-        notes.append("Most tasks held, what stopped each count: "
-                     + "; ".join(f"{stop_marker(k).strip()} {STOP_MEANING[k]}" for k in stops)
-                     + "." + (" Counts marked (cap) or (time limit) are lower bounds; `cobench "
-                              "--profile limits` pushes every runtime to what the machine holds."
-                              if set(LOWER_BOUNDS) & set(stops) else ""))
-    return ["", *runtimes], rows, notes
-
-
-def markdown_table(header, rows):
-    def esc(s):
-        return str(s).replace("|", "\\|")
-    lines = ["| " + " | ".join(esc(c) for c in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-
-# ---- issue #11: walls, stack sizes, worker sweeps, the generator pipeline ---------------------
+# ---- max_tasks: what stopped a count; stack sizes; worker sweeps ------------------------------
 
 _SIZE_SUFFIX = {"": 1, "b": 1, "k": 2 ** 10, "m": 2 ** 20, "g": 2 ** 30}
 
@@ -418,11 +249,6 @@ def size_text(n):
         if n >= div and n % div == 0:
             return f"{n // div} {unit}"
     return human(n, "bytes")
-
-
-def held_text(count):
-    """A count of tasks held, exact (it is a count, not a measurement to round)."""
-    return "none held" if count == 0 else f"{count:,.0f}"
 
 
 @dataclass(frozen=True)
@@ -470,7 +296,7 @@ def walls_table(r):
     rows = []
     for s in st:
         total = s.held * s.bytes_per_task if s.bytes_per_task and s.held else None
-        rows.append([s.runtime, held_text(s.held) if not s.lower_bound or not s.held else f"≥ {fmt(s.held)}",
+        rows.append([s.runtime, held(s.held) if not s.lower_bound or not s.held else f"≥ {fmt(s.held)}",
                      s.kind or "no reason given",
                      human(s.bytes_per_task, "bytes/task") if s.bytes_per_task else "–",
                      human(total, "bytes") if total else "–",
@@ -493,8 +319,8 @@ def walls_sentence(r):
     ratio = most.held / least.held
     bound = "at least " if most.lower_bound and not least.lower_bound else \
         "at most " if least.lower_bound and not most.lower_bound else ""
-    text = (f"{most.runtime} held the most, {held_text(most.held)} (stopped by: {most.kind}), "
-            f"{least.runtime} the fewest, {held_text(least.held)} (stopped by: {least.kind}): "
+    text = (f"{most.runtime} held the most, {held(most.held)} (stopped by: {most.kind}), "
+            f"{least.runtime} the fewest, {held(least.held)} (stopped by: {least.kind}): "
             f"{bound}{fmt(ratio)}× as many")
     if most.lower_bound and least.lower_bound:
         text += "; both counts are lower bounds, so this is a ratio of caps, not of the machine"
@@ -506,10 +332,11 @@ def _most_common(values):
     return max(sorted(set(values), key=str), key=values.count) if values else None
 
 
-def stack_lines(r, workload, counter):
-    """{(runtime, guard): [(stack bytes, value, Point)]} for entries with a stack param; for
-    idle_memory at one tasks value per line (the largest measured at every stack size of that
-    line, else the largest), named in the third element's params."""
+def stack_lines(r, workload, counter, per_tasks=False):
+    """{(runtime, guard): [(stack bytes, value, Point)]} for entries with a stack param; with
+    per_tasks (a workload run at several tasks values, as idle_memory is) at one tasks value per
+    line (the largest measured at every stack size of that line, else the largest), named in the
+    third element's params."""
     groups = {}
     for p in r.points(workload):
         size = parse_size(p.params.get("stack")) if "stack" in p.params else None
@@ -518,7 +345,7 @@ def stack_lines(r, workload, counter):
         groups.setdefault((p.runtime, str(p.params.get("guard", "—"))), []).append((size, p))
     out = {}
     for key, pts in groups.items():
-        if workload == "idle_memory":
+        if per_tasks:
             by_tasks = {}
             for size, p in pts:
                 by_tasks.setdefault(p.params.get("tasks"), set()).add(size)
@@ -531,9 +358,11 @@ def stack_lines(r, workload, counter):
     return dict(sorted(out.items(), key=lambda kv: (r.order_key(kv[0][0]), kv[0][1])))
 
 
-def stack_table(r, workload, counter, unit=None):
-    """(header, rows): one row per runtime × guard, one column per stack size; or None."""
-    lines = stack_lines(r, workload, counter)
+def stack_table(r, workload, counter, unit=None, per_tasks=False, stops=False):
+    """(header, rows): one row per runtime × guard, one column per stack size; or None. per_tasks:
+    as stack_lines, with a column naming the tasks value; stops: the counter is a count of tasks
+    held, shown exact with what stopped it (stop_kind of the label)."""
+    lines = stack_lines(r, workload, counter, per_tasks)
     if not lines:
         return None
     sizes = sorted({size for pts in lines.values() for size, _, _ in pts})
@@ -541,20 +370,20 @@ def stack_table(r, workload, counter, unit=None):
     for (rt, guard), pts in lines.items():
         by = {size: (v, p) for size, v, p in pts}
         tasks = {p.params.get("tasks") for _, _, p in pts if "tasks" in p.params}
-        row = [rt, guard] + ([", ".join(map(str, sorted(tasks)))] if workload == "idle_memory" else [])
+        row = [rt, guard] + ([", ".join(map(str, sorted(tasks)))] if per_tasks else [])
         for size in sizes:
             if size not in by:
                 row.append("–")
                 continue
             v, p = by[size]
-            if workload == "max_tasks":
+            if stops:
                 kind = stop_kind(p.label)[0]
-                row.append(("≥ " if kind in LOWER_BOUNDS and v else "") + held_text(v)
+                row.append(("≥ " if kind in LOWER_BOUNDS and v else "") + held(v)
                            + (f" ({kind})" if kind else ""))
             else:
                 row.append(human(v, unit) if unit else fmt(v))
         rows.append(row)
-    head = ["runtime", "guard page"] + (["tasks"] if workload == "idle_memory" else [])
+    head = ["runtime", "guard page"] + (["tasks"] if per_tasks else [])
     return head + [f"stack {size_text(s)}" for s in sizes], rows
 
 
@@ -563,13 +392,14 @@ def _sweep_points(r, workload):
             if isinstance(p.params.get("workers"), (int, float)) and "speedup" in p.counters]
 
 
-def worker_curves(r, workload):
+def worker_curves(r, workload, task_workers=False):
     """The worker sweep of one workload (cpu_bound or skynet), or None without sweep entries:
     {"curves": {label: [(K, speed-up)]}, "runtime": {label: runtime}, "ideal": [(K, min(K, CPUs))]
     (empty when the CPU count is unknown), "cpus": CPUs or None, "fixed": {label: params text}}.
     Each sized_workers runtime's curve holds its other params at their most common value; for
     cpu_bound, the multi-core runtimes with one worker per task (not sized_workers: processes,
-    threads) add their tasks:N speed-ups as the curve K = N."""
+    threads) add their tasks:N speed-ups as the curve K = N where task_workers is set (a workload
+    whose tasks param is its parallelism, as cpu_bound's is: Results.speedups())."""
     pts = _sweep_points(r, workload)
     if not pts:
         return None
@@ -581,7 +411,7 @@ def worker_curves(r, workload):
         chosen = sorted(((p.params["workers"], p.counters["speedup"]) for p in mine
                          if params_text({k: v for k, v in p.params.items() if k != "workers"}) == others))
         curves[rt], runtime_of[rt], fixed[rt] = chosen, rt, others
-    if workload == "cpu_bound":
+    if task_workers:
         swept = set(curves)
         for rt in r.runtime_list:
             if rt.name in swept or not rt.has_traits or not rt.multi_core or rt.sized_workers:
@@ -596,9 +426,9 @@ def worker_curves(r, workload):
             "ideal": [(k, min(k, cpus)) for k in ks] if cpus else []}
 
 
-def worker_table(r, workload):
+def worker_table(r, workload, task_workers=False):
     """(header, rows, notes) of the sweep: one row per curve, one column per K, the ideal last."""
-    w = worker_curves(r, workload)
+    w = worker_curves(r, workload, task_workers)
     if w is None:
         return None
     ks = sorted({k for c in w["curves"].values() for k, _ in c})
@@ -615,61 +445,3 @@ def worker_table(r, workload):
                      f"({', '.join(map(str, over)) or 'none here'}) is oversubscribed, where the "
                      f"ideal stays at {w['cpus']}×.")
     return ["runtime", "held at"] + [f"K={k}" for k in ks], rows, notes
-
-
-def pipeline_rows(r):
-    """[(runtime, items text, generator ns/item, channel ns/item, channel / generator)], per
-    runtime at the largest items value measured each way. The two ways run different item
-    counts (a generator resume costs nanoseconds, a channel hand-off up to microseconds, so
-    each is sized by the runtime's cost); a per-item cost does not depend on the count."""
-    by = {}
-    for p in r.points("pipeline"):
-        via = p.params.get("via")
-        if "ns_per_item" in p.counters and via in ("generator", "channel"):
-            by.setdefault(p.runtime, {}).setdefault(via, []).append((p.params.get("items"), p.counters["ns_per_item"]))
-
-    def largest(pairs):
-        return max(pairs, key=lambda t: (isinstance(t[0], (int, float)), t[0] if isinstance(t[0], (int, float)) else 0))
-
-    out = []
-    for rt in sorted(by, key=r.order_key):
-        if len(by[rt]) != 2:
-            continue
-        (ng, g), (nc, c) = largest(by[rt]["generator"]), largest(by[rt]["channel"])
-        items = str(ng) if ng == nc else f"{ng} / {nc}"
-        out.append((rt, items, g, c, c / g if g > 0 else None))
-    return out
-
-
-def pipeline_table(r):
-    rows = pipeline_rows(r)
-    if not rows:
-        return None
-    return (["runtime", "items (generator / channel)", "generator (ns/item)", "channel (ns/item)",
-             "channel / generator"],
-            [[rt, str(n), fmt(g), fmt(c), f"{fmt(ratio)}×" if ratio is not None else "–"]
-             for rt, n, g, c, ratio in rows])
-
-
-def pipeline_sentence(r):
-    """The computed summary: which hand-off is cheapest and by how much."""
-    rows = [row for row in pipeline_rows(r) if row[4] is not None]
-    if not rows:
-        return None
-    best_g = min(rows, key=lambda t: t[2])
-    best_c = min(rows, key=lambda t: t[3])
-    ratios = [t[4] for t in rows]
-    cheaper = [t[0] for t in rows if t[4] < 1]
-    if best_g[2] < best_c[3]:
-        text = (f"The generator is the cheapest hand-off: {fmt(best_g[2])} ns per item ({best_g[0]}), "
-                f"against {fmt(best_c[3])} ns for the cheapest channel ({best_c[0]}), "
-                f"{fmt(best_c[3] / best_g[2])}× as much.")
-    else:
-        text = (f"In this run the cheapest channel ({best_c[0]}, {fmt(best_c[3])} ns per item) is not "
-                f"dearer than the cheapest generator ({best_g[0]}, {fmt(best_g[2])} ns per item).")
-    text += (f" Runtime by runtime, a channel costs {fmt(min(ratios))}×"
-             + (f" to {fmt(max(ratios))}×" if len(ratios) > 1 and fmt(max(ratios)) != fmt(min(ratios)) else "")
-             + " what the generator costs on the same runtime")
-    if cheaper:
-        text += f"; on {', '.join(cheaper)} the channel is the cheaper one"
-    return text + "."

@@ -29,6 +29,10 @@ Results (see results.py)
 Writing
     write_atomic(path, data), publish(files, remove) (all-or-nothing swap of
     several files), check_writable(path); OutputError for unwritable outputs.
+
+Text (text.py): one formatter per kind of cell
+    fmt (3 significant figures), fmt_range (min–max), human (a readable unit),
+    si (k/M/G), count (a whole number, exact), held (a count of tasks held).
 """
 
 from .atomic import OutputError, check_writable, publish, write_atomic
@@ -38,12 +42,12 @@ from .load import SCHEMA_VERSION, ResultsError, load, parse, read_json
 from .names import parse_name
 from .results import WARMUP_RULE, Entry, Point, Results, Samples, warmup_outlier
 from .runtimes import Runtime
-from .text import fmt, fmt_range, held, human, si
+from .text import count, fmt, fmt_range, held, human, si
 
 __all__ = [
     "OutputError", "check_writable", "publish", "write_atomic",
     "INSTRUCTIONS", "OPS", "TICK_NS", "CounterInfo", "counter_by_rule",
     "SCHEMA_VERSION", "ResultsError", "load", "parse", "read_json",
-    "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "fmt", "fmt_range", "held", "human", "si",
+    "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "count", "fmt", "fmt_range", "held", "human", "si",
     "WARMUP_RULE", "warmup_outlier",
 ]

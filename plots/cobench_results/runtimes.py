@@ -7,8 +7,8 @@ its runtimes have no traits, and whatever needs traits says so.
 
 from dataclasses import dataclass
 
-# Known values at the time of writing; other strings are accepted, because
-# later issues add kinds (the loader must not reject a newer binary's file for it).
+# Known values; other strings are accepted, because a newer binary may add kinds (the loader
+# must not reject its file for it).
 KINDS = ("process", "thread", "pooled", "fiber", "coroutine", "hybrid", "inline")
 _STRING_TRAITS = ("label", "kind", "stack", "cost")
 _BOOL_TRAITS = ("multi_core", "shared_memory", "sized_stacks", "sized_workers")
@@ -24,8 +24,8 @@ class Runtime:
     shared_memory: bool = None
     stack: str = None
     cost: str = None
-    sized_stacks: bool = None    # honours a stack size (the stack-size sweep of issue #11)
-    sized_workers: bool = None   # honours a worker count (the worker sweep of issue #11)
+    sized_stacks: bool = None    # honours a stack size (the stack-size sweep)
+    sized_workers: bool = None   # honours a worker count (the worker sweep)
 
     @property
     def has_traits(self):

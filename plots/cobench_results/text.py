@@ -80,9 +80,17 @@ def fmt_range(lo, hi, sig=SIG):
     return f"{fmt(lo, sig)}–{fmt(hi, sig)}"
 
 
-def held(count, reason=None):
-    """A count of tasks held (max_tasks), exact: it is a count, not a measurement to round.
-    0 means the first group already failed: nothing was held, which is not a count. With a
-    reason (what stopped the count), for prose: "41,000 (budget: ...)"."""
-    text = "none held" if count == 0 else f"{count:,.0f}"
+def count(value):
+    """A whole number exactly, thousands separated: a count is not a measurement to round
+    (stuck_conns 9, not 9.00; 4,194,304 tasks, not 4,190,000); anything else as fmt does."""
+    whole = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and float(value).is_integer()
+    return f"{value:,.0f}" if whole else fmt(value)
+
+
+def held(number, reason=None):
+    """A count of tasks held (max_tasks), exact (count). 0 means the first group already failed:
+    nothing was held, which is not a count. With a reason (what stopped the count), for prose:
+    "41,000 (budget: ...)"."""
+    text = "none held" if number == 0 else f"{number:,.0f}"
     return f"{text} ({reason})" if reason else text

@@ -1,48 +1,31 @@
-"""Issue #14 in the report: the reactor backends section (epoll, poll, io_uring of one loop), its
+"""The reactor backends in the report: the section (epoll, poll, io_uring of one loop), its
 verdicts, the unavailable io_uring, and the idle-connections chart.
 
 fixtures/backends.json and backends_unavailable.json are written by fixtures/make_backends.py; tests
 that need other numbers build them with make_backends.build_backends(uring_factor=...).
 """
 
-import copy
-import importlib.util
-import json
 import tempfile
 import unittest
 from pathlib import Path
 from unittest import mock
 
-import backend_sections
 import charts
-import cobench_results
+import reactor_backends
 import report
+from doc import Doc
+from fixture_files import FIXTURES, maker, parse, read
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-
-
-def _make_backends():
-    spec = importlib.util.spec_from_file_location("make_backends", FIXTURES / "make_backends.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MAKE = _make_backends()
+MAKE = maker("make_backends")
 
 
 def doc(name="backends.json"):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse(d):
-    return cobench_results.parse(copy.deepcopy(d), "test")
+    return read(name)
 
 
 def section_text(r):
-    d = report.Doc()
-    backend_sections.backends_section(d, r)
+    d = Doc()
+    reactor_backends.backends_section(d, r)
     return d.markdown(lambda c: "")
 
 
@@ -54,7 +37,7 @@ class FixtureTest(unittest.TestCase):
 
 class FamilyTest(unittest.TestCase):
     def test_backends_found_from_traits_and_labels(self):
-        fams = backend_sections.families(parse(doc()))
+        fams = reactor_backends.families(parse(doc()))
         self.assertEqual(len(fams), 1)
         self.assertEqual(fams[0].backends, {"epoll": MAKE.EPOLL, "poll": MAKE.POLL, "io_uring": MAKE.URING})
 
@@ -63,7 +46,7 @@ class FamilyTest(unittest.TestCase):
         for rt in d["context"]["runtimes"]:
             if rt["name"] == MAKE.URING:
                 rt["multi_core"] = True
-        fams = backend_sections.families(parse(d))
+        fams = reactor_backends.families(parse(d))
         self.assertEqual(set(fams[0].variants), {"poll"})
 
     def test_io_backend_field_wins_over_the_label(self):
@@ -72,14 +55,14 @@ class FamilyTest(unittest.TestCase):
             if rt["name"] == MAKE.POLL:
                 rt["label"] = "C++20 coroutines (own loop)"
                 rt["io_backend"] = "poll"
-        self.assertIn("poll", backend_sections.families(parse(d))[0].variants)
+        self.assertIn("poll", reactor_backends.families(parse(d))[0].variants)
 
     def test_no_family_no_section(self):
         d = doc()
         d["context"]["runtimes"] = [rt for rt in d["context"]["runtimes"] if rt["name"] not in (MAKE.POLL, MAKE.URING)]
         r = parse(d)
-        self.assertFalse(backend_sections.has_backends(r))
-        self.assertFalse(backend_sections.backends_section(report.Doc(), r))
+        self.assertFalse(reactor_backends.has_backends(r))
+        self.assertFalse(reactor_backends.backends_section(Doc(), r))
 
 
 class SectionTest(unittest.TestCase):
@@ -97,23 +80,23 @@ class SectionTest(unittest.TestCase):
 
     def test_ratio_and_spread(self):
         r = parse(doc())
-        fam = backend_sections.families(r)[0]
-        rs = {backend_sections.tables.params_text(x.params): x
-              for x in backend_sections.ratios(r, fam, "io_uring")["echo"] if x.counter == "server_cpu_ns_per_req"}
+        fam = reactor_backends.families(r)[0]
+        rs = {reactor_backends.tables.params_text(x.params): x
+              for x in reactor_backends.ratios(r, fam, "io_uring")["echo"] if x.counter == "server_cpu_ns_per_req"}
         self.assertAlmostEqual(rs["conns:100"].ratio, 0.7, places=2)
         self.assertEqual(rs["conns:100"].kind, "better")
         # req_per_s is higher-better: the oriented ratio inverts it
-        x = next(x for x in backend_sections.ratios(r, fam, "io_uring")["echo"]
+        x = next(x for x in reactor_backends.ratios(r, fam, "io_uring")["echo"]
                  if x.counter == "req_per_s" and x.params.get("conns") == 100)
         self.assertGreater(x.ratio, 1)
         self.assertLess(x.better, 1)
-        poll = {backend_sections.tables.params_text(x.params): x
-                for x in backend_sections.ratios(r, fam, "poll")["echo"] if x.counter == "server_cpu_ns_per_req"}
+        poll = {reactor_backends.tables.params_text(x.params): x
+                for x in reactor_backends.ratios(r, fam, "poll")["echo"] if x.counter == "server_cpu_ns_per_req"}
         self.assertEqual(poll["conns:10"].kind, "level")   # 0.98 with overlapping ranges
 
     def test_target_met(self):
         r = parse(doc())
-        verdict, sentence = backend_sections.target(r, backend_sections.families(r)[0])
+        verdict, sentence = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "met")
         self.assertIn("**met**", section_text(r))
         self.assertNotIn("Where the time goes", section_text(r))
@@ -121,7 +104,7 @@ class SectionTest(unittest.TestCase):
 
     def test_verdict_flips_when_the_numbers_flip(self):
         r = parse(MAKE.build_backends(uring_factor=1.6))    # io_uring 1.12× epoll at 100 and 1000
-        verdict, _ = backend_sections.target(r, backend_sections.families(r)[0])
+        verdict, _ = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "not met")
         text = section_text(r)
         self.assertIn("**not met**", text)
@@ -129,7 +112,7 @@ class SectionTest(unittest.TestCase):
         self.assertIn("system calls per request (the loop's count) 3.40 → 0.300", text)
         self.assertIn("Fewer system calls, yet as much or more system CPU", text)
         r = parse(MAKE.build_backends(uring_factor=1 / 0.7))   # io_uring = epoll at 100 and 1000
-        verdict, _ = backend_sections.target(r, backend_sections.families(r)[0])
+        verdict, _ = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "not met")
         text = section_text(r)
         self.assertNotIn("better at conns:100", text)
@@ -138,27 +121,27 @@ class SectionTest(unittest.TestCase):
     def test_target_indistinguishable_inside_the_spread(self):
         # io_uring at 0.8× epoll: its range overlaps the target line's
         r = parse(MAKE.build_backends(uring_factor=0.8 / 0.7))
-        verdict, _ = backend_sections.target(r, backend_sections.families(r)[0])
+        verdict, _ = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "indistinguishable")
 
     def test_single_repetition_says_so(self):
         d = doc()
         d["benchmarks"] = [e for e in d["benchmarks"] if e.get("repetition_index", 0) == 0]
         r = parse(d)
-        verdict, sentence = backend_sections.target(r, backend_sections.families(r)[0])
+        verdict, sentence = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "met")
         self.assertIn("n = 1", sentence)
 
     def test_unavailable_reason_shows(self):
         r = parse(doc("backends_unavailable.json"))
-        self.assertEqual(backend_sections.unavailable(r, MAKE.URING), MAKE.UNAVAILABLE)
+        self.assertEqual(reactor_backends.unavailable(r, MAKE.URING), MAKE.UNAVAILABLE)
         text = section_text(r)
         self.assertIn(MAKE.UNAVAILABLE, text)
         self.assertIn("was unavailable on this machine", text)
         self.assertIn("**not judged**", text)
         self.assertNotIn("×io_uring/epoll", text)       # no empty io_uring column
         self.assertIn("×poll/epoll", text)              # poll still compared
-        verdict, _ = backend_sections.target(r, backend_sections.families(r)[0])
+        verdict, _ = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "not judged")
 
     def test_poll_idle_verdict(self):
@@ -202,7 +185,7 @@ class ChartTest(unittest.TestCase):
             self.assertTrue((out / "charts" / "idle_conns.svg").exists())
             md = (out / "report.md").read_text(encoding="utf-8")
             self.assertIn("## Reactor backends: epoll, poll, io_uring", md)
-            self.assertIn("backend_sections.TARGET", md)
+            self.assertIn("reactor_backends.TARGET", md)
             self.assertIn("Idle connections: server CPU per active request", md)
 
 

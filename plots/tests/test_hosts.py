@@ -1,4 +1,4 @@
-"""Hosts side by side (issue #11 item 4): `report.py A.json B.json` gives one report with a column
+"""Hosts side by side: `report.py A.json B.json` gives one report with a column
 per host, and refuses files that cannot stand side by side with exit 2, writing nothing.
 
 fixtures/hosts_a.json is a cut of the reference run (host "vm", 2 CPUs); hosts_b.json the same cut
@@ -7,8 +7,6 @@ echo, with skynet, and without process_loops (fixtures/make_hosts.py writes both
 """
 
 import json
-import subprocess
-import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -17,22 +15,11 @@ import cobench_results
 import hosts
 import report
 from cobench_results import fmt
+from fixture_files import FIXTURES, PLOTS, PreviousOutputs, WrittenReport, run_report, snapshot
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
 A, B = FIXTURES / "hosts_a.json", FIXTURES / "hosts_b.json"
 GOOD = FIXTURES / "good.json"
-INSTRUCTIONS = HERE.parent.parent / "results" / "baseline" / "instructions.json"
-REPORT_PY = HERE.parent / "report.py"
-
-
-def run_report(*args):
-    return subprocess.run([sys.executable, str(REPORT_PY), *map(str, args)],
-                          capture_output=True, text=True, timeout=180)
-
-
-def snapshot(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in Path(folder).rglob("*") if p.is_file()}
+INSTRUCTIONS = PLOTS.parent / "results" / "baseline" / "instructions.json"
 
 
 def side(*paths):
@@ -40,24 +27,10 @@ def side(*paths):
     return [hosts.Host(label, p, r) for label, p, r in zip(hosts.labels(list(paths), loaded), paths, loaded)]
 
 
-class SideBySideReportTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.dir = Path(cls.tmp.name)
-        out = cls.dir / "out"
-        out.mkdir()
-        # A chart of an earlier side-by-side report, and one of a single-host report.
-        (out / "hosts_gone.png").write_bytes(b"old")
-        (out / "switch_cost.png").write_bytes(b"single")
-        cls.proc = run_report(A, B, "--out-dir", out, "--report", cls.dir / "rep" / "hosts.md")
-        cls.md = (cls.dir / "rep" / "hosts.md").read_text(encoding="utf-8")
-        cls.html = (cls.dir / "rep" / "hosts.html").read_text(encoding="utf-8")
-        cls.out = out
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class SideBySideReportTest(WrittenReport):
+    FILES, REPORT = (A, B), "hosts.md"
+    # A chart of an earlier side-by-side report, and one of a single-host report.
+    PREVIOUS = {"out/hosts_gone.png": b"old", "out/switch_cost.png": b"single"}
 
     def test_written_with_exit_0(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
@@ -135,19 +108,9 @@ class LabelTest(unittest.TestCase):
         self.assertEqual(args.files, [A, Path("odd=name.json")])
 
 
-class RefusedTest(unittest.TestCase):
+class RefusedTest(PreviousOutputs):
     """Every refusal: exit 2, one line naming the files, and the previous outputs byte-identical."""
-
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-        (self.dir / "out").mkdir()
-        (self.dir / "out" / "hosts_ping_pong.png").write_bytes(b"previous")
-        (self.dir / "hosts.md").write_text("previous report\n", encoding="utf-8")
-        self.before = snapshot(self.dir)
-
-    def tearDown(self):
-        self.tmp.cleanup()
+    PREVIOUS = {"out/hosts_ping_pong.png": b"previous", "hosts.md": b"previous report\n"}
 
     def write(self, name, doc):
         path = self.dir / name

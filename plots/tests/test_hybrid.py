@@ -1,4 +1,4 @@
-"""Hybrid runtimes (issue #10) in the claims, charts and report.
+"""Hybrid runtimes in the claims, charts and report.
 
 fixtures/hybrid.json is fixtures/good.json as a clean 2-CPU run plus process_loops (kind hybrid,
 no shared memory), thread_loops (kind hybrid, shared memory) and fibers_mt (kind fiber,
@@ -7,7 +7,6 @@ need other numbers change a copy in memory.
 """
 
 import copy
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import charts
 import claims
 import cobench_results
 import report
+from fixture_files import maker
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixtures" / "hybrid.json"
@@ -55,10 +55,7 @@ def claim_f(d):
 
 class FixtureTest(unittest.TestCase):
     def test_committed_fixture_is_what_the_script_builds(self):
-        spec = importlib.util.spec_from_file_location("make_hybrid", HERE / "fixtures" / "make_hybrid.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        self.assertEqual(module.build(), doc(), "run plots/tests/fixtures/make_hybrid.py")
+        self.assertEqual(maker("make_hybrid").build(), doc(), "run plots/tests/fixtures/make_hybrid.py")
 
 
 class ClaimFTest(unittest.TestCase):

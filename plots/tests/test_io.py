@@ -1,16 +1,14 @@
-"""Issue #13 in the report: echo's open loop (the generator's validity, the hiccup floor), latency
+"""The I/O workloads in the report: echo's open loop (the generator's validity, the hiccup floor), latency
 against offered load, the slow I/O decision map and claim (e) computed from it, the blocking-call
 pitfall, and the Boost.Asio yardstick.
 
-fixtures/io.json (written by fixtures/make_io.py) is sweeps.json with issue #13's entries; tests
+fixtures/io.json (written by fixtures/make_io.py) is sweeps.json with the I/O entries; tests
 that need other numbers change a copy in memory, or build the flipped grid with make_io.build_io.
 """
 
 import contextlib
 import copy
-import importlib.util
 import io
-import json
 import tempfile
 import unittest
 from pathlib import Path
@@ -18,31 +16,16 @@ from unittest import mock
 
 import charts
 import claims
-import cobench_results
-import io_sections
+import headline
+import io_workloads
 import report
-import tables
+from fixture_files import FIXTURES, maker, parse, read
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-
-
-def _make_io():
-    spec = importlib.util.spec_from_file_location("make_io", FIXTURES / "make_io.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MAKE_IO = _make_io()
+MAKE_IO = maker("make_io")
 
 
 def doc(name="io.json"):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse(d):
-    return cobench_results.parse(copy.deepcopy(d), "test")
+    return read(name)
 
 
 def set_counters(d, run_name, reps=None, **counters):
@@ -102,7 +85,7 @@ class ReportTest(unittest.TestCase):
         self.assertIn("cannot be told apart from the machine's own pauses", self.md)
         self.assertIn("**INVALID**", self.md)
         self.assertIn("Closed loop (peak throughput)", self.md)
-        self.assertIn("io_sections.MAP_TIE_FACTOR", self.md)
+        self.assertIn("io_workloads.MAP_TIE_FACTOR", self.md)
 
     def test_charts_written(self):
         for name in ("decision_map", "echo_load", "blocking_pitfall", "echo"):
@@ -120,7 +103,7 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn("on asio: no data", self.md)
 
     def test_headline_leaves_out_the_reference_and_the_sweep(self):
-        header, rows, _ = tables.headline(parse(doc()))
+        header, rows, _ = headline.headline(parse(doc()))
         self.assertNotIn("asio", header)
         echo_rows = [row[0] for row in rows if "`echo`" in row[0]]
         self.assertTrue(echo_rows)
@@ -137,10 +120,10 @@ class OpenLoopTest(unittest.TestCase):
         r = parse(doc())
         # processes at conns:1000 has the lowest server CPU per request of all, but its generator fell behind.
         p = next(p for p in r.points("echo", "processes") if p.params == {"conns": 1000})
-        self.assertFalse(io_sections.is_valid(p))
-        self.assertLess(p.counters[io_sections.OPEN], min(
-            q.counters[io_sections.OPEN] for q in io_sections.open_points(r) if q is not p))
-        t = io_sections.open_table(r)
+        self.assertFalse(io_workloads.is_valid(p))
+        self.assertLess(p.counters[io_workloads.OPEN], min(
+            q.counters[io_workloads.OPEN] for q in io_workloads.open_points(r) if q is not p))
+        t = io_workloads.open_table(r)
         row = self.row(t, "processes", "conns:1000")
         self.assertIn("INVALID", row["generator"])
         self.assertIn("not compared", row["server CPU / request"])
@@ -152,28 +135,28 @@ class OpenLoopTest(unittest.TestCase):
         d = doc()
         set_counters(d, "echo/threads/conns:10", reps={2}, gen_valid=0.0)
         r = parse(d)
-        row = self.row(io_sections.open_table(r), "threads", "conns:10")
+        row = self.row(io_workloads.open_table(r), "threads", "conns:10")
         self.assertIn("INVALID", row["generator"])
         self.assertIn("1 of 3 repetitions", row["generator"])
 
     def test_reference_is_compared_not_ranked(self):
         d = doc()
         set_counters(d, "echo/asio/conns:10", open_server_cpu_ns_per_req=100.0)
-        t = io_sections.open_table(parse(d))
+        t = io_workloads.open_table(parse(d))
         self.assertIn("best", self.row(t, "coroutines", "conns:10")["server CPU / request"])
         self.assertIn("not ranked", self.row(t, "asio (reference)", "conns:10")["server CPU / request"])
 
     def test_hiccup_floor_marks_tails(self):
         r = parse(doc())
-        row = self.row(io_sections.open_table(r), "coroutines", "conns:10")
+        row = self.row(io_workloads.open_table(r), "coroutines", "conns:10")
         self.assertTrue(row["max"].endswith("‡"))
-        self.assertFalse(self.row(io_sections.open_table(r), "processes", "conns:1000")["max"].endswith("‡"))
-        self.assertIn("5.20 ms", io_sections.hiccup_sentence(io_sections.open_points(r)))
+        self.assertFalse(self.row(io_workloads.open_table(r), "processes", "conns:1000")["max"].endswith("‡"))
+        self.assertIn("5.20 ms", io_workloads.hiccup_sentence(io_workloads.open_points(r)))
 
 
 class YardstickTest(unittest.TestCase):
     def verdicts(self, d):
-        ours, ref, rows, verdicts = io_sections.asio_rows(parse(d))
+        ours, ref, rows, verdicts = io_workloads.asio_rows(parse(d))
         return ours, ref, {row[0]: row[-1] for row in rows}, verdicts
 
     def test_loop_chosen_by_traits(self):
@@ -189,8 +172,8 @@ class YardstickTest(unittest.TestCase):
         _, _, rows, verdicts = self.verdicts(d)
         self.assertIn("meets", rows["conns:100"])
         fixed = [v for v in verdicts if "rate:" not in v[1]]
-        self.assertEqual(io_sections.asio_verdict(fixed), "met")
-        self.assertEqual(io_sections.asio_verdict([v for v in self.verdicts(doc())[3] if "rate:" not in v[1]]),
+        self.assertEqual(io_workloads.asio_verdict(fixed), "met")
+        self.assertEqual(io_workloads.asio_verdict([v for v in self.verdicts(doc())[3] if "rate:" not in v[1]]),
                          "not met")
 
     def test_invalid_or_other_rate_is_not_compared(self):
@@ -206,20 +189,20 @@ class YardstickTest(unittest.TestCase):
 
 class SweepTest(unittest.TestCase):
     def test_curves_and_knee(self):
-        curves = io_sections.sweep_curves(parse(doc()))
+        curves = io_workloads.sweep_curves(parse(doc()))
         self.assertEqual(list(curves), [10, 100, 1000])
         pts = curves[10]["coroutines"]
         self.assertEqual([s.rate for s in pts], [5000, 10000, 20000, 40000, 80000])
-        last, after = io_sections.knee(pts)
+        last, after = io_workloads.knee(pts)
         self.assertEqual((last.rate, after.rate), (40000, 80000))
         self.assertFalse(curves[1000]["threads"][-1].valid)
 
     def test_invalid_point_is_never_sustained(self):
         d = doc()
         set_counters(d, "echo/coroutines/conns:10/rate:5000", gen_valid=0.0)
-        pts = io_sections.sweep_curves(parse(d))[10]["coroutines"]
-        self.assertEqual(io_sections.knee(pts)[0], None)
-        header, rows, notes = io_sections.sweep_table(parse(d))
+        pts = io_workloads.sweep_curves(parse(d))[10]["coroutines"]
+        self.assertEqual(io_workloads.knee(pts)[0], None)
+        header, rows, notes = io_workloads.sweep_table(parse(d))
         row = next(row for row in rows if row[0] == "coroutines")
         self.assertIn("sustained no rate", row[1])
         self.assertTrue(any("coroutines conns:10 rate:5,000" in n for n in notes))
@@ -233,10 +216,10 @@ class SweepTest(unittest.TestCase):
 class DecisionMapTest(unittest.TestCase):
     def setUp(self):
         self.r = parse(doc())
-        self.cells = io_sections.decision_map(self.r, "req_per_s")
+        self.cells = io_workloads.decision_map(self.r, "req_per_s")
 
     def test_grid(self):
-        ls, ns = io_sections.map_axes(self.cells)
+        ls, ns = io_workloads.map_axes(self.cells)
         self.assertEqual(ls, [0, 100, 1000, 10000, 100000])
         self.assertEqual(ns, [1, 10, 100, 1000, 10000])
 
@@ -259,7 +242,7 @@ class DecisionMapTest(unittest.TestCase):
         c = self.cells[(1000, 10000)]
         missing = {rt: tag for rt, tag, _ in c.missing}
         self.assertEqual(missing, {"processes": "declared", "process_loops": "declared"})
-        header, rows, notes = io_sections.map_table(self.r, "req_per_s")
+        header, rows, notes = io_workloads.map_table(self.r, "req_per_s")
         self.assertTrue(any(n.startswith("processes absent from 5 cell(s)") for n in notes))
 
     def test_client_bound_cell_is_flagged(self):
@@ -268,7 +251,7 @@ class DecisionMapTest(unittest.TestCase):
         self.assertFalse(self.cells[(1000, 1000)].client_bound)
 
     def test_cpu_map_ranks_lowest_first(self):
-        cpu = io_sections.decision_map(self.r, "server_cpu_ns_per_req")
+        cpu = io_workloads.decision_map(self.r, "server_cpu_ns_per_req")
         c = cpu[(1000, 10000)]
         values = [p.counters["server_cpu_ns_per_req"] for _, p in c.ranked]
         self.assertEqual(values, sorted(values))
@@ -286,7 +269,7 @@ class DecisionMapTest(unittest.TestCase):
                          ("2s", 2e6), ("500ns", 0.5)):
             q = copy.copy(p)
             q.params = {"upstream": text, "conns": 1}
-            self.assertEqual(io_sections.upstream_us(q), us, text)
+            self.assertEqual(io_workloads.upstream_us(q), us, text)
 
 
 class ClaimETest(unittest.TestCase):
@@ -350,12 +333,12 @@ class ClaimETest(unittest.TestCase):
 class PitfallTest(unittest.TestCase):
     def test_table_and_sentences(self):
         r = parse(doc())
-        header, rows, _ = io_sections.pitfall_table(r)
+        header, rows, _ = io_workloads.pitfall_table(r)
         row = next(dict(zip(header, row)) for row in rows if row[:2] == ["coroutines", "block:read/timers:50"])
         self.assertEqual(row["late max, no offload"], "20.3 ms")
         self.assertEqual(row["late max, offload"], "2.60 ms")
         self.assertIn("the pitfall", row["max: no / yes"])
-        hit = next(s for s in io_sections.pitfall_sentences(r) if s.startswith("block:read/timers:50: offloading"))
+        hit = next(s for s in io_workloads.pitfall_sentences(r) if s.startswith("block:read/timers:50: offloading"))
         self.assertIn("coroutines", hit)
         self.assertNotIn("threads (", hit)
         self.assertNotIn("own thread", hit)
@@ -363,7 +346,7 @@ class PitfallTest(unittest.TestCase):
     def test_a_thread_per_task_that_looks_hit_is_called_the_machine(self):
         d = doc()
         set_counters(d, "blocking_pitfall/threads/block:read/offload:no/timers:50", timer_late_max_us=45000.0)
-        hit = next(s for s in io_sections.pitfall_sentences(parse(d))
+        hit = next(s for s in io_workloads.pitfall_sentences(parse(d))
                    if s.startswith("block:read/timers:50: offloading"))
         self.assertIn("threads (45.0 ms", hit)
         self.assertIn("threads give every task its own thread or process", hit)
@@ -375,7 +358,7 @@ class PitfallTest(unittest.TestCase):
         for e in d["benchmarks"]:
             if e["run_name"] == "blocking_pitfall/fibers/block:read/offload:no/timers:50":
                 e["run_name"] = e["name"] = "blocking_pitfall/fibers/block:read/offload:no/timers:50/burst:2"
-        header, rows, notes = io_sections.pitfall_table(parse(d))
+        header, rows, notes = io_workloads.pitfall_table(parse(d))
         variants = {(row[0], row[1]) for row in rows}
         self.assertIn(("fibers", "block:read/timers:50/burst:2"), variants)
         self.assertTrue(any("burst" in n for n in notes))
@@ -388,7 +371,7 @@ class PitfallTest(unittest.TestCase):
 
 
 class OlderFilesTest(unittest.TestCase):
-    def test_no_notes_for_files_before_the_io_issue(self):
+    def test_no_notes_for_files_without_io_entries(self):
         for name in ("sweeps.json", "good.json"):
             _, skipped = render(parse(doc(name)), *IO_CHARTS)
             names = [n for n, _, _ in skipped]

@@ -24,6 +24,8 @@ import claims
 import cobench_results
 import report
 from cobench_results import atomic
+from fixture_files import PreviousOutputs, WrittenReport, run_report, snapshot
+from presentation import builtin
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE.parent
@@ -36,18 +38,14 @@ HYBRID = {"name": "proc_coroutines", "label": "K processes x a coroutine loop", 
           "multi_core": True, "shared_memory": False, "stack": "stackless", "cost": "tiny"}
 
 
-def run_report(*args):
-    return subprocess.run([sys.executable, str(REPORT_PY), *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
-
-
 def good_doc():
     with open(GOOD, encoding="utf-8") as f:
         return json.load(f)
 
 
-def set_counter(doc, workload, runtime, counter, value, **params):
-    """Set `counter` on every entry (iterations and aggregates) of the matching benchmark."""
+def set_counter(doc, workload, runtime, counter, value, label=None, **params):
+    """Set `counter` (and with `label`, the label) on every entry (iterations and aggregates) of the
+    matching benchmark."""
     hits = 0
     for e in doc["benchmarks"]:
         w, rt, p = cobench_results.parse_name(e["run_name"])
@@ -56,6 +54,8 @@ def set_counter(doc, workload, runtime, counter, value, **params):
                 e.pop(counter, None)
             else:
                 e[counter] = value
+            if label is not None:
+                e["label"] = label
             hits += 1
     assert hits, f"fixture has no {workload}/{runtime} {params}"
 
@@ -122,10 +122,7 @@ class ClaimsTest(unittest.TestCase):
 
     def test_b_refuted_when_coroutines_hold_no_more(self):
         doc = good_doc()
-        set_counter(doc, "max_tasks", "coroutines", "max_tasks", 40000.0)
-        for e in doc["benchmarks"]:
-            if e["run_name"] == "max_tasks/coroutines":
-                e["label"] = "ENOMEM: mmap"
+        set_counter(doc, "max_tasks", "coroutines", "max_tasks", 40000.0, label="ENOMEM: mmap")
         for n in (1000, 10000):
             set_counter(doc, "idle_memory", "coroutines", "rss_per_task", 11000.0, tasks=n)
         self.assertEqual(verdict(doc, "b").verdict, claims.REFUTED)
@@ -235,22 +232,8 @@ class ChartsTest(unittest.TestCase):
             self.assertIn(text, caption)
 
 
-def snapshot(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in Path(folder).rglob("*") if p.is_file()}
-
-
-class GoodRunTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.dir = Path(cls.tmp.name)
-        cls.proc = run_report(GOOD, "--out-dir", cls.dir / "out", "--report", cls.dir / "rep" / "report.md")
-        cls.md = (cls.dir / "rep" / "report.md").read_text(encoding="utf-8")
-        cls.html = (cls.dir / "rep" / "report.html").read_text(encoding="utf-8")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class GoodRunTest(WrittenReport):
+    FILES = (GOOD,)
 
     def test_exit_status(self):
         # The fixture records a failed benchmark and a crashed family: written, but status 3.
@@ -301,20 +284,10 @@ class IncompleteRunTest(unittest.TestCase):
             self.assertIn("None: no workload/runtime pair was declared impossible.", md)
 
 
-class BadInputTest(unittest.TestCase):
+class BadInputTest(PreviousOutputs):
     """Every bad input: exit 2, one clear line on stderr, earlier outputs byte-identical."""
-
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-        (self.dir / "out").mkdir()
-        (self.dir / "out" / "switch_cost.png").write_bytes(b"previous chart")
-        (self.dir / "report.md").write_text("# previous report\n")
-        (self.dir / "report.html").write_text("<p>previous report</p>\n")
-        self.before = snapshot(self.dir)
-
-    def tearDown(self):
-        self.tmp.cleanup()
+    PREVIOUS = {"out/switch_cost.png": b"previous chart", "report.md": b"# previous report\n",
+                "report.html": b"<p>previous report</p>\n"}
 
     def check_rejected(self, text, expect, name="input.json"):
         path = self.dir / name
@@ -347,25 +320,18 @@ class BadInputTest(unittest.TestCase):
         self.check_rejected('{"context": {}, "families": []}', "no 'benchmarks' list")
         self.check_rejected('{"benchmarks": {"a": 1}}', "no 'benchmarks' list")
 
-    def test_entry_missing_field_late_in_file(self):
-        def drop(doc):
-            del doc["benchmarks"][-1]["run_type"]
-        self.check_rejected(self.mutated(drop), "missing or non-string field 'run_type'")
-
-    def test_entry_without_time(self):
-        def drop(doc):
-            del doc["benchmarks"][5]["real_time"]
-        self.check_rejected(self.mutated(drop), "'real_time'")
-
-    def test_entry_with_prose_in_name(self):
-        def rename(doc):
-            doc["benchmarks"][3]["run_name"] = "ping_pong/threads/same core"
-        self.check_rejected(self.mutated(rename), "is not key:value")
-
-    def test_declared_without_reason(self):
-        def drop(doc):
-            del doc["declared"][0]["reason"]
-        self.check_rejected(self.mutated(drop), "declared[0] has no string field 'reason'")
+    def test_malformed_entries(self):
+        # (what is wrong, how good.json is changed, what the one line says)
+        for what, change, expect in (
+                ("entry missing a field late in the file",
+                 lambda d: d["benchmarks"][-1].pop("run_type"), "missing or non-string field 'run_type'"),
+                ("entry without a time", lambda d: d["benchmarks"][5].pop("real_time"), "'real_time'"),
+                ("entry with prose in its name",
+                 lambda d: d["benchmarks"][3].update(run_name="ping_pong/threads/same core"), "is not key:value"),
+                ("declared pair without a reason",
+                 lambda d: d["declared"][0].pop("reason"), "declared[0] has no string field 'reason'")):
+            with self.subTest(what):
+                self.check_rejected(self.mutated(change), expect)
 
     def test_instruction_count_file(self):
         def instructions(doc):
@@ -419,7 +385,7 @@ class ExitStatusTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             # The real entry point in a fresh interpreter, with the chart code sabotaged.
             code = ("import sys, charts, report\n"
-                    "def boom(r): raise ZeroDivisionError('sabotaged')\n"
+                    "def boom(*args): raise ZeroDivisionError('sabotaged')\n"
                     "charts.render_all = boom\n"
                     f"sys.exit(report.main([{str(GOOD)!r}, '--out-dir', {tmp!r}, "
                     f"'--report', {tmp + '/r.md'!r}]))\n")
@@ -500,10 +466,7 @@ class LinksAndLabelsTest(unittest.TestCase):
 
     def test_max_tasks_zero_is_none_held(self):
         doc = good_doc()
-        set_counter(doc, "max_tasks", "threads", "max_tasks", 0.0)
-        for e in doc["benchmarks"]:
-            if e["run_name"] == "max_tasks/threads":
-                e["label"] = "EAGAIN: pthread_create"
+        set_counter(doc, "max_tasks", "threads", "max_tasks", 0.0, label="EAGAIN: pthread_create")
         r = cobench_results.parse(doc, "test")
         md = report.build_report(r, claims.evaluate_all(r), [], [], lambda c: "").markdown(lambda c: "")
         self.assertIn("| threads | none held | EAGAIN: pthread_create |", md)
@@ -589,7 +552,7 @@ class KernelReferenceTest(unittest.TestCase):
         doc = {"context": {}, "benchmarks": [self.entry("pipe_pong/processes/pin:same", 7000.0),
                                              self.entry("kernel_sched_pipe/processes/pin:same", 6500.0),
                                              self.entry("pipe_pong/threads/pin:same", 4000.0)]}
-        rows = report.kernel_reference_rows(cobench_results.parse(doc, "test"))
+        rows = builtin.kernel_reference_rows(cobench_results.parse(doc, "test"))
         # threads has no kernel number in this file: no row rather than a made-up one
         self.assertEqual([row[0] for row in rows], ["processes"])
         self.assertEqual(rows[0][3], f"{7000 / 6500:.2f}")

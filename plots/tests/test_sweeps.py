@@ -1,4 +1,4 @@
-"""Issue #11 in the report: walls (max_tasks by what stopped it), stack sizes, the worker sweep
+"""Capacity and sweeps in the report: walls (max_tasks by what stopped it), stack sizes, the worker sweep
 and the generator pipeline.
 
 fixtures/sweeps.json is hybrid.json as a full run of the limits era (labels that name their kind,
@@ -7,9 +7,6 @@ file (max_tasks only). make_sweeps.py writes both. Tests that need other numbers
 memory.
 """
 
-import copy
-import importlib.util
-import json
 import re
 import subprocess
 import sys
@@ -20,9 +17,12 @@ from pathlib import Path
 import charts
 import claims
 import cobench_results
-import report
-import sections
+import capacity
+import headline
+import pipeline
 import tables
+from doc import Doc
+from fixture_files import maker, parse, read
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
@@ -30,12 +30,7 @@ REPORT_PY = HERE.parent / "report.py"
 REFERENCE = HERE.parent.parent / "results" / "reference" / "cobench.json"
 
 
-def doc(name):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse(d):
-    return cobench_results.parse(copy.deepcopy(d), "test")
+doc = read
 
 
 def relabel(d, run_name, label, **counters):
@@ -52,9 +47,7 @@ def claim_b(d):
 
 class FixtureTest(unittest.TestCase):
     def test_committed_fixtures_are_what_the_script_builds(self):
-        spec = importlib.util.spec_from_file_location("make_sweeps", FIXTURES / "make_sweeps.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = maker("make_sweeps")
         for name, built in module.build().items():
             self.assertEqual(built, doc(name), f"{name}: run plots/tests/fixtures/make_sweeps.py")
 
@@ -115,8 +108,8 @@ class WallsTest(unittest.TestCase):
     def test_walls_section_only_for_new_labels(self):
         for name, expect in (("sweeps_limits.json", True), ("sweeps.json", True), ("good.json", False),
                              ("hybrid.json", False)):
-            d = report.Doc()
-            self.assertEqual(sections.walls_section(d, parse(doc(name))), expect, name)
+            d = Doc()
+            self.assertEqual(capacity.walls_section(d, parse(doc(name))), expect, name)
             if not expect:
                 self.assertEqual(d.blocks, [])
 
@@ -170,7 +163,7 @@ class ClaimBTest(unittest.TestCase):
 
 class HeadlineTest(unittest.TestCase):
     def row(self, r, workload):
-        header, rows, notes = tables.headline(r)
+        header, rows, notes = headline.headline(r)
         [row] = [row for row in rows if f"`{workload}`" in row[0]]
         return dict(zip(header, row)), notes
 
@@ -195,8 +188,8 @@ class HeadlineTest(unittest.TestCase):
         self.assertIn("(cap) the profile's own cap: a lower bound", " ".join(notes))
 
     def test_sweep_entries_leave_the_other_rows_alone(self):
-        before = tables.headline(parse(doc("hybrid.json")))
-        after = tables.headline(parse(doc("sweeps.json")))
+        before = headline.headline(parse(doc("hybrid.json")))
+        after = headline.headline(parse(doc("sweeps.json")))
         self.assertEqual(before[0], after[0])
         rows = lambda t: {row[0]: row for row in t[1] if "`max_tasks`" not in row[0]}
         self.assertEqual(rows(before), rows(after))
@@ -212,11 +205,11 @@ class StackSizeTest(unittest.TestCase):
 
     def test_tables(self):
         r = parse(doc("sweeps.json"))
-        header, rows = tables.stack_table(r, "idle_memory", "pss_per_task", "bytes/task")
+        header, rows = tables.stack_table(r, "idle_memory", "pss_per_task", "bytes/task", per_tasks=True)
         self.assertEqual(header, ["runtime", "guard page", "tasks", "stack 8 KiB", "stack 64 KiB",
                                   "stack 256 KiB", "stack 8 MiB"])
         self.assertEqual(rows[0], ["threads", "yes", "1000", "–", "7.96 KiB", "8.35 KiB", "8.79 KiB"])
-        header, rows = tables.stack_table(parse(doc("sweeps_limits.json")), "max_tasks", "max_tasks")
+        header, rows = tables.stack_table(parse(doc("sweeps_limits.json")), "max_tasks", "max_tasks", stops=True)
         self.assertIn(["fibers", "no", "1,200,000 (budget)", "1,190,000 (budget)", "–", "–"], rows)
 
     def test_memory_chart_keeps_the_variants_apart(self):
@@ -238,20 +231,20 @@ class WorkerSweepTest(unittest.TestCase):
             self.assertEqual(w["ideal"], [(1, 1), (2, 2), (4, 2), (8, 2)])
             self.assertEqual(w["curves"]["pool"][:2], [(1, 1.0), (2, 1.95 if workload == "cpu_bound" else 1.7)])
             self.assertIn("this machine has 2 CPUs, so the curve is short", " ".join(draw.notes))
-        w = tables.worker_curves(r, "cpu_bound")
+        w = tables.worker_curves(r, "cpu_bound", task_workers=True)
         self.assertEqual(w["curves"]["threads (a worker a task: K = tasks)"][0], (1, 1.0))
         self.assertNotIn("coroutines", " ".join(w["curves"]), "one-core runtimes have no curve")
 
     def test_ideal_follows_the_default_workers(self):
         d = doc("sweeps.json")
         d["context"]["workers"]["default"] = 4
-        w = tables.worker_curves(parse(d), "cpu_bound")
+        w = tables.worker_curves(parse(d), "cpu_bound", task_workers=True)
         self.assertEqual(w["ideal"], [(1, 1), (2, 2), (4, 4), (8, 4)])
         del d["context"]["workers"]
-        self.assertEqual(tables.worker_curves(parse(d), "cpu_bound")["cpus"], 2)   # cpu_count
+        self.assertEqual(tables.worker_curves(parse(d), "cpu_bound", task_workers=True)["cpus"], 2)   # cpu_count
 
     def test_absent_without_sweep_entries(self):
-        self.assertIsNone(tables.worker_curves(parse(doc("hybrid.json")), "cpu_bound"))
+        self.assertIsNone(tables.worker_curves(parse(doc("hybrid.json")), "cpu_bound", task_workers=True))
         self.assertIsNone(charts.worker_panel("skynet", "s")(parse(doc("hybrid.json"))))
 
     def test_other_skynet_charts_leave_the_sweep_out(self):
@@ -268,10 +261,10 @@ class WorkerSweepTest(unittest.TestCase):
 class PipelineTest(unittest.TestCase):
     def test_ratio(self):
         r = parse(doc("sweeps.json"))
-        rows = {rt: (g, c, ratio) for rt, _, g, c, ratio in tables.pipeline_rows(r)}
+        rows = {rt: (g, c, ratio) for rt, _, g, c, ratio in pipeline.pipeline_rows(r)}
         self.assertAlmostEqual(rows["coroutines"][2], 10.5)
         self.assertAlmostEqual(rows["threads"][2], 4100.0 / 2.1)
-        text = tables.pipeline_sentence(r)
+        text = pipeline.pipeline_sentence(r)
         self.assertIn("The generator is the cheapest hand-off: 2.00 ns per item (coroutines), against "
                       "21.0 ns for the cheapest channel (coroutines), 10.5× as much.", text)
         self.assertIn("a channel costs 10.5× to 1,950×", text)
@@ -284,7 +277,7 @@ class PipelineTest(unittest.TestCase):
             for key in ("name", "run_name"):
                 if e.get(key, "").startswith("pipeline/coroutines/via:generator/"):
                     e[key] = e[key].replace("items:100000", "items:5000000")
-        rows = {rt: (n, ratio) for rt, n, _, _, ratio in tables.pipeline_rows(parse(d))}
+        rows = {rt: (n, ratio) for rt, n, _, _, ratio in pipeline.pipeline_rows(parse(d))}
         self.assertEqual(rows["coroutines"][0], "5000000 / 100000")
         self.assertAlmostEqual(rows["coroutines"][1], 10.5)
 
@@ -293,17 +286,17 @@ class PipelineTest(unittest.TestCase):
         for e in d["benchmarks"]:
             if e["run_name"] == "pipeline/coroutines/via:channel/items:100000":
                 e["ns_per_item"] = 1.5
-        text = tables.pipeline_sentence(parse(d))
+        text = pipeline.pipeline_sentence(parse(d))
         self.assertIn("is not dearer than the cheapest generator", text)
         self.assertIn("on coroutines the channel is the cheaper one", text)
 
     def test_section_and_chart(self):
         r = parse(doc("sweeps.json"))
-        d = report.Doc()
-        self.assertTrue(sections.pipeline_section(d, r, level=3))
+        d = Doc()
+        self.assertTrue(pipeline.pipeline_section(d, r, level=3))
         md = d.markdown(lambda c: "")
         self.assertIn("| coroutines | 100000 | 2.00 | 21.0 | 10.5× |", md)
-        self.assertFalse(sections.pipeline_section(report.Doc(), parse(doc("hybrid.json"))))
+        self.assertFalse(pipeline.pipeline_section(Doc(), parse(doc("hybrid.json"))))
         chart = next(c for c in charts.render_all(r)[0] if c.name == "pipeline")
         self.assertIn("10.5× as much", " ".join(chart.notes))
 
@@ -344,8 +337,10 @@ class LimitsReportTest(unittest.TestCase):
     def test_every_section_on_every_fixture(self):
         for name in ("sweeps.json", "sweeps_limits.json", "good.json", "hybrid.json", "good_schema1.json"):
             r = parse(doc(name))
-            d = report.Doc()
-            written = [s.__name__ for s in sections.SECTIONS if s(d, r)]
+            d = Doc()
+            written = [s.__name__ for s in (capacity.walls_section, capacity.stack_sizes_section,
+                                            capacity.worker_sweep_section, pipeline.pipeline_section)
+                       if s(d, r)]
             expect = {"sweeps.json": ["walls_section", "stack_sizes_section", "worker_sweep_section",
                                       "pipeline_section"],
                       "sweeps_limits.json": ["walls_section", "stack_sizes_section"]}.get(name, [])

@@ -17,8 +17,9 @@ from pathlib import Path
 import claims
 import cobench_results
 import compare_view
+import headline
 import report
-import tables
+from presentation import builtin
 
 HERE = Path(__file__).resolve().parent
 GOOD = HERE / "fixtures" / "good.json"
@@ -118,7 +119,7 @@ class CaveatsTest(unittest.TestCase):
         self.assertIsNone(re.search(r"\bwalls?\b", md, re.IGNORECASE))
         b = next(c for c in claims.evaluate_all(r) if c.key == "b")
         self.assertIn("a lower bound", " ".join(b.evidence))
-        header, rows, _ = tables.headline(r)
+        header, rows, _ = headline.headline(r)
         [row] = [row for row in rows if "`max_tasks`" in row[0]]
         self.assertTrue(row[header.index("coroutines")].startswith("≥ "), row)
         self.assertIn("(cap)", row[header.index("coroutines")])
@@ -140,7 +141,7 @@ class CaveatsTest(unittest.TestCase):
         self.assertEqual(len(between), 1, c.evidence)
         self.assertIn("→ refuted (coroutines lose updates: an await between the load and the store", between[0])
         self.assertIn("coroutines 0.300", between[0])
-        header, rows, _ = tables.headline(r)
+        header, rows, _ = headline.headline(r)
         [row] = [row for row in rows if "await:between" in row[0]]
         self.assertTrue(row[header.index("coroutines")].startswith("30.0%"), row)
 
@@ -172,7 +173,7 @@ class HeadlineTest(unittest.TestCase):
 
     def test_runtimes_are_the_columns_from_the_file(self):
         r = parse(good_doc())
-        header, _, _ = tables.headline(r)
+        header, _, _ = headline.headline(r)
         self.assertEqual(header[1:], [rt for rt in r.runtimes_in_run() if r.points(runtime=rt)])
 
 
@@ -208,7 +209,7 @@ class DashesTest(unittest.TestCase):
             if e["run_name"].startswith("timer_fanout/coroutines/"):
                 n = cobench_results.parse_name(e["run_name"])[2]["tasks"]
                 e["overhead_us_per_task"] = (fixed + per * n) / n
-        a, b, _ = tables.overhead_fit(parse(doc))["coroutines"]
+        a, b, _ = builtin.overhead_fit(parse(doc))["coroutines"]
         self.assertAlmostEqual(a, fixed, places=6)
         self.assertAlmostEqual(b, per, places=6)
         self.assertIn("fixed a (µs)", markdown(parse(doc)))

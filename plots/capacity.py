@@ -1,10 +1,11 @@
-"""Report sections for issue #11's measurements: walls (most tasks held and what stopped each
-runtime), stack sizes, the worker-count sweep and the generator pipeline.
+"""Report sections on what a machine holds and how work scales: walls (most tasks held and what
+stopped each runtime), stack sizes (memory per idle task and tasks held against the stack size)
+and the worker-count sweep.
 
-Each is a function `xxx_section(doc, results, level=2)` that adds its blocks to a report.Doc and
+Each is a function `xxx_section(doc, results, level=2)` that adds its blocks to a doc.Doc and
 returns True, or adds nothing and returns False when the file has no data for it (a limits-only
 file has only max_tasks entries; an older file has none of these). Every sentence is computed
-from the numbers. report.build_report calls them.
+from the numbers. The presentation entries of max_tasks and cpu_bound list them (presentation/).
 """
 
 import tables
@@ -14,7 +15,7 @@ from cobench_results import fmt
 def walls_section(doc, r, level=2):
     """Most tasks held per runtime, by what stopped it (wall, budget, cap, time, error), with the
     memory per held task. Only for files whose labels name their kind (the limits era): an older
-    file's max_tasks table (report.py) already says cap or failed spawn."""
+    file's max_tasks table (its workload section) already says cap or failed spawn."""
     if not tables.has_new_stops(r):
         return False
     t = tables.walls_table(r)
@@ -42,12 +43,13 @@ def walls_section(doc, r, level=2):
 def stack_sizes_section(doc, r, level=2):
     """Memory per idle task and most tasks held against the stack size (runtimes with
     sized_stacks), one row per runtime × guard page."""
-    parts = [("idle_memory", "pss_per_task", "bytes/task", "PSS per idle task"),
-             ("idle_memory", "kernel_per_task", "bytes/task", "kernel memory per idle task"),
-             ("idle_memory", "rss_per_task", "bytes/task", "RSS per idle task"),
-             ("max_tasks", "max_tasks", None, "most tasks held (what stopped it in parentheses)")]
-    made = [(what, t) for workload, counter, unit, what in parts
-            if (t := tables.stack_table(r, workload, counter, unit)) is not None]
+    # (workload, counter, unit, what, options of tables.stack_table)
+    parts = [("idle_memory", "pss_per_task", "bytes/task", "PSS per idle task", {"per_tasks": True}),
+             ("idle_memory", "kernel_per_task", "bytes/task", "kernel memory per idle task", {"per_tasks": True}),
+             ("idle_memory", "rss_per_task", "bytes/task", "RSS per idle task", {"per_tasks": True}),
+             ("max_tasks", "max_tasks", None, "most tasks held (what stopped it in parentheses)", {"stops": True})]
+    made = [(what, t) for workload, counter, unit, what, options in parts
+            if (t := tables.stack_table(r, workload, counter, unit, **options)) is not None]
     if not made:
         return False
     doc.h(level, "Stack size")
@@ -69,7 +71,7 @@ def stack_sizes_section(doc, r, level=2):
 def _stack_growth(r):
     """Per line, how memory per idle task changes from the smallest to the largest stack size."""
     out = []
-    for (rt, guard), pts in tables.stack_lines(r, "idle_memory", "pss_per_task").items():
+    for (rt, guard), pts in tables.stack_lines(r, "idle_memory", "pss_per_task", per_tasks=True).items():
         if len(pts) >= 2 and pts[0][1] > 0:
             (x0, y0, _), (x1, y1, _) = pts[0], pts[-1]
             out.append(f"{rt}, guard:{guard}: PSS per idle task {fmt(y0)} B at {tables.size_text(x0)}, "
@@ -80,7 +82,10 @@ def _stack_growth(r):
 
 def worker_sweep_section(doc, r, level=2):
     """Speed-up against workers K for cpu_bound and skynet, the ideal min(K, CPUs) beside it."""
-    made = [(w, t) for w in ("cpu_bound", "skynet") if (t := tables.worker_table(r, w)) is not None]
+    # (workload, whether its tasks param is its parallelism: tables.worker_curves)
+    swept = (("cpu_bound", True), ("skynet", False))
+    made = [(w, task_workers, t) for w, task_workers in swept
+            if (t := tables.worker_table(r, w, task_workers)) is not None]
     if not made:
         return False
     doc.h(level, "Worker-count sweep")
@@ -93,15 +98,15 @@ def worker_sweep_section(doc, r, level=2):
              + (": on so few CPUs the curve is short, and the same command on a larger machine gives "
                 "the full curve." if cpus <= 2 else ".") if cpus else
              "The CPU count is unknown, so no ideal is given."))
-    for workload, (header, rows, notes) in made:
+    for workload, task_workers, (header, rows, notes) in made:
         doc.p(f"**{workload}** (speed-up ×, vs K = 1):")
-        doc.table(header, rows, notes + _best_lines(r, workload))
+        doc.table(header, rows, notes + _best_lines(r, workload, task_workers))
     return True
 
 
-def _best_lines(r, workload):
+def _best_lines(r, workload, task_workers):
     """Where each curve peaks, and how far that is from the ideal."""
-    w = tables.worker_curves(r, workload)
+    w = tables.worker_curves(r, workload, task_workers)
     out = []
     for label, pts in w["curves"].items():
         k, s = max(pts, key=lambda t: t[1])
@@ -110,26 +115,3 @@ def _best_lines(r, workload):
             line += f", {s / min(k, w['cpus']):.0%} of the ideal {min(k, w['cpus'])}×"
         out.append(line)
     return out
-
-
-def pipeline_section(doc, r, level=2):
-    """ns per item handed from producer to consumer, by generator and by channel, per runtime;
-    report.py's generic workload tables are replaced by this one."""
-    t = tables.pipeline_table(r)
-    if t is None:
-        return False
-    doc.h(level, "pipeline")
-    doc.p("A consumer pulls items from a producer. via:generator: the producer is a C++20 generator "
-          "(co_yield), resumed by the consumer in the same task, no scheduler involved. via:channel: "
-          "a producer task and a consumer task hand items through the runtime's own channel.")
-    sentence = tables.pipeline_sentence(r)
-    if sentence:
-        doc.p(sentence)
-    doc.table(*t, ["Each runtime at the largest items value it measured each way (the two ways are sized "
-                   "apart: a hand-off costs nanoseconds to microseconds; the cost per item does not depend "
-                   "on the count); channel / generator is how many times the generator's cost per item "
-                   "the channel's is."])
-    return True
-
-
-SECTIONS = (walls_section, stack_sizes_section, worker_sweep_section, pipeline_section)

@@ -1,5 +1,6 @@
-"""Report section and chart data for issue #14: one loop over several reactor backends (epoll,
-poll(2), io_uring), compared from one run.
+"""Report section and chart data for the reactor backends: one loop over several backends (epoll,
+poll(2), io_uring), compared from one run. backends_section is idle_conns's presentation entry's
+section (it compares every workload of GROUPS); charts.idle_conns_panel draws idle_curves.
 
 Which runtimes are backends of one loop is read from the results, never from their names:
 context.runtimes lists each runtime's traits; runtimes whose traits are all equal (kind, stack,
@@ -20,7 +21,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-import io_sections
+import io_workloads
 import tables
 from cobench_results import fmt
 from tables import natural, params_text
@@ -32,7 +33,7 @@ LABEL_BACKENDS = (("io_uring", re.compile(r"io_uring|\buring\b", re.I)),
                   ("poll", re.compile(r"\bpoll\b", re.I)))
 SAME_LOOP_TRAITS = ("kind", "multi_core", "shared_memory", "stack", "cost", "sized_stacks", "sized_workers")
 
-TARGET = 0.8               # issue #14: io_uring's server CPU per request at most this × epoll's ...
+TARGET = 0.8               # io_uring's server CPU per request at most this × epoll's ...
 TARGET_CONNS = (100, 1000)  # ... at these connection counts (echo, closed loop)
 PICTURE_FACTOR = 1.25      # a backend changes the picture where it differs from epoll by this factor
                            # (either way: ×0.8 or ×1.25) outside the run-to-run spread
@@ -48,7 +49,7 @@ SYSCALLS = "syscalls_per_op"
 GROUPS = (
     ("ping_pong", ("switch_ns",)),
     ("pipe_pong", ("switch_ns",)),
-    ("echo", ("server_cpu_ns_per_req", "req_per_s", io_sections.OPEN)),
+    ("echo", ("server_cpu_ns_per_req", "req_per_s", io_workloads.OPEN)),
     ("idle_conns", ("server_cpu_ns_per_req", "req_per_s")),
     ("slow_io", ("server_cpu_ns_per_req", "req_per_s")),
     ("blocking_pitfall", ("timer_late_max_us",)),
@@ -81,7 +82,7 @@ def families(r):
     """[Family] of the runtimes whose traits are equal and whose backends differ, one with epoll."""
     groups = {}
     for rt in r.runtime_list:
-        if rt.has_traits and not io_sections.is_reference(r, rt.name):
+        if rt.has_traits and not io_workloads.is_reference(r, rt.name):
             groups.setdefault(tuple(getattr(rt, k) for k in SAME_LOOP_TRAITS), []).append(rt.name)
     out = []
     for names in groups.values():
@@ -148,7 +149,7 @@ def ratio(r, workload, counter, base, other):
     a, b = base.counters.get(counter), other.counters.get(counter)
     if a is None or b is None or a <= 0 or b <= 0:
         return None
-    if counter == io_sections.OPEN and not (io_sections.is_valid(base) and io_sections.is_valid(other)):
+    if counter == io_workloads.OPEN and not (io_workloads.is_valid(base) and io_workloads.is_valid(other)):
         return None
     x = b / a
     better = 1 / x if r.counter(counter).better == "higher" else x
@@ -195,7 +196,7 @@ def picture(workload, rs, backend):
 
 
 def target(r, fam, counter="server_cpu_ns_per_req"):
-    """(verdict, sentence): issue #14's target on echo at TARGET_CONNS, judged per conns; verdict is
+    """(verdict, sentence): the io_uring target on echo at TARGET_CONNS, judged per conns; verdict is
     'met', 'not met', 'indistinguishable' or 'not judged'."""
     rt = fam.variants.get("io_uring")
     if rt is None:
@@ -245,7 +246,7 @@ def target(r, fam, counter="server_cpu_ns_per_req"):
 def where_the_time_goes(r, fam, counter="server_cpu_ns_per_req"):
     """Sentences (one per TARGET_CONNS measured on both): server CPU per request, the loop's system
     calls per request and the process's system and user CPU per operation, epoll beside io_uring:
-    the measured account the issue asks for where the target is not met."""
+    the measured account of where the time goes when the target is not met."""
     rt = fam.variants.get("io_uring")
     if rt is None or unavailable(r, rt):
         return []
@@ -281,7 +282,7 @@ def where_the_time_goes(r, fam, counter="server_cpu_ns_per_req"):
 # ---- the tables ----------------------------------------------------------------------------------
 
 def _value(p, counter):
-    return tables.cell(p, counter) if counter in p.counters else io_sections.NOT_REPORTED
+    return tables.cell(p, counter) if counter in p.counters else io_workloads.NOT_REPORTED
 
 
 def workload_table(r, fam, workload, counters):
@@ -308,11 +309,11 @@ def workload_table(r, fam, workload, counters):
                     row.append(notes.cell(r, workload, rt, p.params, c) if c == counters[0] else
                                f"– ({tables.missing(r, workload, rt, p.params, c)[0]})")
                 elif c not in q.counters:
-                    row.append(io_sections.NOT_REPORTED)
+                    row.append(io_workloads.NOT_REPORTED)
                 else:
                     x = ratio(r, workload, c, p, q)
                     row.append(_value(q, c) + (f" · {x.text()}" if x else
-                                               " · not compared (generator INVALID)" if c == io_sections.OPEN else ""))
+                                               " · not compared (generator INVALID)" if c == io_workloads.OPEN else ""))
             if c == counters[0]:
                 sc = [p] + [pts[b].get(key) for b, _ in variants]
                 row.append(" · ".join(fmt(q.counters[SYSCALLS]) if q is not None and SYSCALLS in q.counters else "–"
