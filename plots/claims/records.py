@@ -40,7 +40,8 @@ _MEANINGS = {
     "SPEEDUP_SINGLE_MAX": "(d) cpu_bound speed-up at or below which a runtime counts as one-core",
     "ECHO_FEW_FINE_FRACTION": "(e) threads' req/s in a few-fast cell (echo: at the fewest conns) must reach "
                               "this × the winner's (echo: coroutines')",
-    "ECHO_MANY_FAVOUR_FACTOR": "(e, echo only) coroutines must lead by this factor (req/s or p99) at the most conns",
+    "ECHO_MANY_FAVOUR_FACTOR": "(e, echo only) coroutines must lead by this factor (req/s or p99) at the "
+                               "most conns",
     "FEW_CONNS": "(e) slow_io: a few fast tasks are the cells with conns ≤ this ...",
     "FAST_UPSTREAM_US": "(e) ... and an upstream latency ≤ this many µs",
     "MANY_CONNS": "(e) slow_io: many slow tasks are the cells with conns ≥ this ...",

@@ -125,12 +125,13 @@ class Held(Entries):
             # A lower bound on the second role cannot refute; a ratio with any cap never confirms.
             if v != REFUTED or k.lower_bound:
                 v = UNDECIDED
-            bound = "≥ " if k.lower_bound and not t.lower_bound else "≤ " if t.lower_bound and not k.lower_bound else ""
+            bound = ("≥ " if k.lower_bound and not t.lower_bound else
+                     "≤ " if t.lower_bound and not k.lower_bound else "")
             kind = ("a ratio of caps, not of what the machine holds" if k.lower_bound and t.lower_bound else
                     f"a ratio of caps, not of what the machine holds (only {thr if k.lower_bound else coro}'s "
                     f"count is a limit of the machine, so the factor is a bound)")
-            c.evidence.append(f"{shown} → factor {bound}{f:.1f}: {kind} ({v}"
-                              + ("; a cap is not judged as what the machine holds" if v == UNDECIDED else "") + ")")
+            capped = "; a cap is not judged as what the machine holds" if v == UNDECIDED else ""
+            c.evidence.append(f"{shown} → factor {bound}{f:.1f}: {kind} ({v}{capped})")
             c.evidence.append(f"caveat: {stopped}; `cobench --profile limits` measures what the machine holds")
             return [v]
         c.evidence.append(f"{shown} → factor {f:.1f} ({v}): the real ratio, both counts being limits of "
@@ -244,8 +245,10 @@ def _few_fast(cell, roles, th):
         return CONFIRMED, f"{name}: {cell.winner} wins ({cell.text()}): fine on threads"
     f, fine = v / cell.value(cell.winner), th["fine_fraction"]
     if f >= fine:
-        return CONFIRMED, f"{name}: {cell.winner} wins, {rt} reaches {f:.2f}× its req/s (≥ {fine:g}): fine on threads"
-    return REFUTED, f"{name}: {cell.winner} wins, {rt} reaches only {f:.2f}× its req/s (< {fine:g}): not fine on threads"
+        return CONFIRMED, (f"{name}: {cell.winner} wins, {rt} reaches {f:.2f}× its req/s (≥ {fine:g}): "
+                           f"fine on threads")
+    return REFUTED, (f"{name}: {cell.winner} wins, {rt} reaches only {f:.2f}× its req/s (< {fine:g}): "
+                     f"not fine on threads")
 
 
 def _winning_side(cell, light, per_task):
@@ -300,8 +303,9 @@ def decision_map(r, c, roles, rec):
         return
     few = sorted(k for k in cells if k[1] <= th["few_conns"] and k[0] <= th["fast_us"])
     many = sorted(k for k in cells if k[1] >= th["many_conns"] and k[0] >= th["slow_us"])
-    c.evidence.append(f"cells judged: few fast: conns ≤ {th['few_conns']:g} and upstream ≤ {th['fast_us']:g} µs; "
-                      f"many slow: conns ≥ {th['many_conns']:g} and upstream ≥ {th['slow_us']:g} µs")
+    c.evidence.append(f"cells judged: few fast: conns ≤ {th['few_conns']:g} and upstream ≤ "
+                      f"{th['fast_us']:g} µs; many slow: conns ≥ {th['many_conns']:g} and upstream ≥ "
+                      f"{th['slow_us']:g} µs")
     groups = (("few fast", few, lambda k: _few_fast(cells[k], roles, th)),
               ("many slow", many, lambda k: _many_slow(cells[k], cpu.get(k), roles, th)))
     for name, group, _ in groups:
@@ -395,7 +399,8 @@ def echo_ends(r, c, roles, rec):
            if x in pt[rt] and _saturated(pt[rt][x], th)]
     if sat:
         c.evidence.append(f"caveat: the echo client was near saturation (client_cpu_frac ≥ "
-                          f"{th['client_saturated']:g}): " + ", ".join(f"{rt} conns:{x} {v:.2f}" for rt, x, v in sat)
+                          f"{th['client_saturated']:g}): "
+                          + ", ".join(f"{rt} conns:{x} {v:.2f}" for rt, x, v in sat)
                           + "; req_per_s there is a bound set by the client, not the server's capacity")
     c.evidence.append("caveat: loopback echo is fast I/O (microseconds per request); slow I/O, the "
                       "claim's subject, is approached only by the many-connection end")
@@ -542,8 +547,8 @@ def hybrid_lead(r, c, roles, rec):
         n = max(by_n, default=None)
         rivals = {rt: speedups[rt][n] for rt in singles if n in speedups.get(rt, {})}
         measures[cpu_bound.workload] = _speedup_lead(
-            f"{cpu_bound.workload} {cpu_bound.over}:{n}", hyb, by_n.get(n), {rt: speedups.get(rt, {}).get(n) for rt in loops},
-            rivals, cpus, th, c)
+            f"{cpu_bound.workload} {cpu_bound.over}:{n}", hyb, by_n.get(n),
+            {rt: speedups.get(rt, {}).get(n) for rt in loops}, rivals, cpus, th, c)
         if n is not None and cpus:
             c.evidence.append(f"{hyb} reaches {by_n[n] / min(n, cpus):.0%} of the ideal speed-up "
                               f"min({cpu_bound.over}, CPUs) = {min(n, cpus)}")

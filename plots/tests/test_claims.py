@@ -96,9 +96,9 @@ class EngineTest(unittest.TestCase):
             kinds=records.THREAD_VS_COROUTINE,
             entries=(rules.Factor("ping_pong", "switch_ns", {"pin": "cross"}, unit="ns"),),
             thresholds={"confirm": 1000.0, "refute": 1.0},
-            text="threads / coroutines on ping_pong pin:cross; confirmed at ≥ {confirm:g}, refuted below {refute:g}")
+            text="ping_pong pin:cross; confirmed at ≥ {confirm:g}, refuted below {refute:g}")
         (c,) = engine.evaluate_all(cobench_results.load(FIXTURES / "good.json"), (cross,))
-        self.assertEqual(c.rule, "threads / coroutines on ping_pong pin:cross; confirmed at ≥ 1000, refuted below 1")
+        self.assertEqual(c.rule, "ping_pong pin:cross; confirmed at ≥ 1000, refuted below 1")
         self.assertEqual(c.evidence[0], "compared: threads (kind thread) vs coroutines (kind coroutine)")
         self.assertTrue(c.evidence[1].startswith("ping_pong pin:cross: threads "), c.evidence)
         self.assertEqual(c.verdict, claims.MIXED)
