@@ -11,6 +11,7 @@ engine.py    Record, Kinds (runtimes by traits), Entries (workload and params), 
 rules.py     the rules a record names
 verdicts.py  the verdict words, Claim, and how several verdicts make one
 
+A new claim is one Record in records.CLAIMS; a new kind of judgement, one rule in rules.py.
 evaluate_all(results) -> list of Claim, one per claim key.
 """
 
