@@ -11,7 +11,7 @@ runtimes and never wins: it is compared, not ranked.
 Sections: `xxx_section(doc, results, level=2)` adds its blocks to a doc.Doc and returns True,
 or adds nothing and returns False when the file has no data for it: echo_open_section and
 load_section (echo's presentation entry), slow_io_section (slow_io's), pitfall_section
-(blocking_pitfall's); slow_io_tables is slow_io's workload section. claims.py reads
+(blocking_pitfall's); slow_io_tables is slow_io's workload section. claims/ reads
 decision_map(); charts.py draws from the same functions.
 """
 

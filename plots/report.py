@@ -162,7 +162,7 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
 
     doc.h(2, "Claims")
     doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", f"**{c.verdict}**"] for c in claim_list])
-    doc.p("Thresholds (named constants in `plots/claims.py` and, for the sections that judge, in "
+    doc.p("Thresholds (named constants in `plots/claims/records.py` and, for the sections that judge, in "
           "their modules: " + ", ".join(f"`plots/{name}.py`" for name, _, _ in THRESHOLD_MODULES) + "):")
     doc.table(["constant", "value", "meaning"], [[n, f"{v:g}", m] for n, v, m in claims.THRESHOLDS]
               + [[f"{name}.{n}", f"{v:g}", m] for name, module, has in THRESHOLD_MODULES if has(r)

@@ -1,0 +1,57 @@
+"""Classic claims about concurrency runtimes, each judged from one results file.
+
+Every verdict is computed from the numbers in the file. Runtimes are chosen by the traits the
+file declares (context.runtimes), never by name: where a claim says threads it means the runtime of
+kind thread, for coroutines the one of kind coroutine, for multi-core those with multi_core true,
+and claim (f) compares the hybrids (kind hybrid) with the best runtime of any other kind. A file
+without traits (schema 1) gets the verdict NOT_JUDGED for such claims, with the reason.
+
+records.py   the claims as data (rule, runtimes by traits, entries, thresholds) and THRESHOLDS
+engine.py    Record, Kinds (runtimes by traits), Entries (workload and params), evaluate()
+rules.py     the rules a record names
+verdicts.py  the verdict words, Claim, and how several verdicts make one
+
+A new claim is one Record in records.CLAIMS; a new kind of judgement, one rule in rules.py.
+evaluate_all(results) -> list of Claim, one per claim key.
+"""
+
+from . import engine, rules
+from .engine import Entries, Kinds, Record
+from .records import (ACCEPT, CLAIMS, CLIENT_SATURATED_FRAC, ECHO, ECHO_FEW_FINE_FRACTION,
+                      ECHO_MANY_FAVOUR_FACTOR, FAST_UPSTREAM_US, FEW_CONNS, HOLD_CONFIRM_FACTOR,
+                      HOLD_REFUTE_FACTOR, HYBRID_LEAD_FACTOR, HYBRID_LEVEL_FRACTION, LIGHT, LIGHT_STACKS,
+                      MANY_CONNS, PER_TASK, SLOW_UPSTREAM_US, SPEEDUP_MULTI_MIN, SPEEDUP_SINGLE_MAX,
+                      SWITCH_CONFIRM_FACTOR, SWITCH_REFUTE_FACTOR, THRESHOLDS, WAIT_NEAR_LONGEST)
+from .verdicts import (CONFIRMED, INDISTINGUISHABLE, MIXED, NO_TRAITS, NOT_JUDGED, NOT_MEASURED, REFUTED,
+                       UNDECIDED, VERDICTS, Claim, combine, grade, overlap_note)
+
+__all__ = [
+    "evaluate_all", "light_runtimes", "per_task_runtimes", "echo_points",
+    "Claim", "Record", "Kinds", "Entries", "CLAIMS", "THRESHOLDS", "LIGHT_STACKS", "NO_TRAITS",
+    "combine", "grade", "overlap_note",
+    "VERDICTS", "CONFIRMED", "REFUTED", "MIXED", "UNDECIDED", "NOT_MEASURED", "NOT_JUDGED", "INDISTINGUISHABLE",
+    "SWITCH_CONFIRM_FACTOR", "SWITCH_REFUTE_FACTOR", "HOLD_CONFIRM_FACTOR", "HOLD_REFUTE_FACTOR",
+    "WAIT_NEAR_LONGEST", "SPEEDUP_MULTI_MIN", "SPEEDUP_SINGLE_MAX", "ECHO_FEW_FINE_FRACTION",
+    "ECHO_MANY_FAVOUR_FACTOR", "HYBRID_LEAD_FACTOR", "HYBRID_LEVEL_FRACTION", "CLIENT_SATURATED_FRAC",
+    "FEW_CONNS", "FAST_UPSTREAM_US", "MANY_CONNS", "SLOW_UPSTREAM_US",
+]
+
+
+def evaluate_all(results):
+    return engine.evaluate_all(results, CLAIMS)
+
+
+def light_runtimes(r):
+    """Runtimes with light tasks, by traits (stack in LIGHT_STACKS); references are not runtimes."""
+    return LIGHT.select(r)
+
+
+def per_task_runtimes(r):
+    """Runtimes that give every task an OS thread or process of its own (kind thread or process)."""
+    return PER_TASK.select(r)
+
+
+def echo_points(r, rt):
+    """{conns: Point} from echo; for a runtime without echo entries, from echo_accept without a
+    stall (reuseport before shared, then the most workers)."""
+    return rules.echo_points(r, rt, ECHO, ACCEPT)
