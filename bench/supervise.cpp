@@ -23,7 +23,6 @@
 #include "bench/families.hpp"
 #include "bench/output.hpp"
 #include "bench/reference.hpp"
-#include "bench/yardstick.hpp"
 
 extern char** environ;
 
@@ -404,9 +403,8 @@ int run_benchmarks(const options& o) {
     for (auto& d : declared_pairs(o.prof))
         if (o.selected(d.workload + "/" + d.runtime + "/" + d.params, d.runtime))
             declared.push_back({{"workload", d.workload}, {"runtime", d.runtime}, {"params", d.params}, {"reason", d.reason}});
-    kernel_reference(o, benchmarks, declared);
     json references = json::object();
-    asio_yardstick(o, benchmarks, declared, references);  // the Boost.Asio yardstick (bench/yardstick.hpp)
+    run_references(o, benchmarks, declared, references);
     json doc{{"context", context_json(o, context)}, {"benchmarks", benchmarks}, {"families", families}, {"declared", declared}};
     if (!references.empty()) doc["context"]["references"] = references;
     return finish(target, doc, std::to_string(declared.size()) + " declared pairs");
