@@ -22,18 +22,18 @@
 
 #include "bench/cli.hpp"
 #include "bench/families.hpp"
+#include "bench/instructions.hpp"
+#include "bench/programs/serve/serve.hpp"
 #include "bench/reference.hpp"
-#include "bench/serve.hpp"
 #include "bench/supervise.hpp"
-#include "bench/yardstick.hpp"
 #include "runtimes/core/inject.hpp"
 
 namespace {
 
 using namespace cb;
 
-// Each planned benchmark once, then the kernel reference, then each declared
-// pair once; a name declared unable to run is never listed as planned too.
+// Each planned benchmark once, then the references, then each declared pair
+// once; a name declared unable to run is never listed as planned too.
 int run_list(const options& o) {
     std::set<std::string> declared, printed;
     std::vector<std::string> declared_lines;
@@ -45,16 +45,14 @@ int run_list(const options& o) {
     for (auto& p : planned_pairs(o.prof))
         if (o.selected(p.name, p.runtime) && !declared.count(p.name) && printed.insert(p.name).second)
             std::printf("%s%s\n", p.name.c_str(), p.deterministic ? "  [instructions]" : "");
-    for (auto& r : kernel_reference_names(o.prof))
-        if (o.selected(r.name, r.runtime)) std::printf("%s  [reference: perf bench sched pipe]\n", r.name.c_str());
-    for (auto& y : yardstick_names(o.prof))
-        if (o.selected(y.name, yardstick_runtime)) std::printf("%s  [reference: Boost.Asio yardstick]\n", y.name.c_str());
+    for (auto& r : reference_entries(o.prof))
+        if (o.selected(r.name, r.runtime)) std::printf("%s  [reference: %s]\n", r.name.c_str(), r.what.c_str());
     for (auto& l : declared_lines) std::printf("%s\n", l.c_str());
     return exit_ok;
 }
 
 int run(int argc, char** argv) {
-    // `cobench serve ...`: a standalone echo server (bench/serve.hpp), flags of its own.
+    // `cobench serve ...`: a standalone echo server (bench/programs/serve), flags of its own.
     if (argc > 1 && std::string(argv[1]) == "serve") return run_serve(parse_serve_args(argc, argv));
     const options o = parse_args(argc, argv);
     if (o.help) {
