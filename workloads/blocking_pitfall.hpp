@@ -66,6 +66,9 @@
 
 namespace cb::wl {
 
+// A lateness or a cost: microseconds, lower is better.
+constexpr counter_meta delay_us(std::string_view name) { return {name, "us", better::lower}; }
+
 struct blocking_pitfall {
     static constexpr std::string_view name = "blocking_pitfall";
     static constexpr bool exercises_io = true;  // every I/O backend runs it (bench/product.hpp)
@@ -327,15 +330,10 @@ struct blocking_pitfall {
     }
 
     static constexpr counter_meta counter_info[] = {
-        {"timer_late_p50_us", "us", better::lower},
-        {"timer_late_p99_us", "us", better::lower},
-        {"timer_late_max_us", "us", better::lower},
-        {"timers", "tasks", better::none},
-        {"blocking_calls", "calls", better::none},
-        {"call_us", "us", better::none},
-        {"served_during_call_frac", "fraction", better::higher},
-        {"offload_cost_us", "us", better::lower},
-        {"offload_cost_max_us", "us", better::lower}};
+        delay_us("timer_late_p50_us"), delay_us("timer_late_p99_us"), delay_us("timer_late_max_us"),
+        {"timers", "tasks", better::none}, {"blocking_calls", "calls", better::none}, {"call_us", "us", better::none},
+        {"served_during_call_frac", "fraction", better::higher}, delay_us("offload_cost_us"),
+        delay_us("offload_cost_max_us")};
     static counters report(const params& p, const measurement& m) {
         const sums_of sum{m};
         std::vector<double> late = m.samples;

@@ -217,14 +217,7 @@ struct echo {
         if (!p.sweep) add_closed(m, r, p.rate ? static_cast<double>(r.server_cpu_ns) : s.server_cpu);
         if (p.rate == 0) return;
         const echo_phase& o = p.sweep ? r : *r.open;
-        x["open_requests"] += static_cast<double>(o.requests);
-        x["open_s"] += static_cast<double>(o.elapsed_ns) / 1e9;
-        x["open_p50_us"] += static_cast<double>(o.p50_ns) / 1e3;
-        x["open_p90_us"] += static_cast<double>(o.p90_ns) / 1e3;
-        x["open_p99_us"] += static_cast<double>(o.p99_ns) / 1e3;
-        x["open_p999_us"] += static_cast<double>(o.p999_ns) / 1e3;
-        x["open_max_us"] = std::max(x["open_max_us"], static_cast<double>(o.max_ns) / 1e3);
-        x["open_server_cpu_ns"] += static_cast<double>(o.server_cpu_ns);
+        add_phase(m, o, "open_", static_cast<double>(o.server_cpu_ns));
         x["gen_cpu_ns"] += static_cast<double>(o.cpu_ns);
         x["gen_sent"] += static_cast<double>(o.sent);
         x["gen_late"] += static_cast<double>(o.late);
@@ -255,12 +248,10 @@ struct echo {
         if (!p.sweep) out = closed_counters(m, counter_info);
         if (p.rate == 0) return out;
         const sums_of sum{m};
+        for (const char* k : {"open_p50_us", "open_p90_us", "open_p99_us", "open_p999_us", "hiccup_p999_us"})
+            out[k] = sum.mean(k);
         out.insert({{"open_rate", static_cast<double>(p.rate)},
                     {"open_req_per_s", ratio(sum("open_requests"), sum("open_s"))},
-                    {"open_p50_us", sum.mean("open_p50_us")},
-                    {"open_p90_us", sum.mean("open_p90_us")},
-                    {"open_p99_us", sum.mean("open_p99_us")},
-                    {"open_p999_us", sum.mean("open_p999_us")},
                     {"open_max_us", sum("open_max_us")},
                     {"open_server_cpu_ns_per_req", ratio(sum("open_server_cpu_ns"), sum("open_requests"))},
                     {"gen_cpu_ns_per_req", ratio(sum("gen_cpu_ns"), sum("open_requests"))},
@@ -270,7 +261,6 @@ struct echo {
                     {"gen_valid", m.iterations > 0 && sum("gen_invalid_runs") == 0 ? 1.0 : 0.0},
                     {"gen_pinned", sum("gen_pinned")},
                     {"hiccup_max_us", sum("hiccup_max_us")},
-                    {"hiccup_p999_us", sum.mean("hiccup_p999_us")},
                     {"steal_frac", ratio(sum("steal_ns"), sum("cpu_ns_available"))}});
         return out;
     }

@@ -307,10 +307,8 @@ struct echo_accept {
     static constexpr counter_meta counter_info[] = {
         echo_counter::req_per_s, echo_counter::p50_us, echo_counter::p99_us, echo_counter::max_us,
         echo_counter::client_cpu_frac, echo_counter::server_cpu_ns_per_req, echo_counter::client_cpu_ns_per_req,
-        {"workers", "workers", better::none},
-        {"conn_balance", "max/mean", better::lower},
-        {"req_balance", "max/mean", better::lower},
-        {"stuck_conns", "connections/stall", better::lower}};
+        {"workers", "workers", better::none}, {"conn_balance", "max/mean", better::lower},
+        {"req_balance", "max/mean", better::lower}, {"stuck_conns", "connections/stall", better::lower}};
     static counters report(const params& p, const measurement& m) {
         const sums_of sum{m};
         counters c = closed_counters(m, counter_info);

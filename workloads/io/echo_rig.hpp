@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <netinet/in.h>
@@ -212,19 +213,24 @@ inline constexpr counter_meta server_cpu_ns_per_req{"server_cpu_ns_per_req", "ns
 inline constexpr counter_meta client_cpu_ns_per_req{"client_cpu_ns_per_req", "ns/req", better::none, 0, true};
 }  // namespace echo_counter
 
-// One closed phase into the sums: its requests, time, percentiles, slowest
-// round trip (a max over runs), the generator's CPU and the server's.
-inline void add_closed(measurement& m, const echo_phase& r, double server_cpu_ns) {
+// One phase into the sums, under `prefix` ("" the closed loop, "open_" the
+// open one): its requests, time, percentiles, slowest round trip (a max
+// over runs) and the server's CPU.
+inline void add_phase(measurement& m, const echo_phase& r, const std::string& prefix, double server_cpu_ns) {
     auto& x = m.sums;
-    x["requests"] += static_cast<double>(r.requests);
-    x["client_s"] += static_cast<double>(r.elapsed_ns) / 1e9;
-    x["p50_us"] += static_cast<double>(r.p50_ns) / 1e3;
-    x["p90_us"] += static_cast<double>(r.p90_ns) / 1e3;
-    x["p99_us"] += static_cast<double>(r.p99_ns) / 1e3;
-    x["p999_us"] += static_cast<double>(r.p999_ns) / 1e3;
-    x["max_us"] = std::max(x["max_us"], static_cast<double>(r.max_ns) / 1e3);
-    x["client_cpu_s"] += static_cast<double>(r.cpu_ns) / 1e9;
-    x["server_cpu_ns"] += server_cpu_ns;
+    x[prefix + "requests"] += static_cast<double>(r.requests);
+    x[prefix.empty() ? "client_s" : prefix + "s"] += static_cast<double>(r.elapsed_ns) / 1e9;
+    for (const auto& [key, ns] : {std::pair{"p50_us", r.p50_ns}, std::pair{"p90_us", r.p90_ns},
+                                  std::pair{"p99_us", r.p99_ns}, std::pair{"p999_us", r.p999_ns}})
+        x[prefix + key] += static_cast<double>(ns) / 1e3;
+    double& most = x[prefix + "max_us"];
+    most = std::max(most, static_cast<double>(r.max_ns) / 1e3);
+    x[prefix + "server_cpu_ns"] += server_cpu_ns;
+}
+// The closed phase, with the generator's CPU.
+inline void add_closed(measurement& m, const echo_phase& r, double server_cpu_ns) {
+    add_phase(m, r, "", server_cpu_ns);
+    m.sums["client_cpu_s"] += static_cast<double>(r.cpu_ns) / 1e9;
 }
 
 // The closed-loop counters of those sums, the ones `declared` names.
@@ -233,15 +239,12 @@ inline counters closed_counters(const measurement& m, std::span<const counter_me
     const double secs = sum("client_s");
     // client_cpu_frac near 1: the client had its core to itself, and
     // req_per_s is a lower bound on what the server could do.
-    const counters all{{"req_per_s", ratio(sum("requests"), secs)},
-                       {"p50_us", sum.mean("p50_us")},
-                       {"p90_us", sum.mean("p90_us")},
-                       {"p99_us", sum.mean("p99_us")},
-                       {"p999_us", sum.mean("p999_us")},
-                       {"max_us", sum("max_us")},
-                       {"client_cpu_frac", ratio(sum("client_cpu_s"), secs)},
-                       {"server_cpu_ns_per_req", ratio(sum("server_cpu_ns"), sum("requests"))},
-                       {"client_cpu_ns_per_req", ratio(sum("client_cpu_s") * 1e9, sum("requests"))}};
+    counters all{{"req_per_s", ratio(sum("requests"), secs)},
+                 {"max_us", sum("max_us")},
+                 {"client_cpu_frac", ratio(sum("client_cpu_s"), secs)},
+                 {"server_cpu_ns_per_req", ratio(sum("server_cpu_ns"), sum("requests"))},
+                 {"client_cpu_ns_per_req", ratio(sum("client_cpu_s") * 1e9, sum("requests"))}};
+    for (const char* k : {"p50_us", "p90_us", "p99_us", "p999_us"}) all[k] = sum.mean(k);
     counters out;
     for (const counter_meta& c : declared)
         if (const auto it = all.find(std::string(c.name)); it != all.end()) out.insert(*it);
