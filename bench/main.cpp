@@ -7,12 +7,23 @@
 // merges the families' Google Benchmark JSON into one results file, written
 // atomically. --instructions counts instructions under callgrind instead.
 //
-//   cli.*        parsing and validation, exit statuses, --help
-//   output.*     the --out target, atomic writing, the results document
-//   supervise.*  children, signals, the families and their merge
-//   reference.*  the kernel scheduler reference, --instructions
-//   serve.*      `cobench serve`: one runtime's echo server until a signal
-//   name_filter.* --filter (RE2)
+//   cli.*          parsing and validation, exit statuses, --help
+//   name_filter.*  --filter (RE2)
+//   families.*     the runtime x workload product registered with Google
+//                  Benchmark (product.hpp), the declared pairs, the results'
+//                  metadata; probe.hpp, the max_tasks probe
+//   orchestrate.*  run_benchmarks(): the families as children, the references
+//                  beside them, one results file; --family in the child
+//   merge.*        a family's output merged into the results document
+//   supervise.*    running children: signals, deadlines, output relay
+//   reference.*    references, one kind of catalogue entry: the kernel's
+//                  scheduler benchmark and the Asio echo server
+//   instructions.* --instructions: instruction counts under callgrind
+//   output.*       the --out target, atomic writing, the results document
+//   machine.*      what the results' context records about the machine
+//   programs/serve `cobench serve`: one runtime's echo server until a signal
+// The programs beside this binary (bench/programs/): the load generator
+// (cobench_echo_client) and the Asio echo server (cobench_asio_echo).
 #include <cstdio>
 #include <set>
 #include <string>
@@ -23,6 +34,7 @@
 #include "bench/cli.hpp"
 #include "bench/families.hpp"
 #include "bench/instructions.hpp"
+#include "bench/orchestrate.hpp"
 #include "bench/programs/serve/serve.hpp"
 #include "bench/reference.hpp"
 #include "bench/supervise.hpp"
