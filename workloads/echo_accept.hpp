@@ -34,7 +34,7 @@
 // The client marks one request per period (the first request started at or
 // after each tick; ticks start once every connection is first open, so a
 // stall hits a server in its steady state): 250 ms in quick (a run of about a
-// second holds several), 1 s in full (the "50 ms in every second"),
+// second holds several), 1 s in full ("50 ms in every second"),
 // 100 ms in test. The server task that reads a marked request busy-waits S ms
 // before replying, a CPU hog inside a handler, so its worker's whole loop
 // stalls. Clients reconnect after every 20 round trips so that new
@@ -117,7 +117,7 @@ struct echo_accept {
         // A runtime of another kind declares it once (unsupported()), not once a size.
         if (rt.kind != task_kind::hybrid || !rt.concurrent) return {out.front()};
         // The stall variants, at every CPU busy: about 4 stalls a run in
-        // quick, 5 in full (at the 50-60k req/s two workers give on 2 CPUs).
+        // quick, 5 in full, at the rate two workers serve on 2 CPUs.
         const std::size_t sc = by_profile<std::size_t>(p, 4, 100, 100);
         const std::uint64_t stotal = by_profile<std::uint64_t>(p, 160, 50000, 250000);
         const std::uint64_t period = by_profile<std::uint64_t>(p, 100, 250, 1000);

@@ -100,7 +100,10 @@ public:
     // died gets EPIPE, an error its task reports, instead of killing the
     // benchmark process.
     static void prepare(std::size_t fds, std::string_view who) {
-        if (!ensure_nofile(fds)) throw std::runtime_error(std::string(who) + ": " + nofile_short(fds));
+        if (!ensure_nofile(fds)) {
+            const std::string why = nofile_short(fds);
+            throw std::runtime_error(std::string(who) + ": " + (why.empty() ? "RLIMIT_NOFILE too low" : why));
+        }
         if (struct sigaction sa{}; ::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
             std::signal(SIGPIPE, SIG_IGN);
     }
