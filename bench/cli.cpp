@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/instructions.hpp"
 #include "bench/reference.hpp"
-#include "bench/yardstick.hpp"
 #include "runtimes/core/worker_group.hpp"
 #include "workloads/memory.hpp"
 
@@ -233,10 +233,15 @@ options parse_args(int argc, char** argv) {
         } else if (a == "--runtimes") {
             std::vector<std::string> asked = split_list("--runtimes", value());
             std::set<std::string> seen;
+            const auto refs = reference_runtimes();
             for (auto& r : asked) {
-                if (r != yardstick_runtime && std::find(known.begin(), known.end(), r) == known.end())
-                    throw bad_input("unknown runtime '" + r + "' (known: " + join(known) + "; and " +
-                                    yardstick_runtime + ", the Boost.Asio yardstick)");
+                const bool is_reference =
+                    std::any_of(refs.begin(), refs.end(), [&](const reference_runtime& x) { return x.name == r; });
+                if (!is_reference && std::find(known.begin(), known.end(), r) == known.end()) {
+                    std::string also;
+                    for (auto& x : refs) also += "; and " + x.name + ", " + x.what;
+                    throw bad_input("unknown runtime '" + r + "' (known: " + join(known) + also + ")");
+                }
                 if (!seen.insert(r).second) throw bad_input("--runtimes names '" + r + "' twice");
             }
             o.runtimes = asked;
@@ -299,7 +304,8 @@ options parse_args(int argc, char** argv) {
     }
     if (o.runtimes.empty()) {
         o.runtimes = known;
-        o.runtimes.push_back(yardstick_runtime);  // the Boost.Asio yardstick: in unless a --runtimes list leaves it out
+        // The reference programs (bench/reference.hpp): in unless a --runtimes list leaves them out.
+        for (auto& x : reference_runtimes()) o.runtimes.push_back(x.name);
     }
     if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 5 : 1;
     if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full || o.prof == profile::limits ? 1800 : 300;
@@ -373,10 +379,8 @@ std::vector<std::string> runnable_names(const options& o, bool instructions) {
             std::find(o.runtimes.begin(), o.runtimes.end(), p.runtime) != o.runtimes.end())
             names.push_back(p.name);
     if (!instructions)
-        for (auto& r : kernel_reference_names(o.prof))
+        for (auto& r : reference_entries(o.prof))
             if (std::find(o.runtimes.begin(), o.runtimes.end(), r.runtime) != o.runtimes.end()) names.push_back(r.name);
-    if (!instructions && std::find(o.runtimes.begin(), o.runtimes.end(), yardstick_runtime) != o.runtimes.end())
-        for (auto& y : yardstick_names(o.prof)) names.push_back(y.name);
     return names;
 }
 

@@ -7,12 +7,23 @@
 // merges the families' Google Benchmark JSON into one results file, written
 // atomically. --instructions counts instructions under callgrind instead.
 //
-//   cli.*        parsing and validation, exit statuses, --help
-//   output.*     the --out target, atomic writing, the results document
-//   supervise.*  children, signals, the families and their merge
-//   reference.*  the kernel scheduler reference, --instructions
-//   serve.*      `cobench serve`: one runtime's echo server until a signal
-//   name_filter.* --filter (RE2)
+//   cli.*          parsing and validation, exit statuses, --help
+//   name_filter.*  --filter (RE2)
+//   families.*     the runtime x workload product registered with Google
+//                  Benchmark (product.hpp), the declared pairs, the results'
+//                  metadata; probe.hpp, the max_tasks probe
+//   orchestrate.*  run_benchmarks(): the families as children, the references
+//                  beside them, one results file; --family in the child
+//   merge.*        a family's output merged into the results document
+//   supervise.*    running children: signals, deadlines, output relay
+//   reference.*    references, one kind of catalogue entry: the kernel's
+//                  scheduler benchmark and the Asio echo server
+//   instructions.* --instructions: instruction counts under callgrind
+//   output.*       the --out target, atomic writing, the results document
+//   machine.*      what the results' context records about the machine
+//   programs/serve `cobench serve`: one runtime's echo server until a signal
+// The programs beside this binary (bench/programs/): the load generator
+// (cobench_echo_client) and the Asio echo server (cobench_asio_echo).
 #include <cstdio>
 #include <set>
 #include <string>
@@ -22,18 +33,19 @@
 
 #include "bench/cli.hpp"
 #include "bench/families.hpp"
+#include "bench/instructions.hpp"
+#include "bench/orchestrate.hpp"
+#include "bench/programs/serve/serve.hpp"
 #include "bench/reference.hpp"
-#include "bench/serve.hpp"
 #include "bench/supervise.hpp"
-#include "bench/yardstick.hpp"
 #include "runtimes/core/inject.hpp"
 
 namespace {
 
 using namespace cb;
 
-// Each planned benchmark once, then the kernel reference, then each declared
-// pair once; a name declared unable to run is never listed as planned too.
+// Each planned benchmark once, then the references, then each declared pair
+// once; a name declared unable to run is never listed as planned too.
 int run_list(const options& o) {
     std::set<std::string> declared, printed;
     std::vector<std::string> declared_lines;
@@ -45,16 +57,14 @@ int run_list(const options& o) {
     for (auto& p : planned_pairs(o.prof))
         if (o.selected(p.name, p.runtime) && !declared.count(p.name) && printed.insert(p.name).second)
             std::printf("%s%s\n", p.name.c_str(), p.deterministic ? "  [instructions]" : "");
-    for (auto& r : kernel_reference_names(o.prof))
-        if (o.selected(r.name, r.runtime)) std::printf("%s  [reference: perf bench sched pipe]\n", r.name.c_str());
-    for (auto& y : yardstick_names(o.prof))
-        if (o.selected(y.name, yardstick_runtime)) std::printf("%s  [reference: Boost.Asio yardstick]\n", y.name.c_str());
+    for (auto& r : reference_entries(o.prof))
+        if (o.selected(r.name, r.runtime)) std::printf("%s  [reference: %s]\n", r.name.c_str(), r.what.c_str());
     for (auto& l : declared_lines) std::printf("%s\n", l.c_str());
     return exit_ok;
 }
 
 int run(int argc, char** argv) {
-    // `cobench serve ...`: a standalone echo server (bench/serve.hpp), flags of its own.
+    // `cobench serve ...`: a standalone echo server (bench/programs/serve), flags of its own.
     if (argc > 1 && std::string(argv[1]) == "serve") return run_serve(parse_serve_args(argc, argv));
     const options o = parse_args(argc, argv);
     if (o.help) {

@@ -1,45 +1,60 @@
 #include "reference.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <fstream>
+#include <cstdlib>
+#include <functional>
 #include <stdexcept>
 
+#include <boost/version.hpp>
 #include <re2/re2.h>
 #include <unistd.h>
 
 #include "bench/families.hpp"
-#include "bench/output.hpp"
 #include "bench/supervise.hpp"
+#include "workloads/echo.hpp"
+#include "workloads/io/program_run.hpp"
+#include "workloads/slow_io.hpp"
 
 namespace cb {
+namespace {
 
 using json = nlohmann::json;
 
+// One kind of reference: its entries, and how a selection of them runs.
+struct reference_kind {
+    std::vector<reference_entry> (*entries)(profile);
+    void (*run)(const options&, const std::vector<reference_entry>& selected, json& benchmarks, json& declared,
+                json& references);
+};
+
+// ---- the kernel's scheduler benchmark ---------------------------------------
+
 // perf's scheduler benchmark bounces between two processes, or two threads
 // with -T: it stands beside every runtime whose tasks are exactly that.
-std::vector<reference_name> kernel_reference_names(profile p) {
-    std::vector<reference_name> out;
+std::vector<reference_entry> kernel_entries(profile p) {
+    std::vector<reference_entry> out;
     if (!measures_workloads(p)) return out;  // the limits profile probes capacity only
     for (const runtime_traits& t : registered_traits()) {
         if (t.kind != task_kind::process && t.kind != task_kind::thread) continue;
         const std::string rt(t.name);
-        out.push_back({"kernel_sched_pipe/" + rt + "/pin:same", rt, t.kind == task_kind::thread});
+        out.push_back({"kernel_sched_pipe/" + rt + "/pin:same", "kernel_sched_pipe", rt, "pin:same",
+                       "perf bench sched pipe"});
     }
     return out;
 }
 
-profile instruction_sizes(profile p) { return p == profile::full ? profile::quick : profile::test; }
+bool runs_threads(const std::string& runtime) {
+    for (const runtime_traits& t : registered_traits())
+        if (t.name == runtime) return t.kind == task_kind::thread;
+    return false;
+}
 
-// The kernel's own scheduler benchmark, measured the way pipe_pong measures
-// a runtime: two tasks pinned to CPU 0 bounce a byte through two pipes;
-// perf prints the round trip in usecs/op, one-way is half. Recorded as
-// kernel_sched_pipe/{processes,threads}/pin:same, or declared if perf is
-// missing.
-void kernel_reference(const options& o, json& benchmarks, json& declared) {
-    std::vector<reference_name> todo;
-    for (auto& r : kernel_reference_names(o.prof))
-        if (o.selected(r.name, r.runtime)) todo.push_back(r);
-    if (todo.empty()) return;
+// Measured the way pipe_pong measures a runtime: two tasks pinned to CPU 0
+// bounce a byte through two pipes; perf prints the round trip in usecs/op,
+// one-way is half.
+void run_kernel(const options& o, const std::vector<reference_entry>& todo, json& benchmarks, json& declared, json&) {
     child_options co;
     co.search_path = true;
     co.capture = true;
@@ -50,15 +65,14 @@ void kernel_reference(const options& o, json& benchmarks, json& declared) {
                  probe.status == "ok" ? "..." : ": perf does not run, declared");
     static const RE2 usecs(R"(([0-9.]+) usecs/op)");
     for (const auto& ref : todo) {
-        const std::string mode = ref.runtime;
         if (probe.status != "ok") {
-            declared.push_back({{"workload", "kernel_sched_pipe"}, {"runtime", mode}, {"params", "pin:same"},
+            declared.push_back({{"workload", ref.workload}, {"runtime", ref.runtime}, {"params", ref.params},
                                 {"reason", "perf is not installed or does not run (Debian package linux-perf): " +
                                                probe.message}});
             continue;
         }
         std::vector<std::string> args{"taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-l", std::to_string(loops)};
-        if (ref.threads) args.push_back("-T");
+        if (runs_threads(ref.runtime)) args.push_back("-T");  // the two tasks are threads of one process
         co.timeout_s = o.family_timeout;
         for (int rep = 0; rep < o.repetitions; ++rep) {
             const child_result r = run_child(args, co);
@@ -79,89 +93,155 @@ void kernel_reference(const options& o, json& benchmarks, json& declared) {
     }
 }
 
-namespace {
+// ---- the Boost.Asio echo server ---------------------------------------------
 
-// Parses "summary: N" / "totals: N" from a callgrind output file.
-double callgrind_total(const std::string& path) {
-    std::ifstream f(path);
-    std::string line;
-    double total = -1;
-    while (std::getline(f, line)) {
-        if (line.rfind("summary:", 0) == 0 || line.rfind("totals:", 0) == 0) {
+constexpr const char* asio_runtime = "asio";
+
+// What the Asio server is, for the workloads' sizes and unsupported():
+// one thread, stackless coroutines, a frame a connection, sized as a light
+// runtime.
+constexpr runtime_traits asio_traits{"asio", "Boost.Asio (one thread, C++20 coroutines)", task_kind::coroutine, false,
+                                     true, stack_model::stackless, cost_class::light};
+
+std::string boost_version() {
+    return std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000);
+}
+std::string asio_label() { return "Boost.Asio " + boost_version() + " (one thread, C++20 coroutines; yardstick)"; }
+
+// $COBENCH_ASIO_ECHO_BIN, else cobench_asio_echo beside this executable.
+std::string find_asio(std::string* why) {
+    std::string p;
+    if (const char* env = std::getenv("COBENCH_ASIO_ECHO_BIN"); env && *env) {
+        p = env;
+    } else {
+        p = self_exe();
+        p = p.substr(0, p.find_last_of('/') + 1) + "cobench_asio_echo";
+    }
+    if (::access(p.c_str(), X_OK) != 0) {
+        *why = "the Asio echo server '" + p + "' is not an executable file (build target cobench_asio_echo, or set "
+               "COBENCH_ASIO_ECHO_BIN)";
+        return {};
+    }
+    return p;
+}
+
+// An entry the Asio server serves: one workload's params, bound.
+struct program_entry {
+    reference_entry ref;
+    std::string unsupported;
+    int max_repetitions = 100;
+    double ops = 0;  // round trips served
+    std::function<run_result(const wl::server_program&, measurement&)> run;
+    std::function<counters(const measurement&)> report;
+};
+
+template <class W>
+void add_program_entries(profile prof, std::vector<program_entry>& out) {
+    for (const auto& p : W::sizes(prof, asio_traits)) {
+        program_entry e;
+        e.ref = {std::string(W::name) + "/" + asio_runtime + "/" + p.label(), std::string(W::name), asio_runtime,
+                 p.label(), "Boost.Asio yardstick"};
+        e.unsupported = W::unsupported(asio_traits, p);
+        e.max_repetitions = W::max_repetitions(p);
+        e.ops = static_cast<double>(W::served(p));
+        e.run = [p](const wl::server_program& prog, measurement& m) { return wl::run_on_program<W>(prog, p, m); };
+        e.report = [p](const measurement& m) { return W::report(p, m); };
+        out.push_back(std::move(e));
+    }
+}
+
+std::vector<program_entry> asio_program_entries(profile prof) {
+    std::vector<program_entry> out;
+    if (!measures_workloads(prof)) return out;
+    add_program_entries<wl::echo>(prof, out);
+    add_program_entries<wl::slow_io>(prof, out);
+    return out;
+}
+
+std::vector<reference_entry> asio_entries(profile p) {
+    std::vector<reference_entry> out;
+    for (auto& e : asio_program_entries(p)) out.push_back(e.ref);
+    return out;
+}
+
+// One run a repetition, each its own measurement, written as the entry's
+// repetition (real and CPU time: the run's wall time, as for a runtime's
+// I/O workload).
+void run_asio(const options& o, const std::vector<reference_entry>& selected, json& benchmarks, json& declared,
+              json& references) {
+    std::vector<program_entry> todo;
+    for (auto& e : asio_program_entries(o.prof))
+        if (std::any_of(selected.begin(), selected.end(), [&](auto& s) { return s.name == e.ref.name; }))
+            todo.push_back(std::move(e));
+    references[asio_runtime] = {{"label", asio_label()}, {"kind", "yardstick"}, {"version", boost_version()},
+                                {"program", "cobench_asio_echo (bench/programs/asio_echo/)"}};
+    std::string why;
+    const wl::server_program prog{find_asio(&why)};
+    std::fprintf(stderr, "cobench: Boost.Asio yardstick: %zu benchmarks%s\n", todo.size(),
+                 prog.path.empty() ? ": the server is missing, declared" : "...");
+    const auto t_all = std::chrono::steady_clock::now();
+    std::size_t ok = 0, failed = 0;
+    for (const auto& e : todo) {
+        throw_if_interrupted();
+        const std::string reason = prog.path.empty() ? why : e.unsupported;
+        if (!reason.empty()) {
+            declared.push_back({{"workload", e.ref.workload}, {"runtime", e.ref.runtime}, {"params", e.ref.params},
+                                {"reason", reason}});
+            continue;
+        }
+        const int reps = std::max(1, std::min(o.repetitions, e.max_repetitions));
+        for (int rep = 0; rep < reps; ++rep) {
+            measurement m;
+            std::string error;
             try {
-                total = std::stod(line.substr(line.find(':') + 1));
-            } catch (const std::exception&) {
-                total = -1;
+                error = e.run(prog, m).error;
+            } catch (const std::exception& ex) {
+                error = ex.what();
             }
+            throw_if_interrupted();
+            if (!error.empty()) {
+                ++failed;
+                benchmarks.push_back({{"name", e.ref.name}, {"run_name", e.ref.name}, {"run_type", "iteration"},
+                                      {"reference", true}, {"error_occurred", true},
+                                      {"error_message", "Asio yardstick: " + error}});
+                break;
+            }
+            const double wall_ms = m.seconds * 1e3;
+            json b{{"name", e.ref.name}, {"run_name", e.ref.name}, {"run_type", "iteration"},
+                   {"repetitions", reps}, {"repetition_index", rep}, {"iterations", 1},
+                   {"real_time", wall_ms}, {"cpu_time", wall_ms}, {"time_unit", "ms"},
+                   {"reference", true}, {"label", asio_label()}, {"ops", e.ops}};
+            for (auto& [k, v] : e.report(m)) b[k] = v;
+            benchmarks.push_back(b);
+            ++ok;
         }
     }
-    return total;
+    std::fprintf(stderr, "cobench: Boost.Asio yardstick: %zu runs ok, %zu failed, in %.1f s\n", ok, failed,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count());
 }
+
+// ---- the catalogue ----------------------------------------------------------
+
+constexpr reference_kind catalogue[] = {{kernel_entries, run_kernel}, {asio_entries, run_asio}};
 
 }  // namespace
 
-int run_instructions(const options& o) {
-    output_target target(o.out);  // refused here, before anything runs
-    child_options probe_opts;
-    probe_opts.search_path = true;
-    probe_opts.capture = true;
-    probe_opts.timeout_s = 60;
-    if (run_child({"valgrind", "--version"}, probe_opts).status != "ok")
-        throw std::runtime_error("--instructions needs valgrind (apt-get install valgrind)");
-    const std::string exe = self_exe();
-    const profile prof = instruction_sizes(o.prof);
-    json benchmarks = json::array(), families = json::array();
-    bool all_ok = true;
-    std::vector<planned_pair> todo;
-    for (auto& p : planned_pairs(prof))
-        if (p.deterministic && o.selected(p.name, p.runtime)) todo.push_back(p);
-    std::size_t k = 0;
-    for (auto& p : todo) {
-        ++k;
-        const std::string out = target.scratch("callgrind." + std::to_string(k));
-        const std::string ops_file = target.scratch("ops." + std::to_string(k));
-        std::vector<std::string> args{"valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
-                                      "--callgrind-out-file=" + out, exe, "--instr-one", p.name,
-                                      "--profile", std::string(profile_name(prof)), "--family-out", ops_file,
-                                      "--supervisor", std::to_string(::getpid())};
-        std::fprintf(stderr, "cobench: [%zu/%zu] %s under callgrind...\n", k, todo.size(), p.name.c_str());
-        child_options co;
-        co.search_path = true;
-        co.quiet_stdout = true;
-        co.timeout_s = o.family_timeout;
-        child_result r = run_child(args, co);
-        double ir = callgrind_total(out), ops = -1;
-        if (std::ifstream f(ops_file); f) f >> ops;
-        ::unlink(out.c_str());
-        ::unlink(ops_file.c_str());
-        if (r.status == "ok" && (ir <= 0 || ops <= 0)) r = {"error", "no instruction count came back", "", r.wall_s};
-        if (r.status != "ok") {
-            all_ok = false;
-            std::fprintf(stderr, "cobench: [%zu/%zu] %s: %s: %s\n", k, todo.size(), p.name.c_str(), r.status.c_str(),
-                         r.message.c_str());
-            benchmarks.push_back({{"name", p.name}, {"run_name", p.name}, {"run_type", "iteration"}, {"error_occurred", true},
-                                  {"error_message", r.status + ": " + r.message}});
-            continue;
-        }
-        benchmarks.push_back({{"name", p.name}, {"run_name", p.name}, {"run_type", "iteration"}, {"repetitions", 1},
-                              {"repetition_index", 0}, {"iterations", 1}, {"real_time", r.wall_s * 1e3},
-                              {"cpu_time", r.wall_s * 1e3}, {"time_unit", "ms"}, {"instructions", ir},
-                              {"instructions_per_op", ir / ops}});
-    }
-    families.push_back({{"runtime", "callgrind"}, {"status", all_ok ? "ok" : "error"}, {"message", ""}, {"wall_s", 0}});
-    json doc{{"context", context_json(o, json::object())}, {"benchmarks", benchmarks}, {"families", families},
-             {"declared", json::array()}};
-    doc["context"]["cobench_sizes"] = std::string(profile_name(prof));
-    return finish(target, doc, "instruction counts");
+std::vector<reference_entry> reference_entries(profile p) {
+    std::vector<reference_entry> out;
+    for (const reference_kind& k : catalogue)
+        for (auto& e : k.entries(p)) out.push_back(std::move(e));
+    return out;
 }
 
-int run_instr_one(const options& o) {
-    become_supervised_child(o.supervisor);
-    double ops = run_instrumented(o.instr_one, o.prof);
-    std::ofstream f(o.family_out);
-    f << ops << "\n";
-    f.close();
-    return f ? 0 : 2;
+std::vector<reference_runtime> reference_runtimes() { return {{asio_runtime, "the Boost.Asio yardstick"}}; }
+
+void run_references(const options& o, json& benchmarks, json& declared, json& references) {
+    for (const reference_kind& k : catalogue) {
+        std::vector<reference_entry> todo;
+        for (auto& e : k.entries(o.prof))
+            if (o.selected(e.name, e.runtime)) todo.push_back(std::move(e));
+        if (!todo.empty()) k.run(o, todo, benchmarks, declared, references);
+    }
 }
 
 }  // namespace cb

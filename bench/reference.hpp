@@ -1,5 +1,22 @@
-// Beside the runtimes: the kernel's own scheduler benchmark as a reference,
-// and the deterministic mode that counts instructions under callgrind.
+// References: programs that are not runtimes, measured beside them. One kind
+// of catalogue entry, which --list, the orchestrator and the results use:
+//
+//   kernel_sched_pipe/{processes,threads}/pin:same
+//       the kernel's own scheduler benchmark (perf bench sched pipe), two
+//       tasks bouncing a byte as pipe_pong's do; selected through the
+//       runtime whose tasks are exactly that (processes, threads);
+//   echo/asio/..., slow_io/asio/...
+//       the Boost.Asio echo server (cobench_asio_echo: one thread, C++20
+//       coroutines, the way Asio's own examples write it), served through
+//       the echo rig exactly as a runtime's tasks are, with the workloads'
+//       own sizes, state, verify and counters (workloads/io/program_run.hpp);
+//       selected by a name of its own, "asio", which --runtimes takes
+//       besides the runtimes (without --runtimes it is in). Its entries
+//       carry "reference": true, and the results' context.references.asio
+//       says what it is.
+//
+// A reference that cannot run here (perf or the server missing) is
+// declared, with the reason, not run.
 #pragma once
 
 #include <string>
@@ -11,26 +28,27 @@
 
 namespace cb {
 
-// kernel_sched_pipe/{processes,threads}/pin:same, selected through the
-// runtime named second (processes or threads).
-struct reference_name {
-    std::string name, runtime;
-    bool threads;  // perf's -T: the two tasks are threads of one process, not two processes
+struct reference_entry {
+    std::string name;                       // workload/runtime/params
+    std::string workload, runtime, params;  // runtime: the name --runtimes selects it by
+    std::string what;                       // for --list: "[reference: WHAT]"
 };
-std::vector<reference_name> kernel_reference_names(profile p);
 
-// Runs `perf bench sched pipe` for each selected reference name, appending
-// entries to `benchmarks`, or to `declared` where perf is missing. Throws
-// cb::interrupted if a signal arrives.
-void kernel_reference(const options& o, nlohmann::json& benchmarks, nlohmann::json& declared);
+// Every reference entry of a profile, in catalogue order.
+std::vector<reference_entry> reference_entries(profile p);
 
-// The sizes --instructions counts at: valgrind runs in seconds at these.
-profile instruction_sizes(profile p);
+// The names --runtimes takes besides the registered runtimes, with what each
+// is ("asio": "the Boost.Asio yardstick"); each is in unless a list leaves it out.
+struct reference_runtime {
+    std::string name, what;
+};
+std::vector<reference_runtime> reference_runtimes();
 
-// --instructions: one callgrind run per deterministic pair; writes o.out.
-int run_instructions(const options& o);
-
-// --instr-one (inside valgrind): runs one pair, writes its operation count.
-int run_instr_one(const options& o);
+// Runs every selected reference entry, appending to `benchmarks` (or to
+// `declared` where it cannot run here) and, for a reference program that
+// ran, saying what it is in `references` (the results' context.references).
+// Throws cb::interrupted if a signal arrives.
+void run_references(const options& o, nlohmann::json& benchmarks, nlohmann::json& declared,
+                    nlohmann::json& references);
 
 }  // namespace cb

@@ -7,11 +7,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 
-#include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -20,17 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench/families.hpp"
-#include "bench/output.hpp"
-#include "bench/reference.hpp"
-#include "bench/yardstick.hpp"
-
 extern char** environ;
 
 namespace cb {
 namespace {
 
-using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
 // ---- parent side: signals ---------------------------------------------------
@@ -124,19 +115,6 @@ void wait_readable(stream_relay* relays, int count, int timeout_ms) {
         if (relays[i].from >= 0) fds[n++] = {relays[i].from, POLLIN, 0};
     ::poll(fds, static_cast<nfds_t>(n), timeout_ms);  // EINTR: a signal, looked at by the caller
     for (int i = 0; i < count; ++i) relays[i].pump();
-}
-
-std::string exact_names_pattern(const std::vector<std::string>& names) {
-    // Anchored literal alternatives, for RE2 (bench/name_filter.hpp).
-    std::string p = "^(?:";
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (i) p += '|';
-        for (char c : names[i]) {
-            if (std::strchr("^$\\.*+?()[]{}|", c)) p += '\\';
-            p += c;
-        }
-    }
-    return p + ")$";
 }
 
 }  // namespace
@@ -318,98 +296,6 @@ void become_supervised_child(pid_t supervisor) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     // The parent may have died before prctl: then we were re-parented already.
     if (::getppid() != supervisor) on_child_signal(SIGTERM);
-}
-
-// ---- the modes --------------------------------------------------------------
-
-int run_family(const options& o) {
-    become_supervised_child(o.supervisor);
-    if (register_family(o.family, o.prof, o.filter.pattern(), o.repetitions) == 0) return 0;
-    std::vector<std::string> args{"cobench", "--benchmark_out=" + o.family_out, "--benchmark_out_format=json",
-                                  "--benchmark_repetitions=" + std::to_string(o.repetitions)};
-    for (auto& f : o.gbench_flags) args.push_back(f);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    int argc = static_cast<int>(argv.size());
-    benchmark::Initialize(&argc, argv.data());
-    if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
-
-int run_benchmarks(const options& o) {
-    output_target target(o.out);  // refused here, before anything runs
-    json families = json::array(), benchmarks = json::array(), context;
-    const std::string exe = self_exe();
-    const auto planned = planned_pairs(o.prof);
-    std::size_t k = 0;
-    for (auto& fam : o.runtimes) {
-        ++k;
-        std::vector<std::string> names;
-        for (auto& p : planned)
-            if (p.runtime == fam && o.selected(p.name, p.runtime) &&
-                std::find(names.begin(), names.end(), p.name) == names.end())
-                names.push_back(p.name);
-        if (names.empty()) continue;
-        std::fprintf(stderr, "cobench: [%zu/%zu] %s: %zu benchmarks, profile %s...\n", k, o.runtimes.size(), fam.c_str(),
-                     names.size(), std::string(profile_name(o.prof)).c_str());
-        const std::string part = target.scratch(fam + ".json");
-        std::vector<std::string> args{exe, "--family", fam, "--family-out", part, "--profile",
-                                      std::string(profile_name(o.prof)), "--repetitions", std::to_string(o.repetitions),
-                                      "--supervisor", std::to_string(::getpid())};
-        if (!o.filter.empty()) args.insert(args.end(), {"--filter", exact_names_pattern(names)});
-        for (auto& f : o.gbench_flags) args.push_back(f);
-        child_options co;
-        co.timeout_s = o.family_timeout;
-        child_result r = run_child(args, co);
-        std::size_t got = 0, errors = 0;
-        std::string first_error;
-        if (std::ifstream f(part); f) {
-            try {
-                json j = json::parse(without_non_finite(std::string(std::istreambuf_iterator<char>(f), {})));
-                if (context.is_null() && j.contains("context")) context = j["context"];
-                for (auto& b : j.at("benchmarks")) {
-                    // A statistic that does not exist (the spread of an
-                    // all-zero counter) is left out, not written as a number.
-                    for (auto it = b.begin(); it != b.end();) it = it->is_null() ? b.erase(it) : std::next(it);
-                    if (b.value("error_occurred", false)) {
-                        ++errors;
-                        if (first_error.empty())
-                            first_error = b.value("run_name", b.value("name", std::string("?"))) + ": " +
-                                          b.value("error_message", std::string());
-                    }
-                    benchmarks.push_back(b);
-                    ++got;
-                }
-            } catch (const std::exception& e) {
-                if (r.status == "ok") r = {"error", std::string("unreadable family output: ") + e.what(), "", r.wall_s};
-            }
-        } else if (r.status == "ok") {
-            r = {"error", "the family wrote no results", "", r.wall_s};
-        }
-        families.push_back({{"runtime", fam}, {"status", r.status}, {"message", r.message}, {"wall_s", r.wall_s},
-                            {"benchmarks", got}, {"errors", errors}});
-        if (r.status != "ok")
-            std::fprintf(stderr, "cobench: [%zu/%zu] %s: %s in %.1f s: %s (%zu entries kept, %zu errored)\n", k,
-                         o.runtimes.size(), fam.c_str(), r.status.c_str(), r.wall_s, r.message.c_str(), got, errors);
-        else if (errors > 0)
-            std::fprintf(stderr, "cobench: [%zu/%zu] %s: %zu of %zu entries errored in %.1f s (first: %s)\n", k,
-                         o.runtimes.size(), fam.c_str(), errors, got, r.wall_s, first_error.c_str());
-        else
-            std::fprintf(stderr, "cobench: [%zu/%zu] %s: ok, %zu entries in %.1f s\n", k, o.runtimes.size(), fam.c_str(),
-                         got, r.wall_s);
-    }
-    json declared = json::array();
-    for (auto& d : declared_pairs(o.prof))
-        if (o.selected(d.workload + "/" + d.runtime + "/" + d.params, d.runtime))
-            declared.push_back({{"workload", d.workload}, {"runtime", d.runtime}, {"params", d.params}, {"reason", d.reason}});
-    kernel_reference(o, benchmarks, declared);
-    json references = json::object();
-    asio_yardstick(o, benchmarks, declared, references);  // the Boost.Asio yardstick (bench/yardstick.hpp)
-    json doc{{"context", context_json(o, context)}, {"benchmarks", benchmarks}, {"families", families}, {"declared", declared}};
-    if (!references.empty()) doc["context"]["references"] = references;
-    return finish(target, doc, std::to_string(declared.size()) + " declared pairs");
 }
 
 }  // namespace cb

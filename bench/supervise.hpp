@@ -1,5 +1,5 @@
-// Running families as child processes: signals, deadlines, output relay, and
-// merging the families' results.
+// Running children (the families, perf, valgrind): signals, deadlines and
+// output relay.
 //
 // The orchestrator (the parent) catches SIGINT, SIGTERM and SIGHUP (unless
 // they were ignored when it started, as under nohup), forwards them to the
@@ -56,12 +56,5 @@ child_result run_child(const std::vector<std::string>& args, const child_options
 void become_supervised_child(pid_t supervisor);
 
 std::string self_exe();
-
-// The default mode: every selected family in a child process, merged with the
-// kernel reference into o.out. Returns the exit status.
-int run_benchmarks(const options& o);
-
-// --family: registers one runtime's benchmarks and runs them (in the child).
-int run_family(const options& o);
 
 }  // namespace cb

@@ -60,10 +60,14 @@
 
 #include "common.hpp"
 #include "io/offload.hpp"
+#include "io/sums.hpp"
 #include "runtimes/core/fd.hpp"
 #include "shared_memory.hpp"
 
 namespace cb::wl {
+
+// A lateness or a cost: microseconds, lower is better.
+constexpr counter_meta delay_us(std::string_view name) { return {name, "us", better::lower}; }
 
 struct blocking_pitfall {
     static constexpr std::string_view name = "blocking_pitfall";
@@ -183,8 +187,8 @@ struct blocking_pitfall {
         // holds its thread for 20 ms. By the wall clock rather than the
         // thread's CPU clock so that the stall is the same 20 ms as the
         // read's whatever else the machine runs (under contention a CPU-clock
-        // burn stretched to 40-60 ms here, which measured the machine's load,
-        // not the runtime); on an idle CPU the two are the same. The
+        // burn stretches to several times that, which measures the machine's
+        // load, not the runtime); on an idle CPU the two are the same. The
         // arithmetic keeps the loop doing work between clock reads.
         static void hog(std::chrono::nanoseconds d) noexcept {
             const auto until = clock::now() + d;
@@ -326,29 +330,20 @@ struct blocking_pitfall {
     }
 
     static constexpr counter_meta counter_info[] = {
-        {"timer_late_p50_us", "us", better::lower},
-        {"timer_late_p99_us", "us", better::lower},
-        {"timer_late_max_us", "us", better::lower},
-        {"timers", "tasks", better::none},
-        {"blocking_calls", "calls", better::none},
-        {"call_us", "us", better::none},
-        {"served_during_call_frac", "fraction", better::higher},
-        {"offload_cost_us", "us", better::lower},
-        {"offload_cost_max_us", "us", better::lower}};
+        delay_us("timer_late_p50_us"), delay_us("timer_late_p99_us"), delay_us("timer_late_max_us"),
+        {"timers", "tasks", better::none}, {"blocking_calls", "calls", better::none}, {"call_us", "us", better::none},
+        {"served_during_call_frac", "fraction", better::higher}, delay_us("offload_cost_us"),
+        delay_us("offload_cost_max_us")};
     static counters report(const params& p, const measurement& m) {
-        auto sum = [&](const char* k) {
-            auto it = m.sums.find(k);
-            return it == m.sums.end() ? 0.0 : it->second;
-        };
+        const sums_of sum{m};
         std::vector<double> late = m.samples;
         std::sort(late.begin(), late.end());
-        const double runs = static_cast<double>(std::max<std::uint64_t>(1, m.iterations));
         const double n = sum("calls");
         counters c{{"timer_late_p50_us", quantile(late, 0.50) / 1e3},
                    {"timer_late_p99_us", quantile(late, 0.99) / 1e3},
                    {"timer_late_max_us", late.empty() ? 0.0 : late.back() / 1e3},
                    {"timers", static_cast<double>(p.timers)},
-                   {"blocking_calls", n / runs},
+                   {"blocking_calls", sum.mean("calls")},
                    {"call_us", n > 0 ? sum("call_ns") / n / 1e3 : 0.0}};
         if (const double due = sum("due_during_calls"); due > 0)
             c["served_during_call_frac"] = sum("served_during_calls") / due;

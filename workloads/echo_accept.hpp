@@ -34,7 +34,7 @@
 // The client marks one request per period (the first request started at or
 // after each tick; ticks start once every connection is first open, so a
 // stall hits a server in its steady state): 250 ms in quick (a run of about a
-// second holds several), 1 s in full (the "50 ms in every second"),
+// second holds several), 1 s in full ("50 ms in every second"),
 // 100 ms in test. The server task that reads a marked request busy-waits S ms
 // before replying, a CPU hog inside a handler, so its worker's whole loop
 // stalls. Clients reconnect after every 20 round trips so that new
@@ -56,25 +56,17 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "common.hpp"
-#include "echo.hpp"
-#include "io/echo_client.hpp"
-#include "io/echo_server.hpp"
-#include "io/loopback.hpp"
-#include "runtimes/core/fd.hpp"
+#include "io/echo_rig.hpp"
 
 namespace cb::wl {
 
@@ -88,11 +80,10 @@ concept worker_context = requires(const C& c, std::size_t n, const run_options& 
 
 struct echo_accept {
     static constexpr std::string_view name = "echo_accept";
-    static constexpr std::size_t request_size = echo::request_size;
-    static constexpr std::size_t spare_fds = echo::spare_fds;
+    static constexpr std::size_t request_size = echo_request_size;
+    static constexpr std::size_t spare_fds = echo_spare_fds;
     static constexpr std::uint64_t reconnect_every = 20;  // round trips per connection in the stall variants
     static constexpr unsigned char stall_mark = 1;        // byte 0 of a marked request (bench/programs/generator/)
-    static constexpr unsigned conn_shift = 40;            // result = conns << 40 | requests
 
     enum class accept_mode { reuseport, shared };
     struct params {
@@ -126,7 +117,7 @@ struct echo_accept {
         // A runtime of another kind declares it once (unsupported()), not once a size.
         if (rt.kind != task_kind::hybrid || !rt.concurrent) return {out.front()};
         // The stall variants, at every CPU busy: about 4 stalls a run in
-        // quick, 5 in full (at the 50-60k req/s two workers give on 2 CPUs).
+        // quick, 5 in full, at the rate two workers serve on 2 CPUs.
         const std::size_t sc = by_profile<std::size_t>(p, 4, 100, 100);
         const std::uint64_t stotal = by_profile<std::uint64_t>(p, 160, 50000, 250000);
         const std::uint64_t period = by_profile<std::uint64_t>(p, 100, 250, 1000);
@@ -140,13 +131,7 @@ struct echo_accept {
         if (rt.kind != task_kind::hybrid)
             return "needs several workers that each accept on a loop (task_kind hybrid); single-loop and "
                    "task-per-connection runtimes run echo";
-        if (std::string why; echo_client::find(&why).empty()) return why;
-        rlimit rl{};
-        const std::size_t need = p.conns + p.workers + spare_fds;
-        if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max)
-            return "needs " + std::to_string(need) + " descriptors, RLIMIT_NOFILE hard limit is " +
-                   std::to_string(rl.rlim_max);
-        return {};
+        return echo_rig_unsupported(p.conns + p.workers + spare_fds);
     }
     static std::size_t tasks(const params& p) { return p.workers * p.conns; }
     static run_options options(const params& p) {
@@ -165,13 +150,11 @@ struct echo_accept {
         return p.conns * per;
     }
 
-    struct served {
-        std::uint64_t conns = 0, requests = 0;
-    };
+    using served = served_count;
     static constexpr std::uint64_t pack(std::uint64_t conns, std::uint64_t requests) {
-        return conns << conn_shift | requests;
+        return served{conns, requests}.packed();
     }
-    static constexpr served unpack(std::uint64_t v) { return {v >> conn_shift, v & ((1ull << conn_shift) - 1)}; }
+    static constexpr served unpack(std::uint64_t v) { return served::unpack(v); }
     // Task i ran on worker i / conns (the runtime's contiguous slices, checked in body()).
     static std::vector<served> per_worker(const std::vector<std::uint64_t>& res, std::size_t conns) {
         std::vector<served> w(conns ? res.size() / conns : 0);
@@ -200,17 +183,13 @@ struct echo_accept {
     }
 
     template <class C>
-    struct state {
+    struct state : echo_session {
         explicit state(const params& p) : workers(workers_of_run<C>(p)) {
             if (workers != p.workers)
                 throw std::runtime_error("echo_accept: the runtime runs " + std::to_string(workers) + " workers for " +
                                          std::to_string(tasks(p)) + " tasks where " + std::to_string(p.workers) +
                                          " were asked");
-            if (!ensure_nofile(p.conns + workers + spare_fds))
-                throw std::runtime_error("echo_accept: RLIMIT_NOFILE too low");
-            // A write to a client that died must be an error its task reports.
-            if (struct sigaction sa{}; ::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
-                std::signal(SIGPIPE, SIG_IGN);
+            prepare(p.conns + workers + spare_fds, "echo_accept");
             // Room for every connection in any one queue: a full queue drops
             // SYNs, and a dropped SYN costs the client a 1 s retransmit.
             const int backlog = static_cast<int>(p.conns + 64);
@@ -232,9 +211,9 @@ struct echo_accept {
                 o.mark_every_ms = p.period_ms;
                 o.slow_ms = std::max<std::uint64_t>(1, p.stall_ms / 2);
             }
-            client.emplace(port, p.conns, p.requests, request_size, echo_client::find(), o);
-            C::configure_fd(client->go_fd());
-            server_cpu0 = server_cpu_ns();
+            start_client(port, p.conns, p.requests, o);
+            C::configure_fd(go_fd());
+            start_cpu();
         }
         int listener_of(std::size_t worker) const { return listeners[listeners.size() == 1 ? 0 : worker].get(); }
         // Ends every acceptor of every worker (and the client's connecting):
@@ -243,16 +222,9 @@ struct echo_accept {
         void abort() const noexcept {
             for (auto& l : listeners) ::shutdown(l.get(), SHUT_RD);
         }
-        const echo_report& report() const {
-            if (server_cpu < 0) server_cpu = server_cpu_ns() - server_cpu0;  // before the client is reaped
-            return client->finish();
-        }
 
         std::size_t workers;
-        double server_cpu0 = 0;
-        mutable double server_cpu = -1;  // ns, taken once
         std::vector<unique_fd> listeners;
-        mutable std::optional<echo_client> client;  // verify() reads its report; the state is const there
     };
 
     // A CPU hog inside a handler: no co_await, so nothing else on this
@@ -274,12 +246,7 @@ struct echo_accept {
                 throw std::runtime_error("echo_accept: task " + std::to_string(i) + " runs on worker " +
                                          std::to_string(w) + ", expected " + std::to_string(i / p.conns) +
                                          " (contiguous slices of " + std::to_string(p.conns) + " tasks)");
-            if (i == 0) {
-                const char go = 'g';
-                const ssize_t wr = co_await ctx.write(s.client->go_fd(), &go, 1);
-                const int err = wr < 0 ? errno : EPIPE;
-                if (wr != 1) throw_errno("echo_accept: go byte", err);
-            }
+            if (i == 0) check_go(co_await ctx.write(s.go_fd(), &go_byte, 1), "echo_accept");
             const int lfd = s.listener_of(w);
             // A marked request makes its task busy-wait: its whole loop stalls.
             echo_service svc;
@@ -291,14 +258,10 @@ struct echo_accept {
                 };
             }
             for (;;) {
-                const ssize_t a = co_await ctx.accept(lfd);
-                if (a < 0) {
-                    const int err = errno;
-                    if (err == EINVAL) break;  // the listener was shut down: the run is over
-                    if (err == ECONNABORTED) continue;  // reset while queued
-                    throw_errno("echo_accept: accept", err);
-                }
-                unique_fd conn{static_cast<int>(a)};
+                const int a = accepted(co_await ctx.accept(lfd), "echo_accept");
+                if (a == accept_stopped) break;  // the listener was shut down: the run is over
+                if (a == accept_again) continue;
+                unique_fd conn{a};
                 C::configure_fd(conn.get());
                 ++conns;
                 requests += co_await serve_echo(ctx, conn.get(), request_size, "echo_accept server", svc);
@@ -307,18 +270,13 @@ struct echo_accept {
             s.abort();
             throw;
         }
-        co_return pack(conns, requests);
+        co_return served{conns, requests}.packed();
     }
 
     template <class C>
     static std::string verify(const state<C>& s, const params& p, const std::vector<std::uint64_t>& res) {
         const echo_report& r = s.report();
-        if (!r.problem.empty()) return r.problem;
-        if (r.mismatches != 0) return std::to_string(r.mismatches) + " replies differed from their request";
-        const std::uint64_t want = p.conns * p.requests;
-        if (r.requests != want || r.errors != 0)
-            return "client completed " + std::to_string(r.requests) + " of " + std::to_string(want) + " requests, " +
-                   std::to_string(r.errors) + " connection errors";
+        if (auto why = closed_problem(r, p.conns * p.requests); !why.empty()) return why;
         if (r.conns != expected_conns(p))
             return "client made " + std::to_string(r.conns) + " connections, expected " +
                    std::to_string(expected_conns(p));
@@ -339,13 +297,7 @@ struct echo_accept {
     static void collect(const state<C>& s, const params& p, const std::vector<std::uint64_t>& res, measurement& m) {
         const echo_report& r = s.report();
         const auto w = per_worker(res, p.conns);
-        m.sums["requests"] += static_cast<double>(r.requests);
-        m.sums["client_s"] += static_cast<double>(r.elapsed_ns) / 1e9;
-        m.sums["p50_us"] += static_cast<double>(r.p50_ns) / 1e3;
-        m.sums["p99_us"] += static_cast<double>(r.p99_ns) / 1e3;
-        m.sums["max_us"] = std::max(m.sums["max_us"], static_cast<double>(r.max_ns) / 1e3);  // max over runs
-        m.sums["client_cpu_s"] += static_cast<double>(r.cpu_ns) / 1e9;
-        m.sums["server_cpu_ns"] += s.server_cpu;
+        add_closed(m, r, s.server_cpu);
         m.sums["conn_balance"] += balance(w, [](const served& x) { return x.conns; });
         m.sums["req_balance"] += balance(w, [](const served& x) { return x.requests; });
         m.sums["stuck"] += static_cast<double>(r.stuck);
@@ -353,37 +305,16 @@ struct echo_accept {
         m.sums["workers"] = static_cast<double>(s.workers);
     }
     static constexpr counter_meta counter_info[] = {
-        {"req_per_s", "req/s", better::higher},
-        {"p50_us", "us", better::lower},
-        {"p99_us", "us", better::lower},
-        {"max_us", "us", better::lower},
-        {"client_cpu_frac", "fraction", better::none},
-        // As echo's: children's CPU (process_loops' workers) moves in USER_HZ ticks.
-        {"server_cpu_ns_per_req", "ns/req", better::lower, 1e7, true},
-        {"client_cpu_ns_per_req", "ns/req", better::none, 0, true},
-        {"workers", "workers", better::none},
-        {"conn_balance", "max/mean", better::lower},
-        {"req_balance", "max/mean", better::lower},
-        {"stuck_conns", "connections/stall", better::lower}};
+        echo_counter::req_per_s, echo_counter::p50_us, echo_counter::p99_us, echo_counter::max_us,
+        echo_counter::client_cpu_frac, echo_counter::server_cpu_ns_per_req, echo_counter::client_cpu_ns_per_req,
+        {"workers", "workers", better::none}, {"conn_balance", "max/mean", better::lower},
+        {"req_balance", "max/mean", better::lower}, {"stuck_conns", "connections/stall", better::lower}};
     static counters report(const params& p, const measurement& m) {
-        auto sum = [&](const char* k) {
-            auto it = m.sums.find(k);
-            return it == m.sums.end() ? 0.0 : it->second;
-        };
-        const double runs = static_cast<double>(std::max<std::uint64_t>(1, m.iterations));
-        const double secs = sum("client_s");
-        counters c{{"req_per_s", secs > 0 ? sum("requests") / secs : 0},
-                   {"p50_us", sum("p50_us") / runs},
-                   {"p99_us", sum("p99_us") / runs},
-                   {"max_us", sum("max_us")},
-                   // Near 1, the client had its core to itself and req_per_s
-                   // is a lower bound on what the server could do.
-                   {"client_cpu_frac", secs > 0 ? sum("client_cpu_s") / secs : 0},
-                   {"server_cpu_ns_per_req", sum("requests") > 0 ? sum("server_cpu_ns") / sum("requests") : 0},
-                   {"client_cpu_ns_per_req", sum("requests") > 0 ? sum("client_cpu_s") * 1e9 / sum("requests") : 0},
-                   {"workers", sum("workers")},
-                   {"conn_balance", sum("conn_balance") / runs},
-                   {"req_balance", sum("req_balance") / runs}};
+        const sums_of sum{m};
+        counters c = closed_counters(m, counter_info);
+        c["workers"] = sum("workers");
+        c["conn_balance"] = sum.mean("conn_balance");
+        c["req_balance"] = sum.mean("req_balance");
         if (p.stall_ms) c["stuck_conns"] = sum("stuck") / std::max(1.0, sum("marks"));
         return c;
     }

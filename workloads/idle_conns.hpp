@@ -7,7 +7,7 @@
 // connection on every wait, one whose wait costs O(ready fds) (epoll) or that
 // keeps operations in flight in the kernel (io_uring) does not. Plotted
 // against N for the three coroutine-loop backends it shows where poll falls
-// over (issue #14).
+// over.
 //
 // The idle connections' client ends are held by helper processes (/bin/cat
 // reading a pipe, started with posix_spawn, inheriting the sockets; one per
@@ -38,25 +38,19 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common.hpp"
-#include "io/echo_client.hpp"
-#include "io/echo_server.hpp"
-#include "io/loopback.hpp"
-#include "runtimes/core/fd.hpp"
+#include "io/echo_rig.hpp"
 
 extern char** environ;
 
@@ -115,8 +109,8 @@ private:
 struct idle_conns {
     static constexpr std::string_view name = "idle_conns";
     static constexpr bool exercises_io = true;  // every I/O backend runs it in every profile (bench/product.hpp)
-    static constexpr std::size_t request_size = 64;
-    static constexpr std::size_t spare_fds = 64;
+    static constexpr std::size_t request_size = echo_request_size;
+    static constexpr std::size_t spare_fds = echo_spare_fds;
     // Client ends handed to one helper at a time: this process holds at most
     // this many of them besides the server ends.
     static constexpr std::size_t chunk = 1024;
@@ -149,12 +143,7 @@ struct idle_conns {
         if (std::string why; echo_client::find(&why).empty()) return why;
         if (::access(idle_peer_holder::helper, X_OK) != 0)
             return std::string("no ") + idle_peer_holder::helper + " to hold the idle connections' client ends";
-        rlimit rl{};
-        const std::size_t need = fds_needed(p);
-        if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max)
-            return "needs " + std::to_string(need) + " descriptors, RLIMIT_NOFILE hard limit is " +
-                   std::to_string(rl.rlim_max);
-        return {};
+        return nofile_short(fds_needed(p));
     }
     static std::size_t tasks(const params& p) { return p.active + p.idle; }
     static run_options options(const params&) {
@@ -172,17 +161,9 @@ struct idle_conns {
     }
 
     template <class C>
-    struct state {
+    struct state : echo_session {
         explicit state(const params& p) : active_left(p.active) {
-            const std::size_t need = fds_needed(p);
-            if (!ensure_nofile(need)) {
-                rlimit rl{};
-                ::getrlimit(RLIMIT_NOFILE, &rl);
-                throw std::runtime_error("idle_conns: needs " + std::to_string(need) +
-                                         " descriptors, RLIMIT_NOFILE hard limit is " + std::to_string(rl.rlim_max));
-            }
-            if (struct sigaction sa{}; ::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
-                std::signal(SIGPIPE, SIG_IGN);
+            prepare(fds_needed(p), "idle_conns");
             std::uint16_t port = 0;
             unique_fd listener = listen_loopback(static_cast<int>(p.active + 16), port);
             idle.reserve(p.idle);
@@ -206,21 +187,16 @@ struct idle_conns {
                 }
                 if (!peers.empty()) holders.push_back(std::make_unique<idle_peer_holder>(peers));
             }
-            client.emplace(port, p.active, p.requests, request_size);
-            conns = accept_clients(listener.get(), p.active, *client);
-            for (auto& c : conns) C::configure_fd(c.get());
+            accept_from<C>(listener.get(), port, p.active, p.requests);
             for (auto& c : idle) C::configure_fd(c.get());
-            C::configure_fd(client->go_fd());
         }
-        mutable std::optional<echo_client> client;
         std::vector<std::unique_ptr<idle_peer_holder>> holders;
         void release_idle() noexcept {
             for (auto& h : holders) h->release();
         }
-        std::vector<unique_fd> conns, idle;
+        std::vector<unique_fd> idle;
         std::atomic<std::size_t> active_left;
         std::atomic<double> cpu0{0}, cpu1{0};
-        const echo_report& report() const { return client->finish(); }
     };
 
     template <class C>
@@ -237,10 +213,7 @@ struct idle_conns {
             if (i == 0) {
                 co_await ctx.yield();  // behind every idle task's first step: their reads are armed now
                 s.cpu0.store(process_cpu_ns());
-                const char go = 'g';
-                const ssize_t w = co_await ctx.write(s.client->go_fd(), &go, 1);
-                const int err = w < 0 ? errno : EPIPE;
-                if (w != 1) throw_errno("idle_conns: go byte", err);
+                check_go(co_await ctx.write(s.go_fd(), &go_byte, 1), "idle_conns");
             }
             const int fd = s.conns[i].get();
             served = co_await serve_echo(ctx, fd, request_size, "idle_conns server");
@@ -257,13 +230,7 @@ struct idle_conns {
     }
     template <class C>
     static std::string verify(const state<C>& s, const params& p, const std::vector<std::uint64_t>& res) {
-        const echo_report& r = s.report();
-        if (!r.problem.empty()) return r.problem;
-        if (r.mismatches != 0) return std::to_string(r.mismatches) + " replies differed from their request";
-        const std::uint64_t want = p.active * p.requests;
-        if (r.requests != want || r.errors != 0)
-            return "client completed " + std::to_string(r.requests) + " of " + std::to_string(want) + " requests, " +
-                   std::to_string(r.errors) + " connection errors";
+        if (auto why = closed_problem(s.report(), p.active * p.requests); !why.empty()) return why;
         for (std::size_t i = 0; i < res.size(); ++i) {
             const std::uint64_t expect = i < p.active ? p.requests : 1;
             if (res[i] != expect)
@@ -276,21 +243,13 @@ struct idle_conns {
     template <class C>
     static void collect(const state<C>& s, const params&, const std::vector<std::uint64_t>&, measurement& m) {
         const echo_report& r = s.report();
-        m.sums["requests"] += static_cast<double>(r.requests);
-        m.sums["client_s"] += static_cast<double>(r.elapsed_ns) / 1e9;
-        m.sums["server_cpu_ns"] += s.cpu1.load() - s.cpu0.load();
+        add_closed(m, r, s.cpu1.load() - s.cpu0.load());
     }
-    static constexpr counter_meta counter_info[] = {{"req_per_s", "req/s", better::higher},
+    // The server's CPU here is this process's clock alone (no children's
+    // ticks): no resolution stated.
+    static constexpr counter_meta counter_info[] = {echo_counter::req_per_s,
                                                     {"server_cpu_ns_per_req", "ns/req", better::lower, 0, true}};
-    static counters report(const params&, const measurement& m) {
-        auto sum = [&](const char* k) {
-            auto it = m.sums.find(k);
-            return it == m.sums.end() ? 0.0 : it->second;
-        };
-        const double secs = sum("client_s"), reqs = sum("requests");
-        return {{"req_per_s", secs > 0 ? reqs / secs : 0},
-                {"server_cpu_ns_per_req", reqs > 0 ? sum("server_cpu_ns") / reqs : 0}};
-    }
+    static counters report(const params&, const measurement& m) { return closed_counters(m, counter_info); }
 };
 
 }  // namespace cb::wl

@@ -5,7 +5,7 @@
 // claim "many slow I/O tasks favour coroutines, a few fast ones are fine on
 // threads" is about: throughput, p99 and server CPU per request over the grid
 // L in {0, 100 us, 1 ms, 10 ms, 100 ms} x N in {1, 10, 100, 1000, 10000}
-// (entries slow_io/<runtime>/upstream:L/conns:N; issue #13 item 4).
+// (entries slow_io/<runtime>/upstream:L/conns:N).
 //
 // The upstream is ctx.sleep_for(L): each runtime's own way to wait, a thread
 // blocked in nanosleep for processes and threads, a timer on the loop or the
@@ -45,30 +45,22 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
-#include <optional>
-#include <stdexcept>
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include <sys/resource.h>
-#include <time.h>
 
 #include "common.hpp"
-#include "io/echo_client.hpp"
-#include "io/echo_server.hpp"
-#include "io/loopback.hpp"
-#include "runtimes/core/fd.hpp"
+#include "io/echo_rig.hpp"
 
 namespace cb::wl {
 
 struct slow_io {
     static constexpr std::string_view name = "slow_io";
     static constexpr bool exercises_io = true;  // every I/O backend runs it (bench/product.hpp)
-    static constexpr std::size_t request_size = 64;
-    // Descriptors a process holds besides the connections (as echo).
-    static constexpr std::size_t spare_fds = 64;
+    static constexpr std::size_t request_size = echo_request_size;
+    static constexpr std::size_t spare_fds = echo_spare_fds;
     // One task a connection: a process each beyond this many is the fork
     // bomb the grid does not need to show (idle_memory and spawn measure it).
     static constexpr std::size_t heavy_max_conns = 1000;
@@ -124,12 +116,9 @@ struct slow_io {
             return std::to_string(p.conns) + " connections would be " + std::to_string(p.conns) +
                    " forked tasks (one a connection); the grid stops at " + std::to_string(heavy_max_conns) +
                    " for heavy runtimes";
-        if (std::string why; echo_client::find(&why).empty()) return why;
-        rlimit rl{};
-        if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && p.conns + spare_fds > rl.rlim_max)
-            return "needs " + std::to_string(p.conns + spare_fds) + " descriptors, RLIMIT_NOFILE hard limit is " +
-                   std::to_string(rl.rlim_max);
+        if (auto why = echo_rig_unsupported(p.conns + spare_fds); !why.empty()) return why;
         // One kernel task a connection: the user's process limit bounds them.
+        rlimit rl{};
         if (rt.stack == stack_model::process || rt.stack == stack_model::os_thread)
             if (::getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && p.conns + 64 > rl.rlim_cur)
                 return "needs " + std::to_string(p.conns) + " threads or processes, RLIMIT_NPROC is " +
@@ -146,31 +135,15 @@ struct slow_io {
     // One run an iteration: a cell is sized to last long enough on its own.
     static std::uint64_t iterations(const params&) { return 1; }
     static int max_repetitions(const params&) { return 2; }
+    // Round trips the server serves.
+    static std::uint64_t served(const params& p) { return p.conns * p.requests; }
 
     template <class C>
-    struct state {
-        explicit state(const params& p) {
-            if (!ensure_nofile(p.conns + spare_fds)) throw std::runtime_error("slow_io: RLIMIT_NOFILE too low");
-            // A server task writing to a client that died must get EPIPE (an
-            // error its task reports), not kill the whole benchmark process.
-            if (struct sigaction sa{}; ::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
-                std::signal(SIGPIPE, SIG_IGN);
-            std::uint16_t port = 0;
-            unique_fd listener = listen_loopback(static_cast<int>(p.conns + 16), port);
-            client.emplace(port, p.conns, p.requests, request_size);
-            conns = accept_clients(listener.get(), p.conns, *client);
-            for (auto& c : conns) C::configure_fd(c.get());
-            C::configure_fd(client->go_fd());
-            server_cpu0 = server_cpu_ns();
-        }
-        // verify() reads the client's report; the state is const there.
-        mutable std::optional<echo_client> client;
-        std::vector<unique_fd> conns;
-        double server_cpu0 = 0;
-        mutable double server_cpu = -1;  // ns, taken once, before the client is reaped
-        const echo_report& report() const {
-            if (server_cpu < 0) server_cpu = server_cpu_ns() - server_cpu0;
-            return client->finish();
+    struct state : echo_session {
+        explicit state(const params& p, const server_program* program = nullptr) {
+            prepare(p.conns + spare_fds, "slow_io");
+            connect<C>(program, p.conns, p.requests, {}, p.upstream_us);
+            start_cpu();
         }
     };
 
@@ -180,63 +153,30 @@ struct slow_io {
     template <class C>
     static task<std::uint64_t> body(C& ctx, state<C>& s, std::size_t i, const params& p) {
         co_await ctx.park();
-        if (i == 0) {
-            const char go = 'g';
-            const ssize_t w = co_await ctx.write(s.client->go_fd(), &go, 1);
-            const int err = w < 0 ? errno : EPIPE;
-            if (w != 1) throw_errno("slow_io: go byte", err);
-        }
+        if (i == 0) check_go(co_await ctx.write(s.go_fd(), &go_byte, 1), "slow_io");
         echo_service svc;
         svc.upstream = std::chrono::microseconds(p.upstream_us);
         co_return co_await serve_echo(ctx, s.conns[i].get(), request_size, "slow_io server", svc);
     }
     template <class C>
     static std::string verify(const state<C>& s, const params& p, const std::vector<std::uint64_t>& res) {
-        const echo_report& r = s.report();
-        if (!r.problem.empty()) return r.problem;
-        if (r.mismatches != 0) return std::to_string(r.mismatches) + " replies differed from their request";
-        const std::uint64_t want = p.conns * p.requests;
-        if (r.requests != want || r.errors != 0)
-            return "client completed " + std::to_string(r.requests) + " of " + std::to_string(want) + " requests, " +
-                   std::to_string(r.errors) + " connection errors";
-        if (res.size() != p.conns)
-            return std::to_string(res.size()) + " task results for " + std::to_string(p.conns) + " connections";
-        return expect_each(res, p.requests, "round trips served");
+        if (auto why = closed_problem(s.report(), served(p)); !why.empty()) return why;
+        return s.served_problem(res, p.conns, [&](std::size_t) { return p.requests; }, served(p));
     }
     template <class C>
     static void collect(const state<C>& s, const params&, const std::vector<std::uint64_t>&, measurement& m) {
-        const echo_report& r = s.report();
-        m.sums["requests"] += static_cast<double>(r.requests);
-        m.sums["client_s"] += static_cast<double>(r.elapsed_ns) / 1e9;
-        m.sums["p50_us"] += static_cast<double>(r.p50_ns) / 1e3;
-        m.sums["p99_us"] += static_cast<double>(r.p99_ns) / 1e3;
-        m.sums["client_cpu_s"] += static_cast<double>(r.cpu_ns) / 1e9;
-        m.sums["server_cpu_ns"] += s.server_cpu;
+        add_closed(m, s.report(), s.server_cpu);
     }
     static constexpr counter_meta counter_info[] = {
-        {"req_per_s", "req/s", better::higher},
-        {"p50_us", "us", better::lower},
-        {"p99_us", "us", better::lower},
-        // Resolution: children's CPU (processes) moves in USER_HZ ticks.
-        {"server_cpu_ns_per_req", "ns/req", better::lower, 1e7, true},
-        {"client_cpu_frac", "fraction", better::none},
-        {"ideal_req_per_s", "req/s", better::none},
+        echo_counter::req_per_s, echo_counter::p50_us, echo_counter::p99_us, echo_counter::server_cpu_ns_per_req,
+        echo_counter::client_cpu_frac, {"ideal_req_per_s", "req/s", better::none},
         {"upstream_us", "us", better::none}};
     static counters report(const params& p, const measurement& m) {
-        auto sum = [&](const char* k) {
-            auto it = m.sums.find(k);
-            return it == m.sums.end() ? 0.0 : it->second;
-        };
-        const double runs = static_cast<double>(std::max<std::uint64_t>(1, m.iterations));
-        const double secs = sum("client_s");
+        counters c = closed_counters(m, counter_info);
         const double l_s = static_cast<double>(p.upstream_us) / 1e6;
-        return {{"req_per_s", secs > 0 ? sum("requests") / secs : 0},
-                {"p50_us", sum("p50_us") / runs},
-                {"p99_us", sum("p99_us") / runs},
-                {"server_cpu_ns_per_req", sum("requests") > 0 ? sum("server_cpu_ns") / sum("requests") : 0},
-                {"client_cpu_frac", secs > 0 ? sum("client_cpu_s") / secs : 0},
-                {"ideal_req_per_s", l_s > 0 ? static_cast<double>(p.conns) / l_s : 0},
-                {"upstream_us", static_cast<double>(p.upstream_us)}};
+        c["ideal_req_per_s"] = l_s > 0 ? static_cast<double>(p.conns) / l_s : 0;
+        c["upstream_us"] = static_cast<double>(p.upstream_us);
+        return c;
     }
 };
 

@@ -1,7 +1,7 @@
 """`cobench serve`: every runtime that can serve echoes what it is sent, stops
 cleanly on SIGINT and SIGTERM with connections still open (exit 0, the CPU
 line printed, nothing of its session left), and bad flags are refused (exit 2).
-And the Boost.Asio yardstick (bench/yardstick.hpp): its entries in the results,
+And the Boost.Asio reference (bench/reference.hpp): its entries in the results,
 selected by --runtimes and --filter, declared when its server is missing."""
 
 import json

@@ -16,6 +16,7 @@
 #include "workloads/run.hpp"
 #include "runtimes/registry.hpp"
 #include "workloads/all.hpp"
+#include "workloads/tests/typed_runtimes.hpp"
 
 namespace {
 
@@ -75,9 +76,7 @@ TEST(EchoWorkload, VerifyChecksServedCounts) {
     using W = wl::echo;
     W::params p{2, 5};
     W::state<cb::coro_context> s(p);
-    auto res = cb::coroutines_runtime::run(W::tasks(p),
-                                           [&](cb::coro_context& ctx, std::size_t i) { return W::body(ctx, s, i, p); },
-                                           W::options(p));
+    auto res = cb::testing::run_tasks<cb::coroutines_runtime, W>(s, p);
     EXPECT_EQ(W::verify(s, p, res), "");
     res[1] = 4;
     EXPECT_NE(W::verify(s, p, res), "");
@@ -93,26 +92,16 @@ struct accept_run {
     W::params p;
     W::state<C> s;
     std::vector<std::uint64_t> res;
-    explicit accept_run(const W::params& q) : p(q), s(p) {
-        res = R::run(W::tasks(p), [&](C& ctx, std::size_t i) { return W::body(ctx, s, i, p); }, W::options(p));
-    }
+    explicit accept_run(const W::params& q) : p(q), s(p) { res = cb::testing::run_tasks<R, W>(s, p); }
     std::string verify() const { return W::verify(s, p, res); }
     const wl::echo_report& report() const { return s.report(); }
     std::vector<W::served> workers() const { return W::per_worker(res, p.conns); }
 };
 
 template <class R>
-class EchoAccept : public ::testing::Test {
-protected:
-    void SetUp() override { ::alarm(120); }  // a hang (an acceptor never ended) fails the test
-    void TearDown() override { ::alarm(0); }
-};
-struct runtime_names {
-    template <class R>
-    static std::string GetName(int) { return std::string(R::traits.name); }
-};
+class EchoAccept : public cb::testing::alarmed<R> {};
 using Hybrids = ::testing::Types<cb::process_loops_runtime, cb::thread_loops_runtime>;
-TYPED_TEST_SUITE(EchoAccept, Hybrids, runtime_names);
+TYPED_TEST_SUITE(EchoAccept, Hybrids, cb::testing::runtime_names);
 
 using accept_mode = wl::echo_accept::accept_mode;
 

@@ -13,6 +13,7 @@
 #include "runtimes/tests/test_registry.hpp"
 #include "workloads/all.hpp"
 #include "workloads/run.hpp"
+#include "workloads/tests/typed_runtimes.hpp"
 
 namespace {
 
@@ -90,9 +91,7 @@ TEST(SlowIo, ReportComputesIdealAndUpstream) {
 TEST(SlowIo, VerifyChecksServedCounts) {
     W::params p{1000, 2, 5};
     W::state<cb::coro_context> s(p);
-    auto res = cb::coroutines_runtime::run(W::tasks(p),
-                                           [&](cb::coro_context& ctx, std::size_t i) { return W::body(ctx, s, i, p); },
-                                           W::options(p));
+    auto res = cb::testing::run_tasks<cb::coroutines_runtime, W>(s, p);
     EXPECT_EQ(W::verify(s, p, res), "");
     res[1] = 4;
     EXPECT_NE(W::verify(s, p, res), "");
@@ -103,23 +102,9 @@ TEST(SlowIo, VerifyChecksServedCounts) {
 // ---- under every runtime ---------------------------------------------------
 
 template <class R>
-class SlowIoUnder : public ::testing::Test {
-protected:
-    void SetUp() override { ::alarm(120); }  // a hang (a request never answered) fails the test
-    void TearDown() override { ::alarm(0); }
-};
-struct runtime_names {
-    template <class R>
-    static std::string GetName(int) { return std::string(R::traits.name); }
-};
-template <class Tuple>
-struct as_types;
-template <class... R>
-struct as_types<std::tuple<R...>> {
-    using type = ::testing::Types<R...>;
-};
-using Runtimes = as_types<cb::testing::test_runtimes>::type;
-TYPED_TEST_SUITE(SlowIoUnder, Runtimes, runtime_names);
+class SlowIoUnder : public cb::testing::alarmed<R> {};
+using Runtimes = decltype(cb::testing::types_of(cb::testing::test_runtimes{}));
+TYPED_TEST_SUITE(SlowIoUnder, Runtimes, cb::testing::runtime_names);
 
 // The harness's own run (what the benchmark measures) at test sizes: every
 // request answered and checked, the counters declared and what they say.

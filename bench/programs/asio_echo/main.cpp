@@ -13,7 +13,7 @@
 //
 //   cobench_asio_echo REQUEST UPSTREAM_US
 //
-// Started by cobench (bench/yardstick.cpp) with posix_spawn, with
+// Started by cobench (workloads/io/server_program.hpp) with posix_spawn, with
 //   fd 3  the listening socket (127.0.0.1, made by cobench, already listening)
 //   fd 4  the control pipe (read end): each byte 's' asks for a snapshot; EOF
 //         (cobench closed it, or died) stops the server

@@ -13,7 +13,7 @@
 // after an optional simulated upstream latency of L microseconds
 // (ctx.sleep_for, as slow_io waits on its upstream); then it takes the
 // next. N tasks serve N connections at once; more wait in the listen queue.
-// Who accepts (bench/serve.cpp says why): where the runtime's tasks share
+// Who accepts (serve.cpp says why): where the runtime's tasks share
 // memory, one more task accepts and hands each connection to the handlers
 // over a channel of the runtime's (the shared epoll reactor of fibers and
 // the pool takes one waiter per descriptor); where they do not (a process a

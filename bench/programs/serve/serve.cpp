@@ -1,4 +1,4 @@
-#include "serve.hpp"
+#include "bench/programs/serve/serve.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -25,13 +25,13 @@
 #include "runtimes/core/worker_group.hpp"
 #include "runtimes/registry.hpp"
 #include "workloads/common.hpp"
+#include "workloads/io/echo_server.hpp"
 #include "workloads/io/loopback.hpp"
 
 namespace cb {
 namespace {
 
 constexpr std::size_t buffer_size = 16 * 1024;  // one read, one request
-constexpr unsigned conn_shift = 40;              // a task's result: connections << 40 | requests
 constexpr std::size_t max_tasks = 100000;
 
 // Shared by every process and thread of the server (MAP_SHARED, created
@@ -123,16 +123,6 @@ void stop_from_task() {
     else ::kill(g_server_pid, SIGTERM);
 }
 
-double cpu_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    rusage ru{};
-    ::getrusage(RUSAGE_CHILDREN, &ru);
-    const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec) +
-           (us(ru.ru_utime) + us(ru.ru_stime)) * 1e3;
-}
-
 unique_fd listen_on(unsigned port, int backlog, std::uint16_t& bound) {
     unique_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     if (!s) throw_errno("serve: socket");
@@ -175,12 +165,6 @@ struct serve_state {
     typename C::template channel<std::uint64_t> conns;
 };
 
-// A connection-level error (the client reset it, or it was shut down when
-// stopping) ends that connection, not the server.
-bool connection_error(int err) {
-    return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH;
-}
-
 template <class C>
 task<std::uint64_t> serve_task(C& ctx, serve_state<C>& s, std::size_t i) {
     control::slot& slot = s.ctl->slots()[i];
@@ -192,13 +176,9 @@ task<std::uint64_t> serve_task(C& ctx, serve_state<C>& s, std::size_t i) {
         std::exception_ptr failed;
         try {
             for (;;) {
-                const ssize_t a = co_await ctx.accept(s.listener);
-                if (a < 0) {
-                    const int err = errno;
-                    if (err == EINVAL) break;
-                    if (err == ECONNABORTED || err == EINTR) continue;
-                    throw_errno("serve: accept", err);
-                }
+                const int a = wl::accepted(co_await ctx.accept(s.listener), "serve");
+                if (a == wl::accept_stopped) break;
+                if (a == wl::accept_again) continue;
                 ++conns;
                 co_await ctx.send(s.conns, static_cast<std::uint64_t>(a));
             }
@@ -211,11 +191,16 @@ task<std::uint64_t> serve_task(C& ctx, serve_state<C>& s, std::size_t i) {
         for (std::size_t k = 1; k < s.tasks; ++k) co_await ctx.send(s.conns, no_more);
         slot.pid.store(0);
         if (failed) std::rethrow_exception(failed);
-        co_return conns << conn_shift;
+        co_return wl::served_count{conns, 0}.packed();
     }
     try {
         // On the heap: fiber stacks may be a few KiB.
         const auto buf = std::make_unique<char[]>(buffer_size);
+        // Each read a request (whatever the client's protocol), echoed after
+        // the upstream wait; a connection error ends the connection.
+        wl::echo_service svc;
+        svc.upstream = s.upstream;
+        svc.buffer = buf.get();
         for (;;) {
             int fd = -1;
             if (s.hand_off) {
@@ -223,14 +208,9 @@ task<std::uint64_t> serve_task(C& ctx, serve_state<C>& s, std::size_t i) {
                 if (v == no_more) break;
                 fd = static_cast<int>(v);
             } else {
-                const ssize_t a = co_await ctx.accept(s.listener);
-                if (a < 0) {
-                    const int err = errno;
-                    if (err == EINVAL) break;
-                    if (err == ECONNABORTED || err == EINTR) continue;
-                    throw_errno("serve: accept", err);
-                }
-                fd = static_cast<int>(a);
+                fd = wl::accepted(co_await ctx.accept(s.listener), "serve");
+                if (fd == wl::accept_stopped) break;
+                if (fd == wl::accept_again) continue;
                 ++conns;
             }
             unique_fd conn{fd};
@@ -239,30 +219,7 @@ task<std::uint64_t> serve_task(C& ctx, serve_state<C>& s, std::size_t i) {
             // A signal before the store above has not seen this connection:
             // it is shut down here instead.
             if (s.ctl->stopping.load() != 0) ::shutdown(conn.get(), SHUT_RDWR);
-            for (;;) {
-                const ssize_t r = co_await ctx.read(conn.get(), buf.get(), buffer_size);
-                if (r == 0) break;
-                if (r < 0) {
-                    if (connection_error(errno)) break;
-                    throw_errno("serve: read");
-                }
-                if (s.upstream.count() > 0) co_await ctx.sleep_for(s.upstream);
-                bool ok = true;
-                for (std::size_t put = 0; put < static_cast<std::size_t>(r);) {
-                    const ssize_t w = co_await ctx.write(conn.get(), buf.get() + put, static_cast<std::size_t>(r) - put);
-                    if (w <= 0) {
-                        const int err = w < 0 ? errno : EPIPE;
-                        if (connection_error(err)) {
-                            ok = false;
-                            break;
-                        }
-                        throw_errno("serve: write", err);
-                    }
-                    put += static_cast<std::size_t>(w);
-                }
-                if (!ok) break;
-                ++requests;
-            }
+            requests += co_await wl::serve_echo(ctx, conn.get(), buffer_size, "serve", svc);
             slot.fd.store(-1);
         }
     } catch (...) {
@@ -272,7 +229,7 @@ task<std::uint64_t> serve_task(C& ctx, serve_state<C>& s, std::size_t i) {
         throw;
     }
     slot.pid.store(0);
-    co_return conns << conn_shift | requests;
+    co_return wl::served_count{conns, requests}.packed();
 }
 
 struct outcome {
@@ -295,8 +252,9 @@ outcome serve_with(control* ctl, int listener, std::chrono::microseconds upstrea
     const std::vector<std::uint64_t> res = R::run(tasks, body, o);
     outcome out;
     for (std::uint64_t v : res) {
-        out.conns += v >> conn_shift;
-        out.requests += v & ((std::uint64_t{1} << conn_shift) - 1);
+        const wl::served_count c = wl::served_count::unpack(v);
+        out.conns += c.conns;
+        out.requests += c.requests;
     }
     return out;
 }
@@ -445,7 +403,7 @@ int run_serve(const serve_options& o) {
                 static_cast<unsigned long long>(o.upstream_us));
     std::fflush(nullptr);  // before any fork: a task process must not flush our buffer again
 
-    const double cpu0 = cpu_ns();
+    const double cpu0 = wl::server_cpu_ns();
     outcome out;
     std::string error;
     try {
@@ -458,7 +416,7 @@ int run_serve(const serve_options& o) {
     } catch (const std::exception& e) {
         error = e.what();
     }
-    const double cpu = cpu_ns() - cpu0;
+    const double cpu = wl::server_cpu_ns() - cpu0;
     ctl.get()->listener.store(-1);
     listener.reset();
     const int sig = ctl.get()->stopping.load();

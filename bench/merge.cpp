@@ -1,0 +1,40 @@
+#include "merge.hpp"
+
+#include <fstream>
+#include <iterator>
+
+#include "bench/output.hpp"
+
+namespace cb {
+
+using json = nlohmann::json;
+
+family_part merge_family(const std::string& path, child_result& r, json& benchmarks, json& context) {
+    family_part m;
+    if (std::ifstream f(path); f) {
+        try {
+            json j = json::parse(without_non_finite(std::string(std::istreambuf_iterator<char>(f), {})));
+            if (context.is_null() && j.contains("context")) context = j["context"];
+            for (auto& b : j.at("benchmarks")) {
+                // A statistic that does not exist (the spread of an
+                // all-zero counter) is left out, not written as a number.
+                for (auto it = b.begin(); it != b.end();) it = it->is_null() ? b.erase(it) : std::next(it);
+                if (b.value("error_occurred", false)) {
+                    ++m.errors;
+                    if (m.first_error.empty())
+                        m.first_error = b.value("run_name", b.value("name", std::string("?"))) + ": " +
+                                        b.value("error_message", std::string());
+                }
+                benchmarks.push_back(b);
+                ++m.benchmarks;
+            }
+        } catch (const std::exception& e) {
+            if (r.status == "ok") r = {"error", std::string("unreadable family output: ") + e.what(), "", r.wall_s};
+        }
+    } else if (r.status == "ok") {
+        r = {"error", "the family wrote no results", "", r.wall_s};
+    }
+    return m;
+}
+
+}  // namespace cb

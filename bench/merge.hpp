@@ -1,0 +1,26 @@
+// Merging a family's Google Benchmark JSON into the one results document
+// the orchestrator writes (bench/orchestrate.cpp).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/supervise.hpp"
+
+namespace cb {
+
+struct family_part {
+    std::size_t benchmarks = 0, errors = 0;
+    std::string first_error;  // "run_name: message" of the first errored entry
+};
+
+// Appends the entries of one family's output file to `benchmarks` (a
+// statistic that does not exist, null, left out) and takes its context if
+// `context` has none yet. A child that ended "ok" but wrote nothing, or
+// nothing readable, becomes an error in `r`.
+family_part merge_family(const std::string& path, child_result& r, nlohmann::json& benchmarks,
+                         nlohmann::json& context);
+
+}  // namespace cb

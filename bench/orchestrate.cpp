@@ -1,0 +1,105 @@
+#include "orchestrate.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include "bench/families.hpp"
+#include "bench/merge.hpp"
+#include "bench/output.hpp"
+#include "bench/reference.hpp"
+#include "bench/supervise.hpp"
+
+namespace cb {
+namespace {
+
+using json = nlohmann::json;
+
+std::string exact_names_pattern(const std::vector<std::string>& names) {
+    // Anchored literal alternatives, for RE2 (bench/name_filter.hpp).
+    std::string p = "^(?:";
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i) p += '|';
+        for (char c : names[i]) {
+            if (std::strchr("^$\\.*+?()[]{}|", c)) p += '\\';
+            p += c;
+        }
+    }
+    return p + ")$";
+}
+
+}  // namespace
+
+int run_family(const options& o) {
+    become_supervised_child(o.supervisor);
+    if (register_family(o.family, o.prof, o.filter.pattern(), o.repetitions) == 0) return 0;
+    std::vector<std::string> args{"cobench", "--benchmark_out=" + o.family_out, "--benchmark_out_format=json",
+                                  "--benchmark_repetitions=" + std::to_string(o.repetitions)};
+    for (auto& f : o.gbench_flags) args.push_back(f);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    int argc = static_cast<int>(argv.size());
+    benchmark::Initialize(&argc, argv.data());
+    if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
+int run_benchmarks(const options& o) {
+    output_target target(o.out);  // refused here, before anything runs
+    json families = json::array(), benchmarks = json::array(), context;
+    const std::string exe = self_exe();
+    const auto planned = planned_pairs(o.prof);
+    std::size_t k = 0;
+    for (auto& fam : o.runtimes) {
+        ++k;
+        std::vector<std::string> names;
+        for (auto& p : planned)
+            if (p.runtime == fam && o.selected(p.name, p.runtime) &&
+                std::find(names.begin(), names.end(), p.name) == names.end())
+                names.push_back(p.name);
+        if (names.empty()) continue;
+        std::fprintf(stderr, "cobench: [%zu/%zu] %s: %zu benchmarks, profile %s...\n", k, o.runtimes.size(), fam.c_str(),
+                     names.size(), std::string(profile_name(o.prof)).c_str());
+        const std::string part = target.scratch(fam + ".json");
+        std::vector<std::string> args{exe, "--family", fam, "--family-out", part, "--profile",
+                                      std::string(profile_name(o.prof)), "--repetitions", std::to_string(o.repetitions),
+                                      "--supervisor", std::to_string(::getpid())};
+        if (!o.filter.empty()) args.insert(args.end(), {"--filter", exact_names_pattern(names)});
+        for (auto& f : o.gbench_flags) args.push_back(f);
+        child_options co;
+        co.timeout_s = o.family_timeout;
+        child_result r = run_child(args, co);
+        const family_part m = merge_family(part, r, benchmarks, context);
+        const std::size_t got = m.benchmarks, errors = m.errors;
+        const std::string& first_error = m.first_error;
+        families.push_back({{"runtime", fam}, {"status", r.status}, {"message", r.message}, {"wall_s", r.wall_s},
+                            {"benchmarks", got}, {"errors", errors}});
+        if (r.status != "ok")
+            std::fprintf(stderr, "cobench: [%zu/%zu] %s: %s in %.1f s: %s (%zu entries kept, %zu errored)\n", k,
+                         o.runtimes.size(), fam.c_str(), r.status.c_str(), r.wall_s, r.message.c_str(), got, errors);
+        else if (errors > 0)
+            std::fprintf(stderr, "cobench: [%zu/%zu] %s: %zu of %zu entries errored in %.1f s (first: %s)\n", k,
+                         o.runtimes.size(), fam.c_str(), errors, got, r.wall_s, first_error.c_str());
+        else
+            std::fprintf(stderr, "cobench: [%zu/%zu] %s: ok, %zu entries in %.1f s\n", k, o.runtimes.size(), fam.c_str(),
+                         got, r.wall_s);
+    }
+    json declared = json::array();
+    for (auto& d : declared_pairs(o.prof))
+        if (o.selected(d.workload + "/" + d.runtime + "/" + d.params, d.runtime))
+            declared.push_back({{"workload", d.workload}, {"runtime", d.runtime}, {"params", d.params}, {"reason", d.reason}});
+    json references = json::object();
+    run_references(o, benchmarks, declared, references);
+    json doc{{"context", context_json(o, context)}, {"benchmarks", benchmarks}, {"families", families}, {"declared", declared}};
+    if (!references.empty()) doc["context"]["references"] = references;
+    return finish(target, doc, std::to_string(declared.size()) + " declared pairs");
+}
+
+}  // namespace cb
