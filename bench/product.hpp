@@ -105,6 +105,13 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
         return out;
     }
 
+    // "" or "RUNTIME unavailable: why" (may_be_unavailable, core/context.hpp).
+    template <class Rt>
+    static std::string unavailable() {
+        std::string why = unavailable_reason<Rt>();
+        return why.empty() ? why : std::string(Rt::traits.name) + " unavailable: " + why;
+    }
+
     // "" or why the pair cannot run: the runtime unavailable on this machine
     // (may_be_unavailable, core/context.hpp), else the workload's own reason.
     // A runtime that is another I/O backend of a loop measured already
@@ -116,7 +123,7 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
     // run every workload on every backend, outside this product.
     template <class Rt, class Wl>
     static std::string why_not(const typename Wl::params& p, profile) {
-        if (std::string why = unavailable_reason<Rt>(); !why.empty()) return std::string(Rt::traits.name) + " unavailable: " + why;
+        if (std::string why = unavailable<Rt>(); !why.empty()) return why;
         if constexpr (io_backend_variant(Rt::traits) && !io_workload<Wl>)
             return "another I/O backend of the same loop: a workload that never waits in the reactor runs the same "
                    "code as the original backend's";
@@ -129,10 +136,10 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
     // reason, so that every runtime has max_tasks measured or declared.
     template <class Rt>
     static std::string why_no_probe(profile) {
-        if (std::string why = unavailable_reason<Rt>(); !why.empty()) return std::string(Rt::traits.name) + " unavailable: " + why;
+        if (std::string why = unavailable<Rt>(); !why.empty()) return why;
         if constexpr (io_backend_variant(Rt::traits))
             return "another I/O backend of the same loop: its tasks are the same coroutine frames as the original "
-                   "backend's, which holds as many";
+                   "backend's, so it holds as many";
         return {};
     }
 

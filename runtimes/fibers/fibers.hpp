@@ -168,8 +168,7 @@ private:
 // What this runtime is (traits.hpp): declared once, asked everywhere.
 inline constexpr runtime_traits fibers_traits{
     .name = "fibers", .label = "Boost.Fiber (one thread, epoll scheduler)", .kind = task_kind::fiber,
-    .multi_core = false, .shared_memory = true, .stack = stack_model::fixed_user_stack, .cost = cost_class::light,
-    .sized_stacks = true};
+    .multi_core = false, .shared_memory = true, .stack = stack_model::fixed_user_stack, .cost = cost_class::light, .sized_stacks = true};
 
 // What a fiber context does the same on one thread or many: fds are
 // non-blocking (a fiber waiting for one parks in its thread's reactor),

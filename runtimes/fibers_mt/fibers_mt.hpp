@@ -176,8 +176,7 @@ private:
 
 inline constexpr runtime_traits fibers_mt_traits{
     .name = "fibers_mt", .label = "Boost.Fiber on K threads (work sharing)", .kind = task_kind::fiber,
-    .multi_core = true, .shared_memory = true, .stack = stack_model::fixed_user_stack, .cost = cost_class::light,
-    .sized_workers = true};
+    .multi_core = true, .shared_memory = true, .stack = stack_model::fixed_user_stack, .cost = cost_class::light, .sized_workers = true};
 
 class fibers_mt_context
     : public parking_context<fibers_mt_context, boost::fibers::mutex, boost::fibers::condition_variable>,

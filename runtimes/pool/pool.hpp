@@ -117,8 +117,7 @@ inline std::size_t pool_default_workers() {
 // What this runtime is (traits.hpp): declared once, asked everywhere.
 inline constexpr runtime_traits pool_traits{
     .name = "pool", .label = "oneTBB pool (resumable tasks)", .kind = task_kind::pooled,
-    .multi_core = true, .shared_memory = true, .stack = stack_model::per_suspended_task, .cost = cost_class::light,
-    .sized_workers = true};
+    .multi_core = true, .shared_memory = true, .stack = stack_model::per_suspended_task, .cost = cost_class::light, .sized_workers = true};
 
 class pool_context : public parking_context<pool_context, std::mutex, task_condvar> {
 public:

@@ -39,8 +39,7 @@ namespace cb {
 // What this runtime is (traits.hpp): declared once, asked everywhere.
 inline constexpr runtime_traits threads_traits{
     .name = "threads", .label = "std::thread (one a task)", .kind = task_kind::thread,
-    .multi_core = true, .shared_memory = true, .stack = stack_model::os_thread, .cost = cost_class::medium,
-    .sized_stacks = true};
+    .multi_core = true, .shared_memory = true, .stack = stack_model::os_thread, .cost = cost_class::medium, .sized_stacks = true};
 
 // Whether a run asks for stacks other than the default.
 inline bool sized_stacks_asked(const run_options* o) noexcept {
