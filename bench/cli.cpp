@@ -395,7 +395,7 @@ void check_filter_selects(const options& o, bool instructions) {
                       " for runtimes " + join(o.runtimes);
     std::vector<std::string> declared;
     for (auto& d : declared_pairs(o.prof)) {
-        std::string n = d.workload + "/" + d.runtime + "/" + d.params;
+        std::string n = d.name();
         if (o.selected(n, d.runtime)) declared.push_back(n + " (" + d.reason + ")");
     }
     if (!declared.empty()) msg += ";\n  it matches only pairs declared unable to run: " + join(declared, "; ");

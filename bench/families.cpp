@@ -112,8 +112,12 @@ nlohmann::json results_metadata() {
                             {"stack", to_string(t.stack)},
                             {"cost", to_string(t.cost)},
                             {"sized_stacks", t.sized_stacks},
-                            {"sized_workers", t.sized_workers}});
-        if (!t.io_backend.empty()) runtimes.back()["io_backend"] = t.io_backend;
+                            {"sized_workers", t.sized_workers},
+                            {"counts_syscalls", t.counts_syscalls}});
+        if (!t.io_backend.empty()) {
+            runtimes.back()["io_backend"] = t.io_backend;
+            runtimes.back()["io_backend_variant"] = io_backend_variant(t);
+        }
     }
     nlohmann::json counters = nlohmann::json::object();
     auto put = [&](const counter_meta& c) {
@@ -164,12 +168,12 @@ std::size_t register_family(const std::string& runtime, profile prof, const std:
             if (!the_product::template why_not<R, W>(p, prof).empty() || !wanted(name)) continue;
             auto* b = benchmark::RegisterBenchmark(name.c_str(), [p](benchmark::State& st) { bench_pair<R, W>(st, p); });
             b->UseManualTime()->Unit(benchmark::kMillisecond);
-            if constexpr (requires { W::iterations(p); }) b->Iterations(W::iterations(p));
+            if constexpr (fixed_iterations<W>) b->Iterations(W::iterations(p));
             else if (prof == profile::test) b->Iterations(1);
             else b->MinTime(min_time(prof))->MinWarmUpTime(min_time(prof) / 4);
             // A workload whose grid is large may cap its repetitions (each
             // entry then says how many it had: n in the report).
-            if constexpr (requires { W::max_repetitions(p); })
+            if constexpr (caps_repetitions<W>)
                 b->Repetitions(std::max(1, std::min(repetitions, W::max_repetitions(p))));
             ++n;
         }

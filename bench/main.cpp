@@ -50,7 +50,7 @@ int run_list(const options& o) {
     std::set<std::string> declared, printed;
     std::vector<std::string> declared_lines;
     for (auto& d : declared_pairs(o.prof)) {
-        const std::string name = d.workload + "/" + d.runtime + "/" + d.params;
+        const std::string name = d.name();
         if (o.selected(name, d.runtime) && declared.insert(name).second)
             declared_lines.push_back("declared " + name + ": " + d.reason);
     }

@@ -21,6 +21,9 @@ namespace cb {
 
 struct declared_pair {
     std::string workload, runtime, params, reason;
+    // workload/runtime/params, as a benchmark would be named (no params: a
+    // max_tasks probe, named max_tasks/runtime).
+    std::string name() const { return workload + "/" + runtime + (params.empty() ? "" : "/" + params); }
 };
 
 // The limits profile runs only the max_tasks probes.
@@ -33,6 +36,7 @@ constexpr bool measures_workloads(profile p) { return p != profile::limits; }
 // max_tasks/RUNTIME/stack:SIZE/guard:yes|no.
 struct probe_variant {
     std::string name;
+    std::string params;  // the name after max_tasks/RUNTIME/: "" or "stack:8k/guard:yes"
     wl::idle_memory::params proto;
 };
 
@@ -40,17 +44,17 @@ struct probe_variant {
 template <class R, class W = wl::idle_memory>
 std::vector<probe_variant> probe_variants(profile prof) {
     const std::string base = "max_tasks/" + std::string(R::traits.name);
-    std::vector<probe_variant> out{{base, typename W::params{}}};
-    if constexpr (requires { W::stack_sweep(R::traits); }) {
+    std::vector<probe_variant> out{{base, "", typename W::params{}}};
+    if constexpr (sweeps_stacks<W>) {
         if (prof != profile::limits) return out;
         for (const auto& [bytes, guard] : W::stack_sweep(R::traits)) {
             typename W::params p{};
             p.stack_bytes = bytes;
             p.stack_guard = guard;
             // The label's parts after the task count: "stack:8k/guard:yes".
-            std::string suffix = p.label();
-            suffix = suffix.substr(suffix.find('/') == std::string::npos ? suffix.size() : suffix.find('/'));
-            out.push_back({base + suffix, p});
+            const std::string label = p.label();
+            const std::string params = label.find('/') == std::string::npos ? "" : label.substr(label.find('/') + 1);
+            out.push_back({params.empty() ? base : base + "/" + params, params, p});
         }
     }
     return out;
@@ -80,8 +84,7 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
     // and the workload waits on nothing outside the process.
     template <class Rt, class Wl>
     static constexpr bool deterministic() {
-        if constexpr (requires { Wl::deterministic; }) return Wl::deterministic && !Rt::traits.multi_core;
-        else return false;
+        return deterministic_workload<Wl> && !Rt::traits.multi_core;
     }
 
     static std::vector<runtime_traits> traits() { return {R::traits...}; }
@@ -102,41 +105,64 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
         return out;
     }
 
+    // "" or "RUNTIME unavailable: why" (may_be_unavailable, core/context.hpp).
+    template <class Rt>
+    static std::string unavailable() {
+        std::string why = unavailable_reason<Rt>();
+        return why.empty() ? why : std::string(Rt::traits.name) + " unavailable: " + why;
+    }
+
     // "" or why the pair cannot run: the runtime unavailable on this machine
-    // (core/availability.hpp), else the workload's own reason. A runtime that
-    // is another I/O backend of a loop measured already (io_backend_variant:
-    // coroutines_poll, coroutines_uring) runs only the workloads that wait in
-    // the reactor (exercises_io): its other entries are the same loop code as
-    // the original's (a channel hand-off or a spawn never reaches the
-    // backend), and the profiles' budgets are minutes. The tests still run
-    // every workload on every backend.
+    // (may_be_unavailable, core/context.hpp), else the workload's own reason.
+    // A runtime that is another I/O backend of a loop measured already
+    // (io_backend_variant, core/traits.hpp: coroutines_poll, coroutines_uring)
+    // runs only the workloads that wait in the reactor (io_workload,
+    // workloads/workload.hpp): its other entries are the same loop code as
+    // the base backend's (a channel hand-off or a spawn never reaches the
+    // backend), and the profiles' budgets are minutes. The workload tests
+    // run every workload on every backend, outside this product.
     template <class Rt, class Wl>
     static std::string why_not(const typename Wl::params& p, profile) {
-        if (std::string why = unavailable_reason<Rt>(); !why.empty()) return std::string(Rt::traits.name) + " unavailable: " + why;
-        if constexpr (requires { Rt::io_backend_variant; } && !requires { Wl::exercises_io; })
+        if (std::string why = unavailable<Rt>(); !why.empty()) return why;
+        if constexpr (io_backend_variant(Rt::traits) && !io_workload<Wl>)
             return "another I/O backend of the same loop: a workload that never waits in the reactor runs the same "
                    "code as the original backend's";
         return Wl::unsupported(Rt::traits, p);
     }
 
-    // Whether the max_tasks probes run for Rt: not for an unavailable runtime,
-    // nor for an I/O backend variant (its tasks are the original's coroutine
-    // frames: the same capacity).
+    // "" or why the max_tasks probes do not run for Rt: an unavailable
+    // runtime cannot hold a task, and an I/O backend variant's tasks are the
+    // base loop's coroutine frames (the same capacity). Declared with this
+    // reason, so that every runtime has max_tasks measured or declared.
     template <class Rt>
-    static bool probes(profile) {
-        if (!unavailable_reason<Rt>().empty()) return false;
-        if constexpr (requires { Rt::io_backend_variant; }) return false;
-        return true;
+    static std::string why_no_probe(profile) {
+        if (std::string why = unavailable<Rt>(); !why.empty()) return why;
+        if constexpr (io_backend_variant(Rt::traits))
+            return "another I/O backend of the same loop: its tasks are the same coroutine frames as the original "
+                   "backend's, so it holds as many";
+        return {};
+    }
+
+    template <class Rt>
+    static bool probes(profile prof) {
+        return why_no_probe<Rt>(prof).empty();
     }
 
     static std::vector<declared_pair> declared(profile prof) {
         std::vector<declared_pair> out;
-        if (!measures_workloads(prof)) return out;
-        for_each_pair([&]<class Rt, class Wl>() {
-            for (const auto& p : Wl::sizes(prof, Rt::traits))
-                if (auto why = why_not<Rt, Wl>(p, prof); !why.empty())
-                    out.push_back({std::string(Wl::name), std::string(Rt::traits.name), p.label(), why});
-        });
+        if (measures_workloads(prof))
+            for_each_pair([&]<class Rt, class Wl>() {
+                for (const auto& p : Wl::sizes(prof, Rt::traits))
+                    if (auto why = why_not<Rt, Wl>(p, prof); !why.empty())
+                        out.push_back({std::string(Wl::name), std::string(Rt::traits.name), p.label(), why});
+            });
+        (
+            [&] {
+                if (std::string why = why_no_probe<R>(prof); !why.empty())
+                    for (const probe_variant& v : probe_variants<R>(prof))
+                        out.push_back({"max_tasks", std::string(R::traits.name), v.params, why});
+            }(),
+            ...);
         return out;
     }
 

@@ -51,6 +51,35 @@ inline std::string needs_concurrency(const runtime_traits& t, std::string_view w
     return std::string("tasks run to completion one after another: ") + std::string(what) + " would wait forever";
 }
 
+// The counter of a workload that measures time per operation in ns: the
+// switch workloads' switch_ns (ping_pong, pipe_pong, yield_ring: one-way,
+// a round trip counting as two operations) and spawn's spawn_ns. A workload
+// W derives from ns_per_op<W, name> for its counter_info and report.
+template <std::size_t N>
+struct counter_name {
+    char text[N];
+    constexpr counter_name(const char (&s)[N]) {
+        for (std::size_t i = 0; i < N; ++i) text[i] = s[i];
+    }
+    constexpr std::string_view view() const { return {text, N - 1}; }
+};
+template <class W, counter_name Name>
+struct ns_per_op {
+    static constexpr counter_meta counter_info[] = {{Name.view(), "ns", better::lower}};
+    template <class P>
+    static counters report(const P& p, const measurement& m) {
+        return {{std::string(Name.view()), m.per_iteration() * 1e9 / W::ops(p)}};
+    }
+};
+
+// The state of a workload whose tasks share nothing: built from the params
+// (outside the clock, like any state), holding nothing. A workload says
+// `template <class C> using state = no_state<C, params>;`.
+template <class C, class P>
+struct no_state {
+    explicit no_state(const P&) {}
+};
+
 // Picks a value by profile: test (tiny, for ctest), quick, full; ci uses quick.
 template <class T>
 T by_profile(profile p, T test, T quick, T full) {

@@ -19,11 +19,8 @@
 
 namespace cb::wl {
 
-struct cpu_bound {
+struct cpu_bound : deterministic_runs {
     static constexpr std::string_view name = "cpu_bound";
-    // Counted in instructions (--instructions) under single-threaded runtimes:
-    // nothing in a run waits on the OS, so the count repeats exactly.
-    static constexpr bool deterministic = true;
     struct params {
         std::size_t tasks;
         std::uint64_t units;
@@ -44,19 +41,13 @@ struct cpu_bound {
         }
         return out;
     }
-    static run_options options(const params& p) {
-        run_options o;
-        o.workers = p.workers;
-        return o;
-    }
+    static run_options options(const params& p) { return with_workers(p.workers); }
     static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.tasks; }
     static double ops(const params& p) { return static_cast<double>(p.units); }
 
     template <class C>
-    struct state {
-        explicit state(const params&) {}
-    };
+    using state = no_state<C, params>;
     template <class C>
     static task<std::uint64_t> body(C&, state<C>&, std::size_t i, const params& p) {
         const std::uint64_t first = p.units * i / p.tasks, last = p.units * (i + 1) / p.tasks;

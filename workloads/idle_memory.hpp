@@ -125,7 +125,7 @@ struct idle_memory {
     struct state {
         trim_eagerly trim;
         explicit state(const params&) {
-            if constexpr (requires { C::release_free_memory(); }) C::release_free_memory();
+            if constexpr (releases_free_memory<C>) C::release_free_memory();
             release_free_memory();
             before = sample_self();
             frames_before = t_frames.live_bytes;
@@ -154,7 +154,7 @@ struct idle_memory {
                 s.delta = sample_self() - s.before;
             }
             if (!C::traits.multi_core) s.frames = static_cast<double>(t_frames.live_bytes - s.frames_before);
-            if constexpr (requires { C::stack_usage(); }) {
+            if constexpr (reports_stack_usage<C>) {
                 auto [size, touched] = C::stack_usage();
                 s.stack_size = static_cast<double>(size);
                 s.stack_touched = static_cast<double>(touched);

@@ -9,11 +9,8 @@
 
 namespace cb::wl {
 
-struct ping_pong {
+struct ping_pong : deterministic_runs, ns_per_op<ping_pong, "switch_ns"> {
     static constexpr std::string_view name = "ping_pong";
-    // Counted in instructions (--instructions) under single-threaded runtimes:
-    // nothing in a run waits on the OS, so the count repeats exactly.
-    static constexpr bool deterministic = true;
     struct params {
         std::uint64_t rounds;
         bool same_core;
@@ -64,10 +61,6 @@ struct ping_pong {
     template <class C>
     static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
         return expect_each(res, p.rounds, "tokens in order");
-    }
-    static constexpr counter_meta counter_info[] = {{"switch_ns", "ns", better::lower}};
-    static counters report(const params& p, const measurement& m) {
-        return {{"switch_ns", m.per_iteration() * 1e9 / ops(p)}};
     }
 };
 

@@ -12,7 +12,7 @@
 
 namespace cb::wl {
 
-struct pipe_pong {
+struct pipe_pong : ns_per_op<pipe_pong, "switch_ns"> {
     static constexpr std::string_view name = "pipe_pong";
     static constexpr bool exercises_io = true;  // every I/O backend runs it in every profile (bench/product.hpp)
     using params = ping_pong::params;
@@ -56,10 +56,6 @@ struct pipe_pong {
     template <class C>
     static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
         return expect_each(res, p.rounds, "bytes in order");
-    }
-    static constexpr counter_meta counter_info[] = {{"switch_ns", "ns", better::lower}};
-    static counters report(const params& p, const measurement& m) {
-        return {{"switch_ns", m.per_iteration() * 1e9 / ops(p)}};
     }
 };
 

@@ -33,11 +33,8 @@
 
 namespace cb::wl {
 
-struct pipeline {
+struct pipeline : deterministic_runs {
     static constexpr std::string_view name = "pipeline";
-    // Counted in instructions (--instructions) under single-threaded
-    // runtimes: a run waits on nothing outside the process.
-    static constexpr bool deterministic = true;
     static constexpr std::size_t capacity = 1;
 
     enum class via { generator, channel };

@@ -17,8 +17,8 @@ namespace cb {
 
 template <class W, class S>
 run_options options_for(const typename W::params& p, S& s) {
-    if constexpr (requires { W::options(p, s); }) return W::options(p, s);
-    else if constexpr (requires { W::options(p); }) return W::options(p);
+    if constexpr (options_from_state<W, S>) return W::options(p, s);
+    else if constexpr (options_from_params<W>) return W::options(p);
     else return {};
 }
 
@@ -35,12 +35,13 @@ template <class R, class W>
     requires runtime<R> && workload_for<W, typename R::context>
 run_result run_once(const typename W::params& p, measurement& m, bool instrument = false) {
     using C = typename R::context;
-    typename W::template state<C> s(p);
+    using S = typename W::template state<C>;
+    S s(p);
     run_options o = options_for<W>(p, s);
     auto body = [&](C& ctx, std::size_t i) { return W::body(ctx, s, i, p); };
     // A runtime whose loop counts its system calls in this thread
-    // (counts_syscalls) has them read around the run: "loop_syscalls" in the
-    // sums, reported as syscalls_per_op by the harness.
+    // (traits.counts_syscalls) has them read around the run: "loop_syscalls"
+    // in the sums, reported as syscalls_per_op by the harness.
     const std::uint64_t sys0 = loop_syscalls.total();
     const auto t0 = std::chrono::steady_clock::now();
     if (instrument) CALLGRIND_START_INSTRUMENTATION;
@@ -49,12 +50,12 @@ run_result run_once(const typename W::params& p, measurement& m, bool instrument
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::uint64_t sys1 = loop_syscalls.total();
     run_result r{secs, W::verify(s, p, res)};
-    if constexpr (requires { C::workers_for(W::tasks(p), o); }) m.workers = C::workers_for(W::tasks(p), o);
+    if constexpr (counts_workers<C>) m.workers = C::workers_for(W::tasks(p), o);
     if (r.error.empty()) {
-        if constexpr (requires { R::counts_syscalls; }) m.sums["loop_syscalls"] += static_cast<double>(sys1 - sys0);
+        if constexpr (R::traits.counts_syscalls) m.sums["loop_syscalls"] += static_cast<double>(sys1 - sys0);
         m.seconds += secs;
         ++m.iterations;
-        if constexpr (requires { W::collect(s, p, res, m); }) W::collect(s, p, res, m);
+        if constexpr (collects<W, S>) W::collect(s, p, res, m);
     }
     return r;
 }

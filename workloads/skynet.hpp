@@ -26,11 +26,8 @@
 
 namespace cb::wl {
 
-struct skynet {
+struct skynet : deterministic_runs {
     static constexpr std::string_view name = "skynet";
-    // Counted in instructions (--instructions) under single-threaded runtimes:
-    // nothing in a run waits on the OS, so the count repeats exactly.
-    static constexpr bool deterministic = true;
     static constexpr std::uint64_t fanout = 10;
     struct params {
         std::uint64_t leaves;
@@ -69,11 +66,7 @@ struct skynet {
         while (r < sweep_tasks(cpus) && r * fanout <= leaves / fanout) r *= fanout;
         return std::min(r, std::max<std::uint64_t>(1, leaves / fanout));
     }
-    static run_options options(const params& p) {
-        run_options o;
-        o.workers = p.workers;
-        return o;
-    }
+    static run_options options(const params& p) { return with_workers(p.workers); }
     static std::string unsupported(const runtime_traits&, const params&) { return {}; }
     static std::size_t tasks(const params& p) { return p.roots; }
     static double nodes(const params& p) {
@@ -90,9 +83,7 @@ struct skynet {
     }
 
     template <class C>
-    struct state {
-        explicit state(const params&) {}
-    };
+    using state = no_state<C, params>;
     template <class C>
     static task<std::uint64_t> node(C& ctx, std::uint64_t first, std::uint64_t size) {
         if (size == 1) co_return first;

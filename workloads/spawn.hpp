@@ -5,11 +5,8 @@
 
 namespace cb::wl {
 
-struct spawn {
+struct spawn : deterministic_runs, ns_per_op<spawn, "spawn_ns"> {
     static constexpr std::string_view name = "spawn";
-    // Counted in instructions (--instructions) under single-threaded runtimes:
-    // nothing in a run waits on the OS, so the count repeats exactly.
-    static constexpr bool deterministic = true;
     struct params {
         std::size_t tasks;
         std::string label() const { return "tasks:" + std::to_string(tasks); }
@@ -28,9 +25,7 @@ struct spawn {
     static double ops(const params& p) { return static_cast<double>(p.tasks); }
 
     template <class C>
-    struct state {
-        explicit state(const params&) {}
-    };
+    using state = no_state<C, params>;
     template <class C>
     static task<std::uint64_t> body(C&, state<C>&, std::size_t i, const params&) {
         co_return i;
@@ -41,10 +36,6 @@ struct spawn {
         for (std::size_t i = 0; i < res.size(); ++i)
             if (res[i] != i) return "task " + std::to_string(i) + " returned " + std::to_string(res[i]);
         return {};
-    }
-    static constexpr counter_meta counter_info[] = {{"spawn_ns", "ns", better::lower}};
-    static counters report(const params& p, const measurement& m) {
-        return {{"spawn_ns", m.per_iteration() * 1e9 / ops(p)}};
     }
 };
 

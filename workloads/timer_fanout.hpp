@@ -52,9 +52,7 @@ struct timer_fanout {
     }
 
     template <class C>
-    struct state {
-        explicit state(const params&) {}
-    };
+    using state = no_state<C, params>;
     // Returns the wait the task saw, in ns, timed around the sleep itself.
     template <class C>
     static task<std::uint64_t> body(C& ctx, state<C>&, std::size_t i, const params& p) {

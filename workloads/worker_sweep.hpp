@@ -1,4 +1,4 @@
-// The worker-count sweep (issue #11 item 3): for runtimes that honour
+// The worker-count sweep: for runtimes that honour
 // run_options::workers (runtime_traits::sized_workers), a workload runs the
 // same work at K = 1, 2, 4, ... (powers of two up to the CPUs), the CPU count
 // itself, then 2x and 4x the CPUs (oversubscribed), and reports `speedup` =
@@ -51,5 +51,12 @@ inline std::vector<std::size_t> workers_to_sweep(profile p) {
 // sweep unless the CPU count has few factors of two (e.g. 33: K = 32 then gets
 // slices of 16 and 17 tasks, within 1/16 of even).
 constexpr std::size_t sweep_tasks(std::size_t cpus) { return 16 * (cpus ? cpus : 1); }
+
+// The run_options of an entry with `workers` K (0: the runtime's default).
+inline run_options with_workers(std::size_t workers) {
+    run_options o;
+    o.workers = workers;
+    return o;
+}
 
 }  // namespace cb::wl

@@ -13,20 +13,22 @@
 //   body(ctx, state, i)        one task, a coroutine written against the context
 //   verify(state, p, results)  "" or what is wrong with the results
 //   report(p, measurement)     the workload's own counters
-// and optionally options(p, state) for pinning and park hooks, collect(...) to
-// keep per-run numbers, iterations(p) to fix the iteration count.
+// and optionally the hooks below the concept (options, collect, iterations,
+// max_repetitions, deterministic, exercises_io, stack_sweep), each a named
+// concept that the harness asks for by name.
+//
+// Adding a workload: a header here and its line in all.hpp.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
-#include <utility>
 #include <map>
+#include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
-
-#include <concepts>
-#include <span>
-#include <string_view>
 
 #include "runtimes/core/context.hpp"
 #include "runtimes/core/traits.hpp"
@@ -102,5 +104,69 @@ concept workload_for = workload<W> && context<C> &&
         { W::body(c, s, i, p) } -> std::same_as<task<std::uint64_t>>;
         { W::verify(std::as_const(s), p, res) } -> std::convertible_to<std::string>;
     };
+
+// ---- Optional hooks ---------------------------------------------------------
+// A workload without a hook gets the default said beside it.
+
+// W::options(p, state) or W::options(p): the run_options of a run (CPUs to
+// pin, a park hook, a worker count, a stack size). Without: the defaults (no
+// pinning, the runtime's own workers and stacks). workloads/run.hpp.
+template <class W, class S>
+concept options_from_state = requires(const typename W::params& p, S& s) {
+    { W::options(p, s) } -> std::convertible_to<run_options>;
+};
+template <class W>
+concept options_from_params = requires(const typename W::params& p) {
+    { W::options(p) } -> std::convertible_to<run_options>;
+};
+
+// W::collect(state, p, results, m): after each verified run, keeps that
+// run's own numbers in m.sums or m.samples, where report() finds them.
+// Without: report() has only the timed seconds and iterations.
+template <class W, class S>
+concept collects = requires(S& s, const typename W::params& p, const std::vector<std::uint64_t>& res, measurement& m) {
+    W::collect(s, p, res, m);
+};
+
+// W::iterations(p): a benchmark is this many timed runs, where one run is
+// long or costly enough on its own. Without: the harness's minimum time
+// (one run in the test profile). bench/families.cpp.
+template <class W>
+concept fixed_iterations = requires(const typename W::params& p) {
+    { W::iterations(p) } -> std::convertible_to<std::int64_t>;
+};
+
+// W::max_repetitions(p): at most this many repetitions of a benchmark,
+// whatever --repetitions asks (a large grid of long runs). Without: as asked.
+template <class W>
+concept caps_repetitions = requires(const typename W::params& p) {
+    { W::max_repetitions(p) } -> std::convertible_to<int>;
+};
+
+// W::deterministic = true: nothing in a run waits on the OS, so under a
+// runtime whose one thread runs every task its instruction count repeats
+// exactly and --instructions counts it (bench/product.hpp). Without: never
+// counted. A workload says so by deriving from deterministic_runs.
+template <class W>
+concept deterministic_workload = requires { requires W::deterministic; };
+
+struct deterministic_runs {
+    static constexpr bool deterministic = true;
+};
+
+// W::exercises_io = true: the tasks wait in the runtime's reactor (fds, not
+// only channels), so an I/O backend variant (traits.hpp) runs it too; the
+// variants' other pairs are the base loop's code again and are declared
+// (bench/product.hpp). Without: not run on the variants.
+template <class W>
+concept io_workload = requires { requires W::exercises_io; };
+
+// W::stack_sweep(traits): the (stack bytes, guard) pairs the limits profile
+// also probes max_tasks at, for a runtime with sized_stacks
+// (bench/product.hpp, probe_variants). Without: the default stacks only.
+template <class W>
+concept sweeps_stacks = requires(const runtime_traits& t) {
+    { W::stack_sweep(t) } -> std::ranges::range;
+};
 
 }  // namespace cb

@@ -7,11 +7,8 @@
 
 namespace cb::wl {
 
-struct yield_ring {
+struct yield_ring : deterministic_runs, ns_per_op<yield_ring, "switch_ns"> {
     static constexpr std::string_view name = "yield_ring";
-    // Counted in instructions (--instructions) under single-threaded runtimes:
-    // nothing in a run waits on the OS, so the count repeats exactly.
-    static constexpr bool deterministic = true;
     struct params {
         std::size_t tasks;
         std::uint64_t yields;  // per task
@@ -44,9 +41,7 @@ struct yield_ring {
     }
 
     template <class C>
-    struct state {
-        explicit state(const params&) {}
-    };
+    using state = no_state<C, params>;
     template <class C>
     static task<std::uint64_t> body(C& ctx, state<C>&, std::size_t, const params& p) {
         std::uint64_t n = 0;
@@ -59,10 +54,6 @@ struct yield_ring {
     template <class C>
     static std::string verify(const state<C>&, const params& p, const std::vector<std::uint64_t>& res) {
         return expect_each(res, p.yields, "yields");
-    }
-    static constexpr counter_meta counter_info[] = {{"switch_ns", "ns", better::lower}};
-    static counters report(const params& p, const measurement& m) {
-        return {{"switch_ns", m.per_iteration() * 1e9 / ops(p)}};
     }
 };
 

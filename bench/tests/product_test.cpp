@@ -47,6 +47,46 @@ TEST(Product, PairsATestRuntimeCannotRunAreDeclaredWithAReason) {
         EXPECT_FALSE(p.name.starts_with("ping_pong/inline/")) << p.name << " is planned but cannot run";
 }
 
+// Every runtime has max_tasks measured (planned) or declared with a reason,
+// in every profile: the I/O backend variants and an unavailable runtime
+// included.
+TEST(Product, EveryRuntimeHasMaxTasksMeasuredOrDeclared) {
+    for (cb::profile prof : {cb::profile::test, cb::profile::quick, cb::profile::full, cb::profile::limits}) {
+        std::vector<std::string> covered;
+        for (auto& p : test_product::planned(prof))
+            if (p.name.starts_with("max_tasks/")) covered.push_back(p.runtime);
+        for (auto& d : test_product::declared(prof)) {
+            if (d.workload != "max_tasks") continue;
+            EXPECT_FALSE(d.reason.empty()) << d.name();
+            EXPECT_EQ(d.name().rfind("max_tasks/" + d.runtime, 0), 0u) << d.name();
+            covered.push_back(d.runtime);
+        }
+        for (const std::string& rt : test_product::runtime_names())
+            EXPECT_TRUE(has(covered, rt)) << "max_tasks/" << rt << " is neither measured nor declared in profile "
+                                          << cb::profile_name(prof);
+    }
+}
+
+// A loop over a backend other than the base is a variant (derived from
+// traits.io_backend): the base loop is registered beside it, and the variant
+// still runs what waits in the reactor.
+TEST(Product, BackendVariantsHaveTheirBaseAndRunTheirIo) {
+    const auto traits = test_product::traits();
+    std::size_t variants = 0;
+    for (const cb::runtime_traits& t : traits) {
+        if (!cb::io_backend_variant(t)) continue;
+        ++variants;
+        EXPECT_TRUE(t.counts_syscalls) << t.name << ": a backend comparison reads syscalls_per_op";
+        EXPECT_TRUE(std::any_of(traits.begin(), traits.end(), [&](const cb::runtime_traits& u) {
+            return u.io_backend == cb::base_io_backend && u.kind == t.kind && u.stack == t.stack;
+        })) << t.name << " has no base loop registered";
+        for (auto& d : test_product::declared(cb::profile::quick))
+            EXPECT_FALSE(d.runtime == t.name && d.reason.starts_with("another I/O backend") && d.workload == "echo")
+                << d.name() << ": echo waits in the reactor";
+    }
+    EXPECT_GE(variants, 1u);
+}
+
 TEST(Product, InstructionCountsOnlyWhereOneThreadRunsEverything) {
     for (auto& p : test_product::planned(cb::profile::test)) {
         if (!p.deterministic) continue;

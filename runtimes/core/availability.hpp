@@ -1,17 +1,19 @@
 // Whether a runtime can run on this machine at all: a runtime that may not
-// (one that needs a kernel facility a sandbox can refuse) declares
-// `static std::string unavailable()`, "" when it can run. Every other runtime
-// always can. The harness declares each pair of an unavailable runtime with
-// the reason (bench/product.hpp); tests skip with it.
+// (one that needs a kernel facility a sandbox can refuse) offers the hook
+// may_be_unavailable (context.hpp). Every other runtime always can. The
+// harness declares each pair of an unavailable runtime with the reason
+// (bench/product.hpp); tests skip with it.
 #pragma once
 
 #include <string>
+
+#include "context.hpp"
 
 namespace cb {
 
 template <class R>
 std::string unavailable_reason() {
-    if constexpr (requires { { R::unavailable() } -> std::convertible_to<std::string>; }) return R::unavailable();
+    if constexpr (may_be_unavailable<R>) return R::unavailable();
     else return {};
 }
 

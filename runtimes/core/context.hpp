@@ -1,4 +1,5 @@
-// The context concept: every suspension point a workload body may use.
+// The context concept (every suspension point a workload body may use), the
+// runtime concept, and the optional hooks a runtime may offer beyond them.
 //
 // A workload is written once against this concept and runs under every
 // runtime. Each runtime builds the operations from its own primitive: a
@@ -13,10 +14,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
 
+#include "cpu_affinity.hpp"
 #include "task.hpp"
 #include "traits.hpp"
 
@@ -29,7 +32,8 @@ struct parked_info {
 
 struct run_options {
     // Pin task i (multi-threaded runtimes) or the runtime's only thread
-    // (fibers, coroutines) to cpus[i % size]. Empty: no pinning.
+    // (fibers, coroutines) to cpus[i % size]. Empty: no pinning. The means
+    // are in cpu_affinity.hpp.
     std::vector<int> cpus;
     // Every task calls ctx.park() once; when all have arrived and before any
     // is released, on_parked runs (outside the tasks' own code paths). Without
@@ -92,34 +96,60 @@ concept runtime = requires(std::size_t n, body_archetype<typename R::context> bo
     { R::run(n, body, o) } -> std::same_as<std::vector<std::uint64_t>>;
 };
 
-// The kernel's limits on tasks, for spawn errors: "kernel.pid_max 32768,
-// kernel.threads-max 192730, RLIMIT_NPROC 96365, vm.max_map_count 65530".
-std::string task_limits();
-
-// Pins the calling thread; used by runtimes for run_options::cpus.
-void pin_this_thread(int cpu);
-
-// A thread's CPU mask, saved to be put back later.
-class cpu_mask {
-public:
-    static cpu_mask of_this_thread();
-    void apply_to_this_thread() const;
-
-private:
-    alignas(8) unsigned char bytes_[128] = {};
-    bool valid_ = false;
+// The runtime type of a context that carries the runtime's traits: a
+// runtime derives from it and adds run().
+template <class Context>
+struct runtime_of {
+    static constexpr const runtime_traits& traits = Context::traits;
+    using context = Context;
 };
 
-// Restores the calling thread's CPU mask when it leaves scope.
-class affinity_guard {
-public:
-    affinity_guard() : saved_(cpu_mask::of_this_thread()) {}
-    ~affinity_guard() { saved_.apply_to_this_thread(); }
-    affinity_guard(const affinity_guard&) = delete;
-    affinity_guard& operator=(const affinity_guard&) = delete;
+// ---- Optional hooks ---------------------------------------------------------
+// What a runtime or its context may offer beyond the concepts above. Each
+// hook is a named concept, and the harness and the workloads ask for it by
+// that name; a runtime without a hook gets the default said beside it. What
+// a runtime is, rather than what it offers, is a trait (traits.hpp): its
+// backend (io_backend, io_backend_variant) and whether its loop counts its
+// system calls (counts_syscalls) among them.
 
-private:
-    cpu_mask saved_;
+// R::unavailable(): "" or why the runtime cannot run on this machine (a
+// kernel facility a sandbox can refuse, a library the build lacked).
+// Without it a runtime always can. The harness declares every pair of an
+// unavailable runtime with the reason (bench/product.hpp); the tests skip
+// with it (unavailable_reason, availability.hpp).
+template <class R>
+concept may_be_unavailable = requires {
+    { R::unavailable() } -> std::convertible_to<std::string>;
 };
+
+// C::workers_for(n, options): how many workers a run of n tasks starts, on a
+// runtime whose workers (processes or threads) each run many tasks. The
+// harness reports it as the counter "workers" (workloads/run.hpp).
+template <class C>
+concept counts_workers = requires(std::size_t n, const run_options& o) {
+    { C::workers_for(n, o) } -> std::convertible_to<std::size_t>;
+};
+
+// A context with several workers that also says which one runs the calling
+// task (c.worker(), in [0, workers_for(n, options))): a workload can give
+// each worker something of its own, a listener for one.
+template <class C>
+concept worker_context = counts_workers<C> && requires(const C& c) {
+    { c.worker() } -> std::convertible_to<std::size_t>;
+};
+
+// C::stack_usage(): the stack bytes (reserved, touched) the runtime holds
+// for the tasks alive now, where it allocates the stacks itself (fibers).
+// idle_memory samples it while every task is parked.
+template <class C>
+concept reports_stack_usage = requires {
+    { C::stack_usage() } -> std::convertible_to<std::pair<std::size_t, std::size_t>>;
+};
+
+// C::release_free_memory(): hands back to the OS what the runtime keeps for
+// reuse (free fiber stacks), so that a memory baseline taken next counts
+// only what a run holds (idle_memory).
+template <class C>
+concept releases_free_memory = requires { C::release_free_memory(); };
 
 }  // namespace cb

@@ -39,6 +39,27 @@ inline std::vector<std::uint64_t> collect(std::vector<result_slot>& slots) {
     return out;
 }
 
+// n tasks body(ctx, i) of a blocking runtime, each run to its end by
+// run_blocking where `start` puts it: start(each) calls each(i) once for
+// every i in [0, n), in place, on a thread or on a fiber, and returns when
+// all have. The results in order, or the first error.
+template <class Body, class Ctx, class Start>
+std::vector<std::uint64_t> run_each(std::size_t n, Body& body, Ctx& ctx, Start&& start) {
+    std::vector<result_slot> slots(n);
+    start([&](std::size_t i) { run_blocking(body, ctx, i, slots[i]); });
+    return collect(slots);
+}
+
+// The n top-level tasks of a run, on a context Ctx made for it that knows
+// the run's options and size (its park barrier and nested spawns read them).
+template <class Ctx, class Body, class Options, class Start>
+std::vector<std::uint64_t> run_top_level(std::size_t n, Body& body, const Options& opts, Start&& start) {
+    Ctx ctx;
+    ctx.opts = &opts;
+    ctx.tasks = n;
+    return run_each(n, body, ctx, start);
+}
+
 inline std::uint64_t sum(const std::vector<std::uint64_t>& v) {
     std::uint64_t s = 0;
     for (auto x : v) s += x;

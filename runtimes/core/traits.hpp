@@ -8,6 +8,8 @@
 // shows up in the charts and verdicts without a Python edit.
 #pragma once
 
+#include <cstddef>
+#include <iterator>
 #include <string_view>
 
 namespace cb {
@@ -47,42 +49,51 @@ struct runtime_traits {
     bool sized_workers = false;
     // The reactor a single coroutine loop waits in ("epoll", "poll",
     // "io_uring"): the loops that differ only in it are compared backend
-    // against backend in the report. Empty for every other runtime.
+    // against backend in the report. Empty for every other runtime. A loop
+    // over any backend but base_io_backend is an I/O backend variant
+    // (io_backend_variant below).
     std::string_view io_backend = {};
+    // The runtime's loop counts its system calls in the caller's thread
+    // (core/reactor.hpp, loop_syscalls): workloads/run.hpp reads the count
+    // around each run and the harness reports it as syscalls_per_op. Only a
+    // runtime with one loop in the caller's thread can say so: a count kept
+    // in worker threads or children would miss their calls.
+    bool counts_syscalls = false;
 };
 
-constexpr std::string_view to_string(task_kind k) {
-    switch (k) {
-        case task_kind::process: return "process";
-        case task_kind::thread: return "thread";
-        case task_kind::pooled: return "pooled";
-        case task_kind::fiber: return "fiber";
-        case task_kind::coroutine: return "coroutine";
-        case task_kind::hybrid: return "hybrid";
-        case task_kind::inline_call: return "inline";
-    }
-    return "?";
+// The backend the coroutine loop was written for. Its runtime runs every
+// workload in every profile; a loop over another backend (an I/O backend
+// variant) runs the same loop code and awaitables, so outside the tests it
+// runs only the workloads that wait in the reactor (bench/product.hpp), and
+// the report compares each variant with the base (plots/backend_sections.py
+// names the same base).
+inline constexpr std::string_view base_io_backend = "epoll";
+
+constexpr bool io_backend_variant(const runtime_traits& t) {
+    return !t.io_backend.empty() && t.io_backend != base_io_backend;
 }
 
-constexpr std::string_view to_string(stack_model s) {
-    switch (s) {
-        case stack_model::process: return "process";
-        case stack_model::os_thread: return "os_thread";
-        case stack_model::per_suspended_task: return "per_suspended_task";
-        case stack_model::fixed_user_stack: return "fixed_user_stack";
-        case stack_model::stackless: return "stackless";
-    }
-    return "?";
-}
+// Names for the enums, in the results JSON (results/README.md). Each table
+// lists the enumerators in declaration order; the static_asserts catch an
+// enumerator added without its name.
+namespace traits_names {
+inline constexpr std::string_view task_kinds[] = {"process", "thread", "pooled", "fiber", "coroutine", "hybrid", "inline"};
+inline constexpr std::string_view stack_models[] = {"process", "os_thread", "per_suspended_task", "fixed_user_stack",
+                                                    "stackless"};
+inline constexpr std::string_view cost_classes[] = {"heavy", "medium", "light", "tiny"};
+static_assert(std::size(task_kinds) == static_cast<std::size_t>(task_kind::inline_call) + 1);
+static_assert(std::size(stack_models) == static_cast<std::size_t>(stack_model::stackless) + 1);
+static_assert(std::size(cost_classes) == static_cast<std::size_t>(cost_class::tiny) + 1);
 
-constexpr std::string_view to_string(cost_class c) {
-    switch (c) {
-        case cost_class::heavy: return "heavy";
-        case cost_class::medium: return "medium";
-        case cost_class::light: return "light";
-        case cost_class::tiny: return "tiny";
-    }
-    return "?";
+template <class E, std::size_t N>
+constexpr std::string_view lookup(const std::string_view (&names)[N], E e) {
+    const auto i = static_cast<std::size_t>(e);
+    return i < N ? names[i] : std::string_view("?");
 }
+}  // namespace traits_names
+
+constexpr std::string_view to_string(task_kind k) { return traits_names::lookup(traits_names::task_kinds, k); }
+constexpr std::string_view to_string(stack_model s) { return traits_names::lookup(traits_names::stack_models, s); }
+constexpr std::string_view to_string(cost_class c) { return traits_names::lookup(traits_names::cost_classes, c); }
 
 }  // namespace cb

@@ -15,6 +15,7 @@
 
 #include "context.hpp"
 #include "fd.hpp"
+#include "task_limits.hpp"
 
 namespace cb {
 

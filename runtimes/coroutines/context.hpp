@@ -27,7 +27,10 @@
 namespace cb {
 
 // What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits coroutines_traits{"coroutines", "C++20 coroutines (own epoll loop, one thread)", task_kind::coroutine, false, true, stack_model::stackless, cost_class::tiny, true, false, false, "epoll"};
+inline constexpr runtime_traits coroutines_traits{
+    .name = "coroutines", .label = "C++20 coroutines (own epoll loop, one thread)", .kind = task_kind::coroutine,
+    .multi_core = false, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny,
+    .io_backend = "epoll", .counts_syscalls = true};
 
 // The awaitables every context on our event loop shares (this runtime's and
 // the hybrids' in runtimes/loops/, which add their own channels and park):

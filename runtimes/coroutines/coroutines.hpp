@@ -21,13 +21,12 @@ namespace cb {
 
 // One loop in the caller's thread, over the backend of Loop: the coroutines
 // runtime (epoll) here, coroutines_poll and coroutines_uring in their folders.
-// The loop counts its system calls in the caller's thread (counts_syscalls:
-// workloads/run.hpp reports them as syscalls_per_op).
+// The loop counts its system calls in the caller's thread (the traits say
+// counts_syscalls: workloads/run.hpp reports them as syscalls_per_op).
 template <class Loop, const runtime_traits& Traits>
 struct basic_coroutines_runtime {
     static constexpr const runtime_traits& traits = Traits;
     using context = basic_coro_context<Loop, Traits>;
-    static constexpr bool counts_syscalls = true;
 
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {

@@ -20,13 +20,16 @@
 
 namespace cb {
 
-inline constexpr runtime_traits coroutines_uring_traits{"coroutines_uring", "C++20 coroutines (own io_uring loop, one thread)", task_kind::coroutine, false, true, stack_model::stackless, cost_class::tiny, true, false, false, "io_uring"};
+// Another I/O backend of the coroutines loop (io_backend_variant,
+// core/traits.hpp): outside the tests only the workloads that wait in the
+// reactor run on it (bench/product.hpp).
+inline constexpr runtime_traits coroutines_uring_traits{
+    .name = "coroutines_uring", .label = "C++20 coroutines (own io_uring loop, one thread)", .kind = task_kind::coroutine,
+    .multi_core = false, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny,
+    .io_backend = "io_uring", .counts_syscalls = true};
 
 struct coroutines_uring_runtime : basic_coroutines_runtime<basic_event_loop<uring_reactor>, coroutines_uring_traits> {
     static std::string unavailable() { return uring_reactor::unavailable(); }
-    // Another I/O backend of the coroutines loop: outside the full profile
-    // only the workloads that do I/O run on it (bench/product.hpp).
-    static constexpr bool io_backend_variant = true;
 
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {

@@ -166,32 +166,29 @@ private:
 };
 
 // What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits fibers_traits{.name = "fibers",
-                                              .label = "Boost.Fiber (one thread, epoll scheduler)",
-                                              .kind = task_kind::fiber,
-                                              .multi_core = false,
-                                              .shared_memory = true,
-                                              .stack = stack_model::fixed_user_stack,
-                                              .cost = cost_class::light,
-                                              .concurrent = true,
-                                              .sized_stacks = true};
+inline constexpr runtime_traits fibers_traits{
+    .name = "fibers", .label = "Boost.Fiber (one thread, epoll scheduler)", .kind = task_kind::fiber,
+    .multi_core = false, .shared_memory = true, .stack = stack_model::fixed_user_stack, .cost = cost_class::light, .sized_stacks = true};
 
-class fiber_context : public parking_context<fiber_context, boost::fibers::mutex, boost::fibers::condition_variable> {
-public:
-    static constexpr const runtime_traits& traits = fibers_traits;
+// What a fiber context does the same on one thread or many: fds are
+// non-blocking (a fiber waiting for one parks in its thread's reactor),
+// channels are Boost's, yield and sleep are the fiber's own.
+struct fiber_waits {
     template <class T>
     using channel = fiber_channel<T>;
-
     static void configure_fd(int fd) { set_nonblocking(fd, true); }
-
     ready<void> yield() { boost::this_fiber::yield(); return {}; }
     ready<void> sleep_for(std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); return {}; }
+};
+
+class fiber_context : public parking_context<fiber_context, boost::fibers::mutex, boost::fibers::condition_variable>,
+                      public fiber_waits {
+public:
+    static constexpr const runtime_traits& traits = fibers_traits;
 
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
-        std::vector<result_slot> slots(n);
-        spawn_fibers(n, [&](std::size_t i) { run_blocking(f, *this, i, slots[i]); });
-        return {sum(collect(slots))};
+        return {sum(run_each(n, f, *this, [n](auto each) { spawn_fibers(n, each); }))};
     }
 
     // {stack size, resident bytes of the stacks in use}: what a fiber costs
@@ -231,21 +228,13 @@ public:
 
 };
 
-struct fibers_runtime {
-    static constexpr const runtime_traits& traits = fibers_traits;
-    using context = fiber_context;
-
+struct fibers_runtime : runtime_of<fiber_context> {
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         affinity_guard keep_mask;
         if (!opts.cpus.empty()) pin_this_thread(opts.cpus[0]);
         fiber_stacks_scope stacks(opts);
-        fiber_context ctx;
-        ctx.opts = &opts;
-        ctx.tasks = n;
-        std::vector<result_slot> slots(n);
-        fiber_context::spawn_fibers(n, [&](std::size_t i) { run_blocking(body, ctx, i, slots[i]); });
-        return collect(slots);
+        return run_top_level<fiber_context>(n, body, opts, [n](auto each) { fiber_context::spawn_fibers(n, each); });
     }
 };
 

@@ -174,19 +174,16 @@ private:
     bool released_ = false;
 };
 
-inline constexpr runtime_traits fibers_mt_traits{"fibers_mt", "Boost.Fiber on K threads (work sharing)", task_kind::fiber, true, true, stack_model::fixed_user_stack, cost_class::light, true, false, true};
+inline constexpr runtime_traits fibers_mt_traits{
+    .name = "fibers_mt", .label = "Boost.Fiber on K threads (work sharing)", .kind = task_kind::fiber,
+    .multi_core = true, .shared_memory = true, .stack = stack_model::fixed_user_stack, .cost = cost_class::light, .sized_workers = true};
 
 class fibers_mt_context
-    : public parking_context<fibers_mt_context, boost::fibers::mutex, boost::fibers::condition_variable> {
+    : public parking_context<fibers_mt_context, boost::fibers::mutex, boost::fibers::condition_variable>,
+      public fiber_waits {
 public:
     static constexpr const runtime_traits& traits = fibers_mt_traits;
-    template <class T>
-    using channel = fiber_channel<T>;
 
-    static void configure_fd(int fd) { set_nonblocking(fd, true); }
-
-    ready<void> yield() { boost::this_fiber::yield(); return {}; }
-    ready<void> sleep_for(std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); return {}; }
     ready<void> park() {  // hides parking_context::park (see mt_park_barrier)
         park_.arrive_and_wait(tasks, opts);
         return {};
@@ -220,10 +217,7 @@ private:
     mt_park_barrier park_;
 };
 
-struct fibers_mt_runtime {
-    static constexpr const runtime_traits& traits = fibers_mt_traits;
-    using context = fibers_mt_context;
-
+struct fibers_mt_runtime : runtime_of<fibers_mt_context> {
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         const std::size_t w = context::workers_for(n, opts);

@@ -115,7 +115,9 @@ inline std::size_t pool_default_workers() {
 }
 
 // What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits pool_traits{"pool", "oneTBB pool (resumable tasks)", task_kind::pooled, true, true, stack_model::per_suspended_task, cost_class::light, true, false, true};
+inline constexpr runtime_traits pool_traits{
+    .name = "pool", .label = "oneTBB pool (resumable tasks)", .kind = task_kind::pooled,
+    .multi_core = true, .shared_memory = true, .stack = stack_model::per_suspended_task, .cost = cost_class::light, .sized_workers = true};
 
 class pool_context : public parking_context<pool_context, std::mutex, task_condvar> {
 public:
@@ -175,10 +177,7 @@ private:
 // (std::invalid_argument naming it).
 int checked_workers(std::size_t k);
 
-struct pool_runtime {
-    static constexpr const runtime_traits& traits = pool_traits;
-    using context = pool_context;
-
+struct pool_runtime : runtime_of<pool_context> {
     static int workers() { return static_cast<int>(pool_default_workers()); }
 
     // A pool lives longer than one group of tasks: unpinned runs share one

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../core/blocking_fd.hpp"
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/group.hpp"
@@ -46,21 +47,18 @@ private:
 };
 
 // What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits processes_traits{"processes", "processes (fork, one a task)", task_kind::process, true, false, stack_model::process, cost_class::heavy};
+inline constexpr runtime_traits processes_traits{
+    .name = "processes", .label = "processes (fork, one a task)", .kind = task_kind::process,
+    .multi_core = true, .shared_memory = false, .stack = stack_model::process, .cost = cost_class::heavy};
 
-class process_context {
+class process_context : public blocking_fd_ops {
 public:
     static constexpr const runtime_traits& traits = processes_traits;
     template <class T>
     using channel = pipe_channel<T>;
 
-    static void configure_fd(int fd) { set_nonblocking(fd, false); }
-
     ready<void> yield() { ::sched_yield(); return {}; }
     ready<void> sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); return {}; }
-    ready<ssize_t> read(int fd, void* b, std::size_t n) { return {::read(fd, b, n)}; }
-    ready<ssize_t> write(int fd, const void* b, std::size_t n) { return {::write(fd, b, n)}; }
-    ready<ssize_t> accept(int fd) { return {::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC)}; }
     template <class T>
     ready<void> send(channel<T>& ch, T v) { ch.send(v); return {}; }
     template <class T>
@@ -95,10 +93,7 @@ private:
     park_fds park_;  // the group's park barrier, set by run_process_workers
 };
 
-struct processes_runtime {
-    static constexpr const runtime_traits& traits = processes_traits;
-    using context = process_context;
-
+struct processes_runtime : runtime_of<process_context> {
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         process_context ctx;

@@ -27,23 +27,19 @@
 #include <unistd.h>
 
 #include "../core/blocking_channel.hpp"
+#include "../core/blocking_fd.hpp"
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/group.hpp"
+#include "../core/task_limits.hpp"
 #include "../core/worker_group.hpp"
 
 namespace cb {
 
 // What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits threads_traits{.name = "threads",
-                                               .label = "std::thread (one a task)",
-                                               .kind = task_kind::thread,
-                                               .multi_core = true,
-                                               .shared_memory = true,
-                                               .stack = stack_model::os_thread,
-                                               .cost = cost_class::medium,
-                                               .concurrent = true,
-                                               .sized_stacks = true};
+inline constexpr runtime_traits threads_traits{
+    .name = "threads", .label = "std::thread (one a task)", .kind = task_kind::thread,
+    .multi_core = true, .shared_memory = true, .stack = stack_model::os_thread, .cost = cost_class::medium, .sized_stacks = true};
 
 // Whether a run asks for stacks other than the default.
 inline bool sized_stacks_asked(const run_options* o) noexcept {
@@ -208,19 +204,14 @@ void run_thread_per_task(std::size_t n, const run_options* o, const std::vector<
     else run_thread_workers(n, n, cpus, fn);
 }
 
-class thread_context {
+class thread_context : public blocking_fd_ops {
 public:
     static constexpr const runtime_traits& traits = threads_traits;
     template <class T>
     using channel = blocking_channel<T, std::mutex, std::condition_variable>;
 
-    static void configure_fd(int fd) { set_nonblocking(fd, false); }
-
     ready<void> yield() { std::this_thread::yield(); return {}; }
     ready<void> sleep_for(std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); return {}; }
-    ready<ssize_t> read(int fd, void* b, std::size_t n) { return {::read(fd, b, n)}; }
-    ready<ssize_t> write(int fd, const void* b, std::size_t n) { return {::write(fd, b, n)}; }
-    ready<ssize_t> accept(int fd) { return {::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC)}; }
     template <class T>
     ready<void> send(channel<T>& ch, T v) { ch.send(std::move(v)); return {}; }
     template <class T>
@@ -255,25 +246,19 @@ inline ready<void> thread_context::park() {
 
 template <class F>
 ready<std::uint64_t> thread_context::spawn_all(std::size_t n, F f) {
-    std::vector<result_slot> slots(n);
-    run_thread_per_task(n, opts, {}, [&](slice s) { run_blocking(f, *this, s.first, slots[s.first]); });
-    return {sum(collect(slots))};
+    return {sum(run_each(n, f, *this, [&](auto each) {
+        run_thread_per_task(n, opts, {}, [&](slice s) { each(s.first); });
+    }))};
 }
 
-struct threads_runtime {
-    static constexpr const runtime_traits& traits = threads_traits;
-    using context = thread_context;
-
+struct threads_runtime : runtime_of<thread_context> {
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
-        thread_context ctx;
-        ctx.opts = &opts;
-        ctx.tasks = n;
-        std::vector<result_slot> slots(n);
         // A worker group of one thread a task (core/worker_group.hpp), or
         // pthreads with the stacks the run asks for.
-        run_thread_per_task(n, &opts, opts.cpus, [&](slice s) { run_blocking(body, ctx, s.first, slots[s.first]); });
-        return collect(slots);
+        return run_top_level<thread_context>(n, body, opts, [&](auto each) {
+            run_thread_per_task(n, &opts, opts.cpus, [&](slice s) { each(s.first); });
+        });
     }
 };
 

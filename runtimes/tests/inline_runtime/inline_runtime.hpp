@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "runtimes/core/blocking_fd.hpp"
 #include "runtimes/core/context.hpp"
 #include "runtimes/core/fd.hpp"
 #include "runtimes/core/group.hpp"
@@ -25,9 +26,9 @@
 
 namespace cb::testing {
 
-inline constexpr runtime_traits inline_traits{"inline", "inline calls (test only)", task_kind::inline_call,
-                                              false, true, stack_model::stackless, cost_class::tiny,
-                                              /*concurrent=*/false};
+inline constexpr runtime_traits inline_traits{
+    .name = "inline", .label = "inline calls (test only)", .kind = task_kind::inline_call,
+    .multi_core = false, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny, .concurrent = false};
 
 // Nothing ever waits: a receive from an empty channel or a send to a full one
 // could only be satisfied by a task that has not started yet.
@@ -51,22 +52,17 @@ private:
     std::deque<T> q_;
 };
 
-class inline_context {
+class inline_context : public blocking_fd_ops {
 public:
     static constexpr const runtime_traits& traits = inline_traits;
     template <class T>
     using channel = inline_channel<T>;
-
-    static void configure_fd(int fd) { set_nonblocking(fd, false); }
 
     ready<void> yield() { return {}; }
     ready<void> sleep_for(std::chrono::nanoseconds d) {
         std::this_thread::sleep_for(d);
         return {};
     }
-    ready<ssize_t> read(int fd, void* b, std::size_t n) { return {::read(fd, b, n)}; }
-    ready<ssize_t> write(int fd, const void* b, std::size_t n) { return {::write(fd, b, n)}; }
-    ready<ssize_t> accept(int fd) { return {::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC)}; }
     template <class T>
     ready<void> send(channel<T>& ch, T v) {
         ch.send(std::move(v));
@@ -84,27 +80,23 @@ public:
     }
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
-        std::vector<result_slot> slots(n);
-        for (std::size_t i = 0; i < n; ++i) run_blocking(f, *this, i, slots[i]);
-        return {sum(collect(slots))};
+        return {sum(run_each(n, f, *this, in_turn(n)))};
+    }
+    // Runs each task to its end in turn, in the caller.
+    static auto in_turn(std::size_t n) {
+        return [n](auto each) {
+            for (std::size_t i = 0; i < n; ++i) each(i);
+        };
     }
 
     const run_options* opts = nullptr;
     std::size_t tasks = 0;
 };
 
-struct inline_runtime {
-    static constexpr const runtime_traits& traits = inline_traits;
-    using context = inline_context;
-
+struct inline_runtime : runtime_of<inline_context> {
     template <class Body>
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
-        inline_context ctx;
-        ctx.opts = &opts;
-        ctx.tasks = n;
-        std::vector<result_slot> slots(n);
-        for (std::size_t i = 0; i < n; ++i) run_blocking(body, ctx, i, slots[i]);
-        return collect(slots);
+        return run_top_level<inline_context>(n, body, opts, inline_context::in_turn(n));
     }
 };
 
