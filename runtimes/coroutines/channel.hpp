@@ -23,36 +23,24 @@ public:
     coro_channel(const coro_channel&) = delete;
     coro_channel& operator=(const coro_channel&) = delete;
 
-    struct [[nodiscard]] recv_op {
+    using value_type = T;
+
+    struct [[nodiscard]] recv_op : waiter_node<recv_op> {
         coro_channel* ch;
         Loop* loop;
         T value{};
-        std::coroutine_handle<> h{};
-        recv_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~recv_op() {
-            if (queued) ch->receivers_.remove(this);
-        }
-#endif
+        recv_op(coro_channel* c, Loop* l) : ch(c), loop(l) {}
         bool await_ready() noexcept { return ch->try_recv(*this); }
-        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->receivers_.push(this); }
+        void await_suspend(std::coroutine_handle<> me) noexcept { this->h = me; ch->receivers_.push(this); }
         T await_resume() noexcept { return std::move(value); }
     };
-    struct [[nodiscard]] send_op {
+    struct [[nodiscard]] send_op : waiter_node<send_op> {
         coro_channel* ch;
         Loop* loop;
         T value;
-        std::coroutine_handle<> h{};
-        send_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~send_op() {
-            if (queued) ch->senders_.remove(this);
-        }
-#endif
+        send_op(coro_channel* c, Loop* l, T v) : ch(c), loop(l), value(std::move(v)) {}
         bool await_ready() noexcept { return ch->try_send(*this); }
-        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->senders_.push(this); }
+        void await_suspend(std::coroutine_handle<> me) noexcept { this->h = me; ch->senders_.push(this); }
         void await_resume() const noexcept {}
     };
 

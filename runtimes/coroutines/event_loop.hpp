@@ -83,7 +83,11 @@ extern template class basic_event_loop<uring_reactor>;
 // The epoll loop: the coroutines runtime's and the hybrids'.
 using event_loop = basic_event_loop<epoll_reactor>;
 
-// A FIFO of suspended awaiters, linked through the awaiters themselves.
+template <class Node>
+struct waiter_list;
+
+// What every awaiter that queues on a waiter_list carries: the coroutine to
+// resume and the link. Node is the awaiter (the list's element type).
 //
 // An awaiter destroyed while still queued (its coroutine destroyed without
 // being resumed: a run that ended in an error or a deadlock) leaves a dangling
@@ -92,8 +96,23 @@ using event_loop = basic_event_loop<epoll_reactor>;
 // builds leave it there: unlinking costs every hand-off a flag store and a
 // destructor test, which measured +8% instructions and +39% time on the
 // coroutine ping-pong, the number this suite exists to measure. Debug builds
-// (the sanitizer CI run) do unlink (Node has `queued` and a destructor), so
-// the invariant checks below hold on every path there.
+// (the sanitizer CI run) remember the list a node is queued on and unlink it
+// on destruction, so the invariant checks (a channel or context destroyed
+// with waiters) hold on every path there.
+template <class Node>
+struct waiter_node {
+    std::coroutine_handle<> h{};
+    Node* next = nullptr;
+#ifndef NDEBUG
+    waiter_list<Node>* queued_on = nullptr;
+    ~waiter_node() {
+        if (queued_on) queued_on->remove(static_cast<Node*>(this));
+    }
+#endif
+};
+
+// A FIFO of suspended awaiters (waiter_node), linked through the awaiters
+// themselves: queueing allocates nothing.
 template <class Node>
 struct waiter_list {
     Node* head = nullptr;
@@ -102,7 +121,7 @@ struct waiter_list {
     void push(Node* n) noexcept {
         n->next = nullptr;
 #ifndef NDEBUG
-        n->queued = true;
+        n->queued_on = this;
 #endif
         if (tail) tail->next = n; else head = n;
         tail = n;
@@ -112,7 +131,7 @@ struct waiter_list {
         head = n->next;
         if (!head) tail = nullptr;
 #ifndef NDEBUG
-        n->queued = false;
+        n->queued_on = nullptr;
 #endif
         return n;
     }
@@ -124,7 +143,7 @@ struct waiter_list {
             if (c != n) continue;
             (prev ? prev->next : head) = c->next;
             if (tail == c) tail = prev;
-            c->queued = false;
+            c->queued_on = nullptr;
             return;
         }
     }
