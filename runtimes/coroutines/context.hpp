@@ -20,7 +20,7 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/task.hpp"
-#include "../core/uring_reactor.hpp"
+#include "uring_reactor.hpp"
 #include "../core/worker_group.hpp"
 #include "channel.hpp"
 #include "event_loop.hpp"

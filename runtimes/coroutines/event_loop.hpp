@@ -4,10 +4,14 @@
 // coroutines runtime and the hybrids), poll(2) readiness (coroutines_poll) or
 // io_uring completions (coroutines_uring). The loop itself is one piece of
 // code for all three: it asks the reactor only armed(), poll(timeout) and
-// wake(); the awaitables (context.hpp) pick their I/O path from the backend. The queue is also the trampoline that keeps the C stack flat where
-// g++ does not emit the symmetric-transfer tail call (-O0, ASan): every
-// switch between tasks returns to run() and resumes the next handle from
-// there.
+// wake(); the awaitables (context.hpp) pick their I/O path from the backend.
+// epoll lives in core/ (fibers and the pool wait in it too); poll and io_uring
+// serve this loop alone and live beside it (poll_reactor.hpp,
+// uring_reactor.hpp).
+//
+// The queue is also the trampoline that keeps the C stack flat where g++
+// does not emit the symmetric-transfer tail call (-O0, ASan): every switch
+// between tasks returns to run() and resumes the next handle from there.
 #pragma once
 
 #include <atomic>
@@ -19,7 +23,8 @@
 
 #include "../core/inject.hpp"
 #include "../core/reactor.hpp"
-#include "../core/uring_reactor.hpp"
+#include "poll_reactor.hpp"
+#include "uring_reactor.hpp"
 
 namespace cb {
 
