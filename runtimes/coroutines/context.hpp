@@ -61,6 +61,18 @@ struct io_result {
     }
 };
 
+// One read or write on an fd: what it asks, its result, and the task that
+// waits for it (the awaitables below add their backend's way of waiting).
+enum class io_kind { read, write };
+struct io_request : io_result {
+    int fd;
+    void* buf;
+    std::size_t n;
+    io_kind kind;
+    std::coroutine_handle<> h{};
+    io_request(int f, void* b, std::size_t len, io_kind k) : fd(f), buf(b), n(len), kind(k) {}
+};
+
 // The awaitables every context on our event loop shares (this runtime's and
 // the hybrids', runtimes/thread_loops and runtimes/process_loops): yield,
 // sleep, fd operations, accept, spawn_all, send/recv on Self's channel, and
@@ -115,18 +127,12 @@ public:
     };
     sleep_op sleep_for(std::chrono::nanoseconds d) { return {loop_, steady::now() + d}; }
 
-    // One read/write: tried at once; on EAGAIN the coroutine waits for
-    // readiness and the call is retried from the loop before it is resumed.
-    enum class io_kind { read, write };
-    struct [[nodiscard]] io_op : io_waiter, io_result {
+    // The readiness backend's read/write: tried at once; on EAGAIN the
+    // coroutine waits for readiness and the call is retried from the loop
+    // before it is resumed.
+    struct [[nodiscard]] io_op : io_waiter, io_request {
         Loop* loop;
-        int fd;
-        void* buf;
-        std::size_t n;
-        io_kind kind;
-        std::coroutine_handle<> h{};
-        io_op(Loop* l, int f, void* b, std::size_t len, io_kind k)
-            : io_waiter{&on_ready}, loop(l), fd(f), buf(b), n(len), kind(k) {}
+        io_op(Loop* l, int f, void* b, std::size_t len, io_kind k) : io_waiter{&on_ready}, io_request(f, b, len, k), loop(l) {}
         bool attempt() noexcept {
             return io_result::attempt([this] { return kind == io_kind::read ? ::read(fd, buf, n) : ::write(fd, buf, n); });
         }
@@ -143,15 +149,9 @@ public:
     // await_suspend (no system call: the loop submits the iteration's batch),
     // resumed with the completion's result. A non-blocking fd that answers
     // EAGAIN waits for readiness (a one-shot poll on the ring) and resubmits.
-    struct [[nodiscard]] ring_io_op : uring_op, io_result {
+    struct [[nodiscard]] ring_io_op : uring_op, io_request {
         Loop* loop;
-        int fd;
-        void* buf;
-        std::size_t n;
-        io_kind kind;
-        std::coroutine_handle<> h{};
-        ring_io_op(Loop* l, int f, void* b, std::size_t len, io_kind k)
-            : uring_op{&done}, loop(l), fd(f), buf(b), n(len), kind(k) {}
+        ring_io_op(Loop* l, int f, void* b, std::size_t len, io_kind k) : uring_op{&done}, io_request(f, b, len, k), loop(l) {}
         void submit() {
             if (kind == io_kind::read) loop->reactor.read(fd, buf, n, this);
             else loop->reactor.write(fd, buf, n, this);

@@ -48,12 +48,9 @@ public:
 
     using value_type = T;
 
-    struct op_base : waiter_node<op_base> {
-        loop_pipe_channel* ch;
-        event_loop* loop;
-        T value{};
+    struct op_base : channel_op<loop_pipe_channel, event_loop, T, op_base> {
+        using channel_op<loop_pipe_channel, event_loop, T, op_base>::channel_op;
         int err = 0;
-        op_base(loop_pipe_channel* c, event_loop* l, T v = {}) : ch(c), loop(l), value(v) {}
         void check() const {
             if (err) throw_errno("process_loops channel", err);
         }

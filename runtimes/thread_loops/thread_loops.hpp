@@ -27,27 +27,20 @@ namespace cb {
 inline constexpr runtime_traits thread_loops_traits{"thread_loops", "threads × coroutine loops (K workers)", task_kind::hybrid, true, true, stack_model::stackless, cost_class::tiny, true, false, true};
 
 template <class T>
-class shard_channel {
+class shard_channel : public channel_buffer<T> {
 public:
-    explicit shard_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
+    using channel_buffer<T>::channel_buffer;
     ~shard_channel() { assert(receivers_.empty() && senders_.empty() && "channel destroyed with waiters"); }
-    shard_channel(const shard_channel&) = delete;
-    shard_channel& operator=(const shard_channel&) = delete;
-
-    using value_type = T;
 
     // Both operations decide under the lock whether to suspend
     // (await_suspend returns false: go on at once), so a value sent from
     // another thread between a failed try and the wait is never missed.
-    struct op_base : waiter_node<op_base> {
-        shard_channel* ch;
-        event_loop* loop;
-        T value{};
-        op_base(shard_channel* c, event_loop* l, T v = {}) : ch(c), loop(l), value(std::move(v)) {}
+    struct op_base : channel_op<shard_channel, event_loop, T, op_base> {
+        using channel_op<shard_channel, event_loop, T, op_base>::channel_op;
 #ifndef NDEBUG
         ~op_base() {  // unlinked under the lock: other loops' threads use the queues
             if (!this->queued_on) return;
-            std::lock_guard lk(ch->m_);
+            std::lock_guard lk(this->ch->m_);
             this->queued_on->remove(this);
         }
 #endif
@@ -79,9 +72,8 @@ private:
             wake(r, op.loop);
             return false;
         }
-        if (count_ < buf_.size()) {
-            buf_[(head_ + count_) % buf_.size()] = std::move(op.value);
-            ++count_;
+        if (!this->full()) {
+            this->push_value(std::move(op.value));
             return false;
         }
         senders_.push(&op);
@@ -89,18 +81,15 @@ private:
     }
     bool recv_or_wait(op_base& op) {
         std::unique_lock lk(m_);
-        if (count_ == 0) {
+        if (!this->buffered()) {
             receivers_.push(&op);
             return true;
         }
-        op.value = std::move(buf_[head_]);
-        head_ = (head_ + 1) % buf_.size();
-        --count_;
+        this->pop_value(op.value);
         op_base* s = nullptr;
         if (!senders_.empty()) {
             s = senders_.pop();
-            buf_[(head_ + count_) % buf_.size()] = std::move(s->value);
-            ++count_;
+            this->push_value(std::move(s->value));
         }
         lk.unlock();
         if (s) wake(s, op.loop);
@@ -108,8 +97,6 @@ private:
     }
 
     std::mutex m_;
-    std::vector<T> buf_;
-    std::size_t head_ = 0, count_ = 0;
     waiter_list<op_base> receivers_, senders_;
 };
 
