@@ -99,8 +99,8 @@ struct waiter_list;
 // pointer in the list. The suite never uses a channel or barrier again after
 // a failed run (a workload's state is rebuilt for every run), so release
 // builds leave it there: unlinking costs every hand-off a flag store and a
-// destructor test, which measured +8% instructions and +39% time on the
-// coroutine ping-pong, the number this suite exists to measure. Debug builds
+// destructor test (+8% instructions on the coroutine ping-pong, the number
+// this suite exists to measure). Debug builds
 // (the sanitizer CI run) remember the list a node is queued on and unlink it
 // on destruction, so the invariant checks (a channel or context destroyed
 // with waiters) hold on every path there.

@@ -5,6 +5,7 @@
 // and a stream's retirement (cancel, buffers back to the ring).
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -56,7 +57,7 @@ void uring_reactor::setup_buffers(ring& r) {
         reg.bgid = 0;
         if (int rc = io_uring_register_buf_ring(&r.r, &reg, 0); rc < 0) {
             r.ms_why = "io_uring_register_buf_ring failed: " + std::string(std::strerror(-rc)) +
-                        " (kernel before 5.19?)";
+                       " (kernel before 5.19?)";
         } else {
             r.bufs = std::make_unique<char[]>(std::size_t{r.nbufs} * r.bufsz);
             io_uring_buf_ring_init(r.br);

@@ -133,6 +133,8 @@ public:
 
     process_loops_context(event_loop& l, slice s, park_fds park) : worker_loop_context(l, s), park_(park) {}
 
+private:
+    friend loop_context<process_loops_context>;
     // The group-wide barrier: once all of this worker's tasks have parked, the
     // worker sends one arrival byte to the parent and blocks until released
     // (nothing else can run here meanwhile: every task of the worker waits).
@@ -141,8 +143,6 @@ public:
         if (!write_full(park_.arrive, &c, 1)) throw_errno("process_loops: park: arrive");
         if (!read_full(park_.release, &c, 1)) throw_errno("process_loops: park: release", errno ? errno : EPIPE);
     }
-
-private:
     park_fds park_;
 };
 

@@ -127,9 +127,9 @@ public:
 
     thread_loops_context(event_loop& l, slice s, shard_barrier& b) : worker_loop_context(l, s), barrier_(&b) {}
 
-    void last_local_arrival() { barrier_->arrive_and_wait(); }
-
 private:
+    friend loop_context<thread_loops_context>;
+    void last_local_arrival() { barrier_->arrive_and_wait(); }
     shard_barrier* barrier_;
 };
 
