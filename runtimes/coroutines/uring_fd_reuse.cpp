@@ -46,8 +46,10 @@ void uring_reactor::forget_fd(int fd) noexcept { bump_gen(fd, false); }
 
 #if COBENCH_HAVE_URING
 
-// Armed streams no task is reading: a closed fd (EBADF) or another file under
-// its number (another inode) is cancelled, so the request releases the socket.
+// Armed streams no task is reading, and listeners with an armed accept or
+// queued fds and no accept waiting: a closed fd (EBADF) or another file under
+// its number (another inode) is retired, so the request releases the socket
+// (and a listener's queued connections are closed).
 void uring_reactor::sweep() noexcept {
     for (auto& p : streams_) {
         stream* st = p.get();
