@@ -31,10 +31,13 @@ protected:
         buf_[(head_ + count_) % buf_.size()] = std::move(v);
         ++count_;
     }
-    void pop_value(T& out) {
-        out = std::move(buf_[head_]);
+    // Returned, not stored through a reference: a T& could alias head_ or
+    // count_, and the compiler would reload them after the store.
+    T pop_value() {
+        T v = std::move(buf_[head_]);
         head_ = (head_ + 1) % buf_.size();
         --count_;
+        return v;
     }
 
 private:
@@ -96,7 +99,7 @@ private:
     // line so that the check needs no stack frame.
     bool try_recv(recv_op& op) { return this->buffered() && take(op); }
     [[gnu::noinline]] bool take(recv_op& op) {
-        this->pop_value(op.value);
+        op.value = this->pop_value();
         if (!senders_.empty()) {
             send_op* s = senders_.pop();
             this->push_value(std::move(s->value));

@@ -85,7 +85,7 @@ private:
             receivers_.push(&op);
             return true;
         }
-        this->pop_value(op.value);
+        op.value = this->pop_value();
         op_base* s = nullptr;
         if (!senders_.empty()) {
             s = senders_.pop();
