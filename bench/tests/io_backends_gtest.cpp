@@ -1,6 +1,6 @@
-// The reactor backends of the coroutine loop (issue #14), through the
-// harness: the loops count their system calls (syscalls_per_op), echo at 1000
-// connections and idle_conns verify every byte on epoll, poll and io_uring,
+// The reactor backends of the coroutine loop, through the harness: the loops
+// count their system calls (syscalls_per_op), echo at 1000 connections and
+// idle_conns verify every byte on epoll, poll and io_uring,
 // io_uring's unavailable path (COBENCH_URING_DISABLE=1) is declared with its
 // reason, and the backend variants run their I/O workloads in every profile.
 // Runtime-level tests: runtimes/tests/uring_gtest.cpp.
@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "bench/product.hpp"
-#include "runtimes/core/availability.hpp"
 #include "runtimes/registry.hpp"
+#include "runtimes/tests/backend_fixture.hpp"
 #include "workloads/all.hpp"
 #include "workloads/run.hpp"
 
@@ -20,34 +20,11 @@ namespace {
 
 using cb::task;
 namespace wl = cb::wl;
+using cb::testing::env_guard;
 
 template <class R>
-class Backend : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (std::string why = cb::unavailable_reason<R>(); !why.empty()) GTEST_SKIP() << R::traits.name << " unavailable: " << why;
-    }
-};
-struct names {
-    template <class R>
-    static std::string GetName(int) { return std::string(R::traits.name); }
-};
-using Loops = ::testing::Types<cb::coroutines_runtime, cb::coroutines_poll_runtime, cb::coroutines_uring_runtime>;
-TYPED_TEST_SUITE(Backend, Loops, names);
-
-// Restores an environment variable on scope exit.
-struct env_guard {
-    std::string name;
-    std::optional<std::string> old;
-    env_guard(const char* n, const char* v) : name(n) {
-        if (const char* o = std::getenv(n)) old = o;
-        ::setenv(n, v, 1);
-    }
-    ~env_guard() {
-        if (old) ::setenv(name.c_str(), old->c_str(), 1);
-        else ::unsetenv(name.c_str());
-    }
-};
+using Backend = cb::testing::runtime_test<R>;
+TYPED_TEST_SUITE(Backend, cb::testing::loop_backends, cb::testing::runtime_names);
 
 // The loop counts its own system calls: a pipe ping-pong makes some, a
 // channel ping-pong none.

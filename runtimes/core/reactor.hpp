@@ -1,7 +1,9 @@
 // epoll readiness plus a timer heap: the waiting half of an event loop.
 //
 // Shared by the coroutine loop (which waits in it directly), the fiber
-// scheduler (whose suspend_until() waits in it) and the pool's I/O thread.
+// schedulers (whose suspend_until() waits in it) and the pool's I/O thread,
+// so it lives here; the coroutine loop's other backends, poll(2) and
+// io_uring, serve that loop alone and live beside it (runtimes/coroutines/).
 // Waiters are intrusive structs with a function pointer, so arming a wait
 // allocates nothing and calls no virtual function.
 #pragma once
@@ -11,8 +13,6 @@
 #include <cstdint>
 #include <queue>
 #include <vector>
-
-#include <poll.h>
 
 #include "fd.hpp"
 
@@ -43,12 +43,15 @@ struct timer_waiter {
     void (*fire)(timer_waiter*) noexcept = nullptr;
 };
 
+// How a reactor opens its kernel objects: now, or lazily on first use, so
+// that an event loop whose tasks never wait on an fd makes no system call for
+// them (single-threaded use only: the first use must not race). Every
+// backend of the coroutine loop takes it (event_loop.hpp).
+enum class reactor_start { now, lazily };
+
 class epoll_reactor {
 public:
-    // A lazy reactor opens its epoll fd and eventfd on first use, so an event
-    // loop whose tasks never wait on an fd makes no system call for them. Only
-    // for single-threaded use: the first use must not race.
-    enum class start { now, lazily };
+    using start = reactor_start;
     explicit epoll_reactor(start s = start::now);
     epoll_reactor(const epoll_reactor&) = delete;
     epoll_reactor& operator=(const epoll_reactor&) = delete;
@@ -74,35 +77,6 @@ private:
     void open();
     unique_fd ep_, ev_;
     std::atomic<int> armed_{0};  // atomic: the pool arms from workers while its I/O thread polls
-};
-
-// The same interface over poll(2): every wait passes the whole set of armed
-// fds to the kernel, which scans it, so a wait costs O(armed fds) where
-// epoll's costs O(ready fds). One-shot and level-triggered waits as above;
-// watch_exclusive() cannot be exclusive here (poll has no EPOLLEXCLUSIVE):
-// only for one loop alone on its listener. Single-threaded apart from wake().
-class poll_reactor {
-public:
-    enum class start { now, lazily };
-    explicit poll_reactor(start s = start::now);
-    poll_reactor(const poll_reactor&) = delete;
-    poll_reactor& operator=(const poll_reactor&) = delete;
-
-    void arm(int fd, std::uint32_t events, io_waiter* w);
-    void watch_exclusive(int fd, io_waiter* w);
-    void unwatch(int fd) noexcept;
-    void wake() noexcept;
-    int poll(std::chrono::nanoseconds timeout);
-    int armed() const noexcept { return static_cast<int>(waiters_.size()); }
-
-private:
-    void add(int fd, short events, io_waiter* w);
-    void remove_at(std::size_t i) noexcept;
-    unique_fd ev_;                      // wake-up eventfd (start::now only)
-    std::vector<struct pollfd> fds_;    // armed fds; [size] = ev_ when open
-    std::vector<io_waiter*> waiters_;   // waiters_[i] for fds_[i]
-    std::vector<int> slot_;             // fd -> index in fds_, -1: none
-    std::vector<io_waiter*> fired_;     // scratch: the waiters one poll calls
 };
 
 class timer_heap {

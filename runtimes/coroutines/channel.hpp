@@ -13,46 +13,67 @@
 
 namespace cb {
 
-template <class T, class Loop = event_loop>
-class coro_channel {
+// What the loop's in-memory channels share (coro_channel here, thread_loops'
+// shard_channel): the value type, no copies, and a bounded FIFO of the
+// values sent that no receiver took yet (at least one slot).
+template <class T>
+class channel_buffer {
 public:
-    explicit coro_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
+    using value_type = T;
+    explicit channel_buffer(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
+    channel_buffer(const channel_buffer&) = delete;
+    channel_buffer& operator=(const channel_buffer&) = delete;
+
+protected:
+    bool buffered() const noexcept { return count_ != 0; }
+    bool full() const noexcept { return count_ == buf_.size(); }
+    void push_value(T&& v) {
+        buf_[(head_ + count_) % buf_.size()] = std::move(v);
+        ++count_;
+    }
+    // Returned, not stored through a reference: a T& could alias head_ or
+    // count_, and the compiler would reload them after the store.
+    T pop_value() {
+        T v = std::move(buf_[head_]);
+        head_ = (head_ + 1) % buf_.size();
+        --count_;
+        return v;
+    }
+
+private:
+    std::vector<T> buf_;
+    std::size_t head_ = 0, count_ = 0;
+};
+
+// A channel's awaiter: its channel, the loop of the awaiting task, the value
+// in transit, and its link in the channel's queue of waiters (Node: the
+// awaiter type the queue holds).
+template <class Ch, class Loop, class T, class Node>
+struct channel_op : waiter_node<Node> {
+    Ch* ch;
+    Loop* loop;
+    T value;
+    channel_op(Ch* c, Loop* l, T v = T{}) : ch(c), loop(l), value(std::move(v)) {}
+};
+
+template <class T, class Loop = event_loop>
+class coro_channel : public channel_buffer<T> {
+public:
+    using channel_buffer<T>::channel_buffer;
     // A channel destroyed with a task still waiting on it would leave that
     // task suspended forever: the hand-offs of the run did not balance.
     ~coro_channel() { assert(receivers_.empty() && senders_.empty() && "channel destroyed with waiters"); }
-    coro_channel(const coro_channel&) = delete;
-    coro_channel& operator=(const coro_channel&) = delete;
 
-    struct [[nodiscard]] recv_op {
-        coro_channel* ch;
-        Loop* loop;
-        T value{};
-        std::coroutine_handle<> h{};
-        recv_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~recv_op() {
-            if (queued) ch->receivers_.remove(this);
-        }
-#endif
-        bool await_ready() noexcept { return ch->try_recv(*this); }
-        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->receivers_.push(this); }
-        T await_resume() noexcept { return std::move(value); }
+    struct [[nodiscard]] recv_op : channel_op<coro_channel, Loop, T, recv_op> {
+        using channel_op<coro_channel, Loop, T, recv_op>::channel_op;
+        bool await_ready() noexcept { return this->ch->try_recv(*this); }
+        void await_suspend(std::coroutine_handle<> me) noexcept { this->h = me; this->ch->receivers_.push(this); }
+        T await_resume() noexcept { return std::move(this->value); }
     };
-    struct [[nodiscard]] send_op {
-        coro_channel* ch;
-        Loop* loop;
-        T value;
-        std::coroutine_handle<> h{};
-        send_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~send_op() {
-            if (queued) ch->senders_.remove(this);
-        }
-#endif
-        bool await_ready() noexcept { return ch->try_send(*this); }
-        void await_suspend(std::coroutine_handle<> me) noexcept { h = me; ch->senders_.push(this); }
+    struct [[nodiscard]] send_op : channel_op<coro_channel, Loop, T, send_op> {
+        using channel_op<coro_channel, Loop, T, send_op>::channel_op;
+        bool await_ready() noexcept { return this->ch->try_send(*this); }
+        void await_suspend(std::coroutine_handle<> me) noexcept { this->h = me; this->ch->senders_.push(this); }
         void await_resume() const noexcept {}
     };
 
@@ -66,9 +87,8 @@ private:
             op.loop->post(r->h);
             return true;
         }
-        if (count_ < buf_.size()) {
-            buf_[(head_ + count_) % buf_.size()] = std::move(op.value);
-            ++count_;
+        if (!this->full()) {
+            this->push_value(std::move(op.value));
             return true;
         }
         return false;
@@ -77,22 +97,17 @@ private:
     // straight into the waiting receiver, so a receive mostly finds nothing
     // buffered, and the taking path (which may post a sender) is kept out of
     // line so that the check needs no stack frame.
-    bool try_recv(recv_op& op) { return count_ != 0 && take(op); }
+    bool try_recv(recv_op& op) { return this->buffered() && take(op); }
     [[gnu::noinline]] bool take(recv_op& op) {
-        op.value = std::move(buf_[head_]);
-        head_ = (head_ + 1) % buf_.size();
-        --count_;
+        op.value = this->pop_value();
         if (!senders_.empty()) {
             send_op* s = senders_.pop();
-            buf_[(head_ + count_) % buf_.size()] = std::move(s->value);
-            ++count_;
+            this->push_value(std::move(s->value));
             op.loop->post(s->h);
         }
         return true;
     }
 
-    std::vector<T> buf_;
-    std::size_t head_ = 0, count_ = 0;
     waiter_list<recv_op> receivers_;
     waiter_list<send_op> senders_;
 };

@@ -20,7 +20,8 @@
 #include "../core/context.hpp"
 #include "../core/fd.hpp"
 #include "../core/task.hpp"
-#include "../core/uring_reactor.hpp"
+#include "uring_reactor.hpp"
+#include "../core/worker_group.hpp"
 #include "channel.hpp"
 #include "event_loop.hpp"
 
@@ -32,10 +33,54 @@ inline constexpr runtime_traits coroutines_traits{
     .multi_core = false, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny,
     .io_backend = "epoll", .counts_syscalls = true};
 
+// What a system call made by an awaitable left: its result, or -1 with the
+// errno it failed with (kept here, since other calls run before the task
+// resumes, and set again for the task in await_resume).
+struct io_result {
+    ssize_t result = -1;
+    int err = 0;
+    // One non-blocking call, retried on EINTR and counted as the loop's I/O
+    // call: true when it is over (a result, or an error other than EAGAIN),
+    // false when the fd is not ready.
+    template <class Sys>
+    bool attempt(Sys sys) noexcept {
+        for (;;) {
+            ++loop_syscalls.io;
+            result = sys();
+            if (result >= 0) return true;
+            if (errno == EINTR) continue;
+            err = errno;
+            return err != EAGAIN && err != EWOULDBLOCK;
+        }
+    }
+    // A completion's result: bytes, a new fd, or -errno.
+    void complete_with(int res) noexcept {
+        result = res;
+        if (res < 0) err = -res;
+    }
+    ssize_t await_resume() const noexcept {
+        if (result < 0) errno = err;
+        return result;
+    }
+};
+
+// One read or write on an fd: what it asks, its result, and the task that
+// waits for it (the awaitables below add their backend's way of waiting).
+enum class io_kind { read, write };
+struct io_request : io_result {
+    int fd;
+    void* buf;
+    std::size_t n;
+    io_kind kind;
+    std::coroutine_handle<> h{};
+    io_request(int f, void* b, std::size_t len, io_kind k) : fd(f), buf(b), n(len), kind(k) {}
+};
+
 // The awaitables every context on our event loop shares (this runtime's and
-// the hybrids' in runtimes/loops/, which add their own channels and park):
-// yield, sleep, fd operations, accept and spawn_all. Self is the derived
-// context, so spawned bodies get the context type they were written for.
+// the hybrids', runtimes/thread_loops and runtimes/process_loops): yield,
+// sleep, fd operations, accept, spawn_all, send/recv on Self's channel, and
+// park. Self is the derived context, so spawned bodies get the context type
+// they were written for; it says how park ends (below).
 //
 // Loop is the event loop of one backend (event_loop.hpp). A readiness backend
 // (epoll, poll) gets the awaitables below that try the system call first and
@@ -85,29 +130,14 @@ public:
     };
     sleep_op sleep_for(std::chrono::nanoseconds d) { return {loop_, steady::now() + d}; }
 
-    // One read/write: tried at once; on EAGAIN the coroutine waits for
-    // readiness and the call is retried from the loop before it is resumed.
-    enum class io_kind { read, write };
-    struct [[nodiscard]] io_op : io_waiter {
+    // The readiness backend's read/write: tried at once; on EAGAIN the
+    // coroutine waits for readiness and the call is retried from the loop
+    // before it is resumed.
+    struct [[nodiscard]] io_op : io_waiter, io_request {
         Loop* loop;
-        int fd;
-        void* buf;
-        std::size_t n;
-        io_kind kind;
-        ssize_t result = -1;
-        int err = 0;
-        std::coroutine_handle<> h{};
-        io_op(Loop* l, int f, void* b, std::size_t len, io_kind k)
-            : io_waiter{&on_ready}, loop(l), fd(f), buf(b), n(len), kind(k) {}
+        io_op(Loop* l, int f, void* b, std::size_t len, io_kind k) : io_waiter{&on_ready}, io_request(f, b, len, k), loop(l) {}
         bool attempt() noexcept {
-            for (;;) {
-                ++loop_syscalls.io;
-                result = kind == io_kind::read ? ::read(fd, buf, n) : ::write(fd, buf, n);
-                if (result >= 0) return true;
-                if (errno == EINTR) continue;
-                err = errno;
-                return err != EAGAIN && err != EWOULDBLOCK;
-            }
+            return io_result::attempt([this] { return kind == io_kind::read ? ::read(fd, buf, n) : ::write(fd, buf, n); });
         }
         std::uint32_t events() const noexcept { return kind == io_kind::write ? EPOLLOUT : EPOLLIN; }
         static void on_ready(io_waiter* w) noexcept {
@@ -117,26 +147,14 @@ public:
         }
         bool await_ready() noexcept { return attempt(); }
         void await_suspend(std::coroutine_handle<> me) { h = me; loop->reactor.arm(fd, events(), this); }
-        ssize_t await_resume() const noexcept {
-            if (result < 0) errno = err;
-            return result;
-        }
     };
     // The completion backend's read/write: submitted to the ring in
     // await_suspend (no system call: the loop submits the iteration's batch),
     // resumed with the completion's result. A non-blocking fd that answers
     // EAGAIN waits for readiness (a one-shot poll on the ring) and resubmits.
-    struct [[nodiscard]] ring_io_op : uring_op {
+    struct [[nodiscard]] ring_io_op : uring_op, io_request {
         Loop* loop;
-        int fd;
-        void* buf;
-        std::size_t n;
-        io_kind kind;
-        ssize_t result = -1;
-        int err = 0;
-        std::coroutine_handle<> h{};
-        ring_io_op(Loop* l, int f, void* b, std::size_t len, io_kind k)
-            : uring_op{&done}, loop(l), fd(f), buf(b), n(len), kind(k) {}
+        ring_io_op(Loop* l, int f, void* b, std::size_t len, io_kind k) : uring_op{&done}, io_request(f, b, len, k), loop(l) {}
         void submit() {
             if (kind == io_kind::read) loop->reactor.read(fd, buf, n, this);
             else loop->reactor.write(fd, buf, n, this);
@@ -148,8 +166,7 @@ public:
                 op->loop->reactor.poll_add(op->fd, op->kind == io_kind::write ? POLLOUT : POLLIN, op);
                 return;
             }
-            if (res < 0) op->err = -res;
-            op->result = res;
+            op->complete_with(res);
             op->loop->post(op->h);
         }
         static void readable(uring_op* o, int) noexcept {
@@ -166,8 +183,7 @@ public:
                 int res = 0;
                 switch (loop->reactor.recv(fd, buf, n, this, &res)) {
                 case uring_reactor::recv_path::done:
-                    result = res;
-                    if (res < 0) err = -res;
+                    complete_with(res);
                     return false;
                 case uring_reactor::recv_path::waiting:
                     return true;
@@ -177,10 +193,6 @@ public:
             }
             submit();
             return true;
-        }
-        ssize_t await_resume() const noexcept {
-            if (result < 0) errno = err;
-            return result;
         }
     };
     using read_write_op = std::conditional_t<completion, ring_io_op, io_op>;
@@ -194,28 +206,12 @@ public:
     // Each waiter gets its own connection, in arrival order. After
     // shutdown(fd, SHUT_RD) every waiter is resumed with -1 and errno EINVAL.
     struct accept_queue;
-    struct [[nodiscard]] accept_op {
+    struct [[nodiscard]] accept_op : waiter_node<accept_op>, io_result {
         loop_context* ctx;
         int fd;
-        ssize_t result = -1;
-        int err = 0;
-        std::coroutine_handle<> h{};
-        accept_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~accept_op() {
-            if (queued) ctx->acceptors_.at(fd)->waiting.remove(this);
-        }
-#endif
+        accept_op(loop_context* c, int f) : ctx(c), fd(f) {}
         bool attempt() noexcept {
-            for (;;) {
-                ++loop_syscalls.io;
-                result = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (result >= 0) return true;
-                if (errno == EINTR) continue;
-                err = errno;
-                return err != EAGAIN && err != EWOULDBLOCK;
-            }
+            return io_result::attempt([this] { return ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK); });
         }
         bool await_ready() noexcept {
             auto it = ctx->acceptors_.find(fd);
@@ -223,7 +219,7 @@ public:
             return attempt();
         }
         void await_suspend(std::coroutine_handle<> me) {
-            h = me;
+            this->h = me;
             auto& q = ctx->acceptors_[fd];
             if (!q) q = std::make_unique<accept_queue>(ctx->loop_, fd);
             if (!q->watching) {
@@ -231,10 +227,6 @@ public:
                 q->watching = true;
             }
             q->waiting.push(this);
-        }
-        ssize_t await_resume() const noexcept {
-            if (result < 0) errno = err;
-            return result;
         }
     };
     struct accept_queue : io_waiter {
@@ -257,11 +249,9 @@ public:
     // accept (uring_reactor::accept; one IORING_OP_ACCEPT per waiter where
     // multishot is unavailable). After shutdown(fd, SHUT_RD) the waiting
     // accepts complete with EINVAL, as above.
-    struct [[nodiscard]] ring_accept_op : uring_op {
+    struct [[nodiscard]] ring_accept_op : uring_op, io_result {
         Loop* loop;
         int fd;
-        ssize_t result = -1;
-        int err = 0;
         std::coroutine_handle<> h{};
         ring_accept_op(loop_context* c, int f) : uring_op{&done}, loop(c->loop_), fd(f) {}
         static void done(uring_op* o, int res) noexcept {
@@ -271,9 +261,8 @@ public:
                 op->loop->reactor.poll_add(op->fd, POLLIN, op);
                 return;
             }
-            if (res < 0) op->err = -res;
-            else Loop::reactor_type::forget_fd(res);  // a new file under this number
-            op->result = res;
+            if (res >= 0) Loop::reactor_type::forget_fd(res);  // a new file under this number
+            op->complete_with(res);
             op->loop->post(op->h);
         }
         static void readable(uring_op* o, int) noexcept {
@@ -283,10 +272,6 @@ public:
         }
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> me) { h = me; loop->reactor.accept(fd, this); }
-        ssize_t await_resume() const noexcept {
-            if (result < 0) errno = err;
-            return result;
-        }
     };
     using accept_awaitable = std::conditional_t<completion, ring_accept_op, accept_op>;
     accept_awaitable accept(int fd) { return {this, fd}; }
@@ -328,21 +313,55 @@ public:
     template <class F>
     spawn_all_op<F> spawn_all(std::size_t n, F f) { return {static_cast<Self*>(this), n, std::move(f)}; }
 
+    // The hand-offs, on Self's channel type (Self::channel<T>): its awaiters
+    // are made from the channel and this loop.
+    template <class Ch>
+    typename Ch::send_op send(Ch& ch, typename Ch::value_type v) { return {&ch, loop_, std::move(v)}; }
+    template <class Ch>
+    typename Ch::recv_op recv(Ch& ch) { return {&ch, loop_}; }
+
+    // park(): every task of this loop waits until the last of them arrives
+    // (Self::local_tasks() of them); that arrival calls
+    // Self::last_local_arrival(), which returns once the whole run may go on
+    // (a lone loop runs the park hook; a hybrid's worker waits at its group's
+    // barrier, its thread or process blocked: all of its tasks are parked),
+    // and then the loop's tasks are resumed in arrival order.
+    struct [[nodiscard]] park_op : waiter_node<park_op> {
+        Self* ctx;
+        explicit park_op(Self* c) : ctx(c) {}
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> me) {
+            this->h = me;
+            loop_context& here = *ctx;
+            here.parked_.push(this);
+            if (++here.arrived_ < ctx->local_tasks()) return;
+            ctx->last_local_arrival();
+            while (!here.parked_.empty()) here.loop_->post(here.parked_.pop()->h);
+        }
+        void await_resume() const noexcept {}
+    };
+    park_op park() { return park_op{static_cast<Self*>(this)}; }
+
     Loop& loop() noexcept { return *loop_; }
 
 protected:
+    // A run that returns with a task still parked never released it.
+    ~loop_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
     Loop* loop_;
 
 private:
     std::unordered_map<int, std::unique_ptr<accept_queue>> acceptors_;
+    std::size_t arrived_ = 0;
+    waiter_list<park_op> parked_;
 };
 
 // The context of the single-loop runtimes, one per backend: coroutines
-// (epoll), coroutines_poll, coroutines_uring.
+// (epoll), coroutines_poll, coroutines_uring. The loop holds every task of
+// the run, so its last arrival at park runs the hook itself.
 template <class Loop, const runtime_traits& Traits>
 class basic_coro_context : public loop_context<basic_coro_context<Loop, Traits>, Loop> {
     using base = loop_context<basic_coro_context<Loop, Traits>, Loop>;
-    using base::loop_;
+    friend base;
 
 public:
     static constexpr const runtime_traits& traits = Traits;
@@ -350,43 +369,33 @@ public:
     using channel = coro_channel<T, Loop>;
 
     explicit basic_coro_context(Loop& l) : base(l) {}
-    // A run that returns with a task still parked never released it.
-    ~basic_coro_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
-
-    template <class T>
-    typename channel<T>::send_op send(channel<T>& ch, T v) { return {&ch, loop_, std::move(v)}; }
-    template <class T>
-    typename channel<T>::recv_op recv(channel<T>& ch) { return {&ch, loop_}; }
-
-    struct [[nodiscard]] park_op {
-        basic_coro_context* ctx;
-        std::coroutine_handle<> h{};
-        park_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~park_op() {
-            if (queued) ctx->parked_.remove(this);
-        }
-#endif
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> me) {
-            h = me;
-            ctx->parked_.push(this);
-            if (++ctx->arrived_ == ctx->tasks) {
-                if (ctx->opts && ctx->opts->on_parked) ctx->opts->on_parked(ctx->opts->user, parked_info{ctx->tasks, {}});
-                while (!ctx->parked_.empty()) ctx->loop_->post(ctx->parked_.pop()->h);
-            }
-        }
-        void await_resume() const noexcept {}
-    };
-    park_op park() { return {this}; }
 
     const run_options* opts = nullptr;
     std::size_t tasks = 0;
 
 private:
-    std::size_t arrived_ = 0;
-    waiter_list<park_op> parked_;
+    std::size_t local_tasks() const noexcept { return tasks; }
+    void last_local_arrival() const {
+        if (opts && opts->on_parked) opts->on_parked(opts->user, parked_info{tasks, {}});
+    }
+};
+
+// The context of one worker's loop in the hybrids (thread_loops,
+// process_loops): its slice of the run's tasks. Self gives the channel and
+// the group-wide half of park (last_local_arrival: the barrier across
+// workers).
+template <class Self>
+class worker_loop_context : public loop_context<Self> {
+public:
+    worker_loop_context(event_loop& l, slice s) : loop_context<Self>(l), slice_(s) {}
+
+    // The calling task's worker, and how many workers a run of n tasks uses.
+    std::size_t worker() const noexcept { return slice_.worker; }
+    static std::size_t workers_for(std::size_t n, const run_options& o) { return cb::workers_for(n, o); }
+    std::size_t local_tasks() const noexcept { return slice_.size(); }
+
+private:
+    slice slice_;
 };
 
 using coro_context = basic_coro_context<event_loop, coroutines_traits>;

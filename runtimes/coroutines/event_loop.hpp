@@ -4,10 +4,14 @@
 // coroutines runtime and the hybrids), poll(2) readiness (coroutines_poll) or
 // io_uring completions (coroutines_uring). The loop itself is one piece of
 // code for all three: it asks the reactor only armed(), poll(timeout) and
-// wake(); the awaitables (context.hpp) pick their I/O path from the backend. The queue is also the trampoline that keeps the C stack flat where
-// g++ does not emit the symmetric-transfer tail call (-O0, ASan): every
-// switch between tasks returns to run() and resumes the next handle from
-// there.
+// wake(); the awaitables (context.hpp) pick their I/O path from the backend.
+// epoll lives in core/ (fibers and the pool wait in it too); poll and io_uring
+// serve this loop alone and live beside it (poll_reactor.hpp,
+// uring_reactor.hpp).
+//
+// The queue is also the trampoline that keeps the C stack flat where g++
+// does not emit the symmetric-transfer tail call (-O0, ASan): every switch
+// between tasks returns to run() and resumes the next handle from there.
 #pragma once
 
 #include <atomic>
@@ -19,7 +23,8 @@
 
 #include "../core/inject.hpp"
 #include "../core/reactor.hpp"
-#include "../core/uring_reactor.hpp"
+#include "poll_reactor.hpp"
+#include "uring_reactor.hpp"
 
 namespace cb {
 
@@ -83,17 +88,36 @@ extern template class basic_event_loop<uring_reactor>;
 // The epoll loop: the coroutines runtime's and the hybrids'.
 using event_loop = basic_event_loop<epoll_reactor>;
 
-// A FIFO of suspended awaiters, linked through the awaiters themselves.
+template <class Node>
+struct waiter_list;
+
+// What every awaiter that queues on a waiter_list carries: the coroutine to
+// resume and the link. Node is the awaiter (the list's element type).
 //
 // An awaiter destroyed while still queued (its coroutine destroyed without
 // being resumed: a run that ended in an error or a deadlock) leaves a dangling
 // pointer in the list. The suite never uses a channel or barrier again after
 // a failed run (a workload's state is rebuilt for every run), so release
 // builds leave it there: unlinking costs every hand-off a flag store and a
-// destructor test, which measured +8% instructions and +39% time on the
-// coroutine ping-pong, the number this suite exists to measure. Debug builds
-// (the sanitizer CI run) do unlink (Node has `queued` and a destructor), so
-// the invariant checks below hold on every path there.
+// destructor test (+8% instructions on the coroutine ping-pong, the number
+// this suite exists to measure). Debug builds
+// (the sanitizer CI run) remember the list a node is queued on and unlink it
+// on destruction, so the invariant checks (a channel or context destroyed
+// with waiters) hold on every path there.
+template <class Node>
+struct waiter_node {
+    std::coroutine_handle<> h{};
+    Node* next = nullptr;
+#ifndef NDEBUG
+    waiter_list<Node>* queued_on = nullptr;
+    ~waiter_node() {
+        if (queued_on) queued_on->remove(static_cast<Node*>(this));
+    }
+#endif
+};
+
+// A FIFO of suspended awaiters (waiter_node), linked through the awaiters
+// themselves: queueing allocates nothing.
 template <class Node>
 struct waiter_list {
     Node* head = nullptr;
@@ -102,7 +126,7 @@ struct waiter_list {
     void push(Node* n) noexcept {
         n->next = nullptr;
 #ifndef NDEBUG
-        n->queued = true;
+        n->queued_on = this;
 #endif
         if (tail) tail->next = n; else head = n;
         tail = n;
@@ -112,7 +136,7 @@ struct waiter_list {
         head = n->next;
         if (!head) tail = nullptr;
 #ifndef NDEBUG
-        n->queued = false;
+        n->queued_on = nullptr;
 #endif
         return n;
     }
@@ -124,7 +148,7 @@ struct waiter_list {
             if (c != n) continue;
             (prev ? prev->next : head) = c->next;
             if (tail == c) tail = prev;
-            c->queued = false;
+            c->queued_on = nullptr;
             return;
         }
     }

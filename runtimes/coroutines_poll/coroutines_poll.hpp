@@ -1,5 +1,5 @@
 // coroutines_poll: the coroutines runtime's loop over poll(2) instead of
-// epoll (core/reactor.hpp, poll_reactor). The same loop and awaitables
+// epoll (runtimes/coroutines/poll_reactor.hpp). The same loop and awaitables
 // (runtimes/coroutines/), another backend: every wait hands the kernel the
 // whole array of armed fds, so its cost grows with the fds watched, idle or
 // not (the idle_conns workload measures that curve).

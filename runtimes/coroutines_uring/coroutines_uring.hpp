@@ -1,9 +1,10 @@
 // coroutines_uring: the coroutines runtime's loop over io_uring
-// (core/uring_reactor.hpp): reads, writes and accepts are submitted to the
-// ring and complete there; one io_uring_enter a loop iteration submits the
-// batch and reaps completions. Socket reads (fds given to configure_fd) use
-// multishot recv into a provided-buffer ring where the kernel has them
-// (uring_reactor.hpp says how, and the fd-reuse rule). The same loop and awaitables as coroutines
+// (runtimes/coroutines/uring_reactor.hpp): reads, writes and accepts are
+// submitted to the ring and complete there; one io_uring_enter a loop
+// iteration submits the batch and reaps completions. Socket reads (fds given
+// to configure_fd) use multishot recv into a provided-buffer ring, and
+// accepts multishot accept, where the kernel has them (uring_reactor.hpp says
+// how, and the fd-reuse rule). The same loop and awaitables as coroutines
 // (runtimes/coroutines/), another backend.
 //
 // Where io_uring cannot run (built without liburing, ENOSYS or EPERM from a

@@ -48,26 +48,17 @@ public:
     loop_pipe_channel(const loop_pipe_channel&) = delete;
     loop_pipe_channel& operator=(const loop_pipe_channel&) = delete;
 
-    struct op_base {
-        loop_pipe_channel* ch;
-        event_loop* loop;
-        T value{};
+    using value_type = T;
+
+    struct op_base : channel_op<loop_pipe_channel, event_loop, T, op_base> {
+        using channel_op<loop_pipe_channel, event_loop, T, op_base>::channel_op;
         int err = 0;
-        std::coroutine_handle<> h{};
-        op_base* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-#endif
         void check() const {
             if (err) throw_errno("process_loops channel", err);
         }
     };
     struct [[nodiscard]] recv_op : op_base {
-#ifndef NDEBUG
-        ~recv_op() {
-            if (this->queued) this->ch->readers_.waiting.remove(this);
-        }
-#endif
+        using op_base::op_base;
         bool await_ready() { return this->ch->readers_.waiting.empty() && this->ch->try_io(*this, true); }
         void await_suspend(std::coroutine_handle<> me) { this->h = me; this->ch->wait(this->ch->readers_, *this); }
         T await_resume() const {
@@ -76,11 +67,7 @@ public:
         }
     };
     struct [[nodiscard]] send_op : op_base {
-#ifndef NDEBUG
-        ~send_op() {
-            if (this->queued) this->ch->writers_.waiting.remove(this);
-        }
-#endif
+        using op_base::op_base;
         bool await_ready() { return this->ch->writers_.waiting.empty() && this->ch->try_io(*this, false); }
         void await_suspend(std::coroutine_handle<> me) { this->h = me; this->ch->wait(this->ch->writers_, *this); }
         void await_resume() const { this->check(); }
@@ -140,58 +127,25 @@ private:
     end readers_{this, true}, writers_{this, false};
 };
 
-class process_loops_context : public loop_context<process_loops_context> {
+class process_loops_context : public worker_loop_context<process_loops_context> {
 public:
     static constexpr const runtime_traits& traits = process_loops_traits;
     template <class T>
     using channel = loop_pipe_channel<T>;
 
-    process_loops_context(event_loop& l, slice s, const run_options* o, park_fds park)
-        : loop_context(l), slice_(s), opts_(o), park_(park) {}
-    ~process_loops_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
+    process_loops_context(event_loop& l, slice s, park_fds park) : worker_loop_context(l, s), park_(park) {}
 
-    // The calling task's worker, and how many workers a run of n tasks uses.
-    std::size_t worker() const noexcept { return slice_.worker; }
-    static std::size_t workers_for(std::size_t n, const run_options& o) { return cb::workers_for(n, o); }
-
-    template <class T>
-    typename channel<T>::send_op send(channel<T>& ch, T v) { return {{&ch, loop_, v}}; }
-    template <class T>
-    typename channel<T>::recv_op recv(channel<T>& ch) { return {{&ch, loop_}}; }
-
+private:
+    friend loop_context<process_loops_context>;
     // The group-wide barrier: once all of this worker's tasks have parked, the
     // worker sends one arrival byte to the parent and blocks until released
     // (nothing else can run here meanwhile: every task of the worker waits).
-    struct [[nodiscard]] park_op {
-        process_loops_context* ctx;
-        std::coroutine_handle<> h{};
-        park_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~park_op() {
-            if (queued) ctx->parked_.remove(this);
-        }
-#endif
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> me) {
-            h = me;
-            ctx->parked_.push(this);
-            if (++ctx->arrived_ < ctx->slice_.size()) return;
-            char c = 0;
-            if (!write_full(ctx->park_.arrive, &c, 1)) throw_errno("process_loops: park: arrive");
-            if (!read_full(ctx->park_.release, &c, 1)) throw_errno("process_loops: park: release", errno ? errno : EPIPE);
-            while (!ctx->parked_.empty()) ctx->loop_->post(ctx->parked_.pop()->h);
-        }
-        void await_resume() const noexcept {}
-    };
-    park_op park() { return {this}; }
-
-private:
-    slice slice_;
-    const run_options* opts_;
+    void last_local_arrival() const {
+        char c = 0;
+        if (!write_full(park_.arrive, &c, 1)) throw_errno("process_loops: park: arrive");
+        if (!read_full(park_.release, &c, 1)) throw_errno("process_loops: park: release", errno ? errno : EPIPE);
+    }
     park_fds park_;
-    std::size_t arrived_ = 0;
-    waiter_list<park_op> parked_;
 };
 
 struct process_loops_runtime {
@@ -202,16 +156,15 @@ struct process_loops_runtime {
     static std::vector<std::uint64_t> run(std::size_t n, Body body, const run_options& opts = {}) {
         struct env {
             Body* body;
-            const run_options* opts;
             park_fds park;
-        } e{&body, &opts, {}};
+        } e{&body, {}};
         const std::size_t w = workers_for(n, opts);
         // One park arrival a worker: each gathers its own tasks first.
         process_group g{n, w, w, &opts, &e.park};
         return run_process_workers(g, [](void* arg, slice s, std::uint64_t* out) {
             auto* e = static_cast<env*>(arg);
             event_loop loop;
-            process_loops_context ctx(loop, s, e->opts, e->park);
+            process_loops_context ctx(loop, s, e->park);
             run_tasks_on_loop(loop, ctx, *e->body, s, out);
         }, &e);
     }

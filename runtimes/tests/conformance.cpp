@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "runtimes/core/availability.hpp"
+#include "runtimes/tests/backend_fixture.hpp"
 #include "runtimes/tests/test_registry.hpp"
 
 namespace {
@@ -18,21 +18,10 @@ namespace {
 using namespace std::chrono_literals;
 using cb::task;
 
-// A runtime unavailable on this machine (core/availability.hpp: io_uring
-// refused by a sandbox, say) skips every test with its reason.
+// A runtime unavailable on this machine skips every test with its reason;
+// test names carry the runtime's name (backend_fixture.hpp).
 template <class R>
-class Conformance : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (std::string why = cb::unavailable_reason<R>(); !why.empty()) GTEST_SKIP() << R::traits.name << " unavailable: " << why;
-    }
-};
-
-// Test names carry the runtime's name, so `ctest -N` lists every runtime.
-struct runtime_names {
-    template <class R>
-    static std::string GetName(int) { return std::string(R::traits.name); }
-};
+using Conformance = cb::testing::runtime_test<R>;
 // Every runtime of the test registry, test-only ones included.
 template <class List>
 struct as_types;
@@ -41,7 +30,7 @@ struct as_types<std::tuple<R...>> {
     using type = ::testing::Types<R...>;
 };
 using Runtimes = as_types<cb::testing::test_runtimes>::type;
-TYPED_TEST_SUITE(Conformance, Runtimes, runtime_names);
+TYPED_TEST_SUITE(Conformance, Runtimes, cb::testing::runtime_names);
 
 // Sizes and expectations follow the traits, never the name. Tasks that are
 // whole processes are expensive on a 2-core VM: they get smaller groups.

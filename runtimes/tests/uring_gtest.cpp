@@ -1,6 +1,6 @@
-// The reactor backends of the coroutine loop (issue #14), at the runtime
-// level: epoll (coroutines), poll(2) (coroutines_poll) and io_uring
-// (coroutines_uring). Behaviour only: every backend delivers every byte with
+// The reactor backends of the coroutine loop, at the runtime level: epoll
+// (coroutines), poll(2) (coroutines_poll) and io_uring (coroutines_uring).
+// Behaviour only: every backend delivers every byte with
 // many fds armed; io_uring's EAGAIN fallback works, its submissions are
 // batched, its reasons for being unavailable are clear. Each io_uring test
 // skips with the reason where io_uring is unavailable. The harness-level
@@ -19,39 +19,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "runtimes/core/availability.hpp"
-#include "runtimes/registry.hpp"
+#include "runtimes/tests/backend_fixture.hpp"
 
 namespace {
 
 using cb::task;
+using cb::testing::env_guard;
 
 template <class R>
-class Backend : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (std::string why = cb::unavailable_reason<R>(); !why.empty()) GTEST_SKIP() << R::traits.name << " unavailable: " << why;
-    }
-};
-struct names {
-    template <class R>
-    static std::string GetName(int) { return std::string(R::traits.name); }
-};
-using Loops = ::testing::Types<cb::coroutines_runtime, cb::coroutines_poll_runtime, cb::coroutines_uring_runtime>;
-TYPED_TEST_SUITE(Backend, Loops, names);
+using Backend = cb::testing::runtime_test<R>;
+TYPED_TEST_SUITE(Backend, cb::testing::loop_backends, cb::testing::runtime_names);
 
-// Restores an environment variable on scope exit.
-struct env_guard {
-    std::string name;
-    std::optional<std::string> old;
-    env_guard(const char* n, const char* v) : name(n) {
-        if (const char* o = std::getenv(n)) old = o;
-        ::setenv(n, v, 1);
-    }
-    ~env_guard() {
-        if (old) ::setenv(name.c_str(), old->c_str(), 1);
-        else ::unsetenv(name.c_str());
-    }
+// The io_uring backend alone.
+class Uring : public cb::testing::runtime_test<cb::coroutines_uring_runtime> {
+protected:
+    using R = cb::coroutines_uring_runtime;
+    using C = R::context;
 };
 
 // 300 readers, each on its own pipe, written in reverse order by one writer
@@ -90,9 +73,7 @@ TYPED_TEST(Backend, ManyFdsEachGetTheirOwnBytes) {
 
 // A non-blocking fd (not configured for the ring) answers EAGAIN in the
 // ring: the operation waits for readiness and completes with the data.
-TEST(Uring, NonBlockingFdFallsBackToAPollAndCompletes) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, NonBlockingFdFallsBackToAPollAndCompletes) {
     cb::fd_pair p = cb::make_pipe(true);
     const std::uint64_t before = cb::loop_syscalls.io;
     auto res = R::run(2, [&](R::context& ctx, std::size_t i) -> task<std::uint64_t> {
@@ -112,9 +93,7 @@ TEST(Uring, NonBlockingFdFallsBackToAPollAndCompletes) {
 
 // Submissions are batched: 32 pipe ping-pongs side by side enter the kernel
 // far fewer times than they make operations.
-TEST(Uring, SubmissionsAreBatchedPerIteration) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, SubmissionsAreBatchedPerIteration) {
     constexpr std::size_t pairs = 32, rounds = 50;
     std::vector<cb::fd_pair> ab, ba;
     for (std::size_t k = 0; k < pairs; ++k) {
@@ -143,14 +122,14 @@ TEST(Uring, SubmissionsAreBatchedPerIteration) {
     EXPECT_LT(enters * 4, ops) << enters << " io_uring_enter calls for " << ops << " operations";
 }
 
-TEST(Uring, EnvironmentZeroDoesNotDisable) {
+TEST(UringSetup, EnvironmentZeroDoesNotDisable) {
     env_guard g("COBENCH_URING_DISABLE", "0");
     EXPECT_EQ(cb::uring_reactor::unavailable().find("COBENCH_URING_DISABLE"), std::string::npos);
 }
 
 // ENOMEM at ring setup (kernels before 5.12 charge rings to the locked-memory
 // limit) is a clear error that names the limit and its value.
-TEST(Uring, SetupErrorNamesTheMemlockLimit) {
+TEST(UringSetup, SetupErrorNamesTheMemlockLimit) {
     const std::string m = cb::uring_setup_error(ENOMEM);
     EXPECT_NE(m.find("RLIMIT_MEMLOCK"), std::string::npos) << m;
     EXPECT_NE(m.find("ulimit -l"), std::string::npos) << m;
@@ -238,9 +217,7 @@ echo_outcome run_echo(std::size_t conns, std::size_t bytes) {
 // empty most of the time (ENOBUFS ends the multishots, reads fall back to
 // single-shot recvs, multishots are re-armed), and no byte is lost or
 // reordered.
-TEST(Uring, TinyBufferRingLosesAndReordersNothing) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, TinyBufferRingLosesAndReordersNothing) {
     env_guard g("COBENCH_URING_BUFS", "2x64");
     constexpr std::size_t conns = 64, bytes = 40'000;
     const echo_outcome o = run_echo(conns, bytes);
@@ -255,9 +232,7 @@ TEST(Uring, TinyBufferRingLosesAndReordersNothing) {
 }
 
 // The default ring: the data comes through it, every byte in order.
-TEST(Uring, MultishotEchoDeliversEveryByte) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, MultishotEchoDeliversEveryByte) {
     constexpr std::size_t conns = 32, bytes = 100'000;
     const echo_outcome o = run_echo(conns, bytes);
     for (std::size_t k = 0; k < conns; ++k) {
@@ -270,9 +245,7 @@ TEST(Uring, MultishotEchoDeliversEveryByte) {
 
 // COBENCH_URING_MULTISHOT=0 (the path of a kernel without multishot recv):
 // single-shot reads, the same bytes.
-TEST(Uring, WithoutMultishotTheSingleShotPathWorks) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, WithoutMultishotTheSingleShotPathWorks) {
     env_guard g("COBENCH_URING_MULTISHOT", "0");
     constexpr std::size_t conns = 16, bytes = 20'000;
     const echo_outcome o = run_echo(conns, bytes);
@@ -281,9 +254,7 @@ TEST(Uring, WithoutMultishotTheSingleShotPathWorks) {
     EXPECT_EQ(o.stats.chunks, 0u);
 }
 
-TEST(Uring, BadBufferShapeIsAClearError) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, BadBufferShapeIsAClearError) {
     env_guard g("COBENCH_URING_BUFS", "3x64");
     try {
         cb::uring_reactor r;
@@ -294,10 +265,7 @@ TEST(Uring, BadBufferShapeIsAClearError) {
 }
 
 // EOF after the data, and a connection reset, reach the task's reads.
-TEST(Uring, EofAndResetReachTheTask) {
-    using R = cb::coroutines_uring_runtime;
-    using C = R::context;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, EofAndResetReachTheTask) {
     auto [a, b] = socket_pair<C>();
     // A TCP connection on loopback, for the reset.
     cb::unique_fd l{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
@@ -348,10 +316,7 @@ TEST(Uring, EofAndResetReachTheTask) {
 // (with unread data queued) is released, so its peer sees EOF in the same
 // run; a new socket configured under the same number reads its own bytes,
 // never the old socket's.
-TEST(Uring, ClosedSocketIsReleasedAndItsNumberReusedCleanly) {
-    using R = cb::coroutines_uring_runtime;
-    using C = R::context;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, ClosedSocketIsReleasedAndItsNumberReusedCleanly) {
     auto [a, b] = socket_pair<C>();
     auto [x, y] = socket_pair<C>();
     std::optional<std::pair<cb::unique_fd, cb::unique_fd>> again;
@@ -389,10 +354,7 @@ TEST(Uring, ClosedSocketIsReleasedAndItsNumberReusedCleanly) {
 // A socket number closed and reused by a pipe that was never configured: the
 // registration is stale, the ring's recv answers ENOTSOCK, and the read goes
 // on as a plain read of the pipe.
-TEST(Uring, StaleRegistrationOnAPipeFallsBackToRead) {
-    using R = cb::coroutines_uring_runtime;
-    using C = R::context;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, StaleRegistrationOnAPipeFallsBackToRead) {
     auto sp = socket_pair<C>();
     const int number = sp.first.get();
     sp.first.reset();
@@ -500,9 +462,7 @@ accept_outcome run_acceptors(std::size_t acceptors, std::size_t conns) {
 // 200 connections over 4 acceptors on one listener: each accepted once, each
 // echoed; the shutdown ends every waiting acceptor with EINVAL; one
 // multishot accept (not one per connection).
-TEST(Uring, MultishotAcceptServesEveryConnectionOnce) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, MultishotAcceptServesEveryConnectionOnce) {
     constexpr std::size_t acceptors = 4, conns = 200;
     const accept_outcome o = run_acceptors(acceptors, conns);
     std::uint64_t total = 0;
@@ -521,9 +481,7 @@ TEST(Uring, MultishotAcceptServesEveryConnectionOnce) {
 }
 
 // COBENCH_URING_MULTISHOT=0: single-shot accepts, the same outcome.
-TEST(Uring, WithoutMultishotAcceptTheSingleShotPathWorks) {
-    using R = cb::coroutines_uring_runtime;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, WithoutMultishotAcceptTheSingleShotPathWorks) {
     env_guard g("COBENCH_URING_MULTISHOT", "0");
     constexpr std::size_t acceptors = 3, conns = 60;
     const accept_outcome o = run_acceptors(acceptors, conns);
@@ -538,10 +496,7 @@ TEST(Uring, WithoutMultishotAcceptTheSingleShotPathWorks) {
 
 // A run that ends with accepted connections still queued (never taken)
 // closes them: the process has as many fds after as before.
-TEST(Uring, RunEndClosesQueuedAcceptedFds) {
-    using R = cb::coroutines_uring_runtime;
-    using C = R::context;
-    if (std::string why = R::unavailable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(Uring, RunEndClosesQueuedAcceptedFds) {
     const std::size_t before = open_fds();
     std::size_t queued = 0;
     std::string why;

@@ -29,48 +29,32 @@ inline constexpr runtime_traits thread_loops_traits{
     .multi_core = true, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny, .sized_workers = true};
 
 template <class T>
-class shard_channel {
+class shard_channel : public channel_buffer<T> {
 public:
-    explicit shard_channel(std::size_t capacity) : buf_(capacity == 0 ? 1 : capacity) {}
+    using channel_buffer<T>::channel_buffer;
     ~shard_channel() { assert(receivers_.empty() && senders_.empty() && "channel destroyed with waiters"); }
-    shard_channel(const shard_channel&) = delete;
-    shard_channel& operator=(const shard_channel&) = delete;
 
     // Both operations decide under the lock whether to suspend
     // (await_suspend returns false: go on at once), so a value sent from
     // another thread between a failed try and the wait is never missed.
-    struct op_base {
-        shard_channel* ch;
-        event_loop* loop;
-        T value{};
-        std::coroutine_handle<> h{};
-        op_base* next = nullptr;
+    struct op_base : channel_op<shard_channel, event_loop, T, op_base> {
+        using channel_op<shard_channel, event_loop, T, op_base>::channel_op;
 #ifndef NDEBUG
-        bool queued = false;
+        ~op_base() {  // unlinked under the lock: other loops' threads use the queues
+            if (!this->queued_on) return;
+            std::lock_guard lk(this->ch->m_);
+            this->queued_on->remove(this);
+        }
 #endif
         bool await_ready() const noexcept { return false; }
     };
     struct [[nodiscard]] recv_op : op_base {
-#ifndef NDEBUG
-        ~recv_op() {
-            if (this->queued) {
-                std::lock_guard lk(this->ch->m_);
-                this->ch->receivers_.remove(this);
-            }
-        }
-#endif
+        using op_base::op_base;
         bool await_suspend(std::coroutine_handle<> me) { this->h = me; return this->ch->recv_or_wait(*this); }
         T await_resume() noexcept { return std::move(this->value); }
     };
     struct [[nodiscard]] send_op : op_base {
-#ifndef NDEBUG
-        ~send_op() {
-            if (this->queued) {
-                std::lock_guard lk(this->ch->m_);
-                this->ch->senders_.remove(this);
-            }
-        }
-#endif
+        using op_base::op_base;
         bool await_suspend(std::coroutine_handle<> me) { this->h = me; return this->ch->send_or_wait(*this); }
         void await_resume() const noexcept {}
     };
@@ -90,9 +74,8 @@ private:
             wake(r, op.loop);
             return false;
         }
-        if (count_ < buf_.size()) {
-            buf_[(head_ + count_) % buf_.size()] = std::move(op.value);
-            ++count_;
+        if (!this->full()) {
+            this->push_value(std::move(op.value));
             return false;
         }
         senders_.push(&op);
@@ -100,18 +83,15 @@ private:
     }
     bool recv_or_wait(op_base& op) {
         std::unique_lock lk(m_);
-        if (count_ == 0) {
+        if (!this->buffered()) {
             receivers_.push(&op);
             return true;
         }
-        op.value = std::move(buf_[head_]);
-        head_ = (head_ + 1) % buf_.size();
-        --count_;
+        op.value = this->pop_value();
         op_base* s = nullptr;
         if (!senders_.empty()) {
             s = senders_.pop();
-            buf_[(head_ + count_) % buf_.size()] = std::move(s->value);
-            ++count_;
+            this->push_value(std::move(s->value));
         }
         lk.unlock();
         if (s) wake(s, op.loop);
@@ -119,8 +99,6 @@ private:
     }
 
     std::mutex m_;
-    std::vector<T> buf_;
-    std::size_t head_ = 0, count_ = 0;
     waiter_list<op_base> receivers_, senders_;
 };
 
@@ -143,50 +121,18 @@ struct shard_barrier {
     }
 };
 
-class thread_loops_context : public loop_context<thread_loops_context> {
+class thread_loops_context : public worker_loop_context<thread_loops_context> {
 public:
     static constexpr const runtime_traits& traits = thread_loops_traits;
     template <class T>
     using channel = shard_channel<T>;
 
-    thread_loops_context(event_loop& l, slice s, shard_barrier& b) : loop_context(l), slice_(s), barrier_(&b) {}
-    ~thread_loops_context() { assert(parked_.empty() && "a run returned with tasks still parked"); }
-
-    std::size_t worker() const noexcept { return slice_.worker; }
-    static std::size_t workers_for(std::size_t n, const run_options& o) { return cb::workers_for(n, o); }
-
-    template <class T>
-    typename channel<T>::send_op send(channel<T>& ch, T v) { return {{&ch, loop_, std::move(v)}}; }
-    template <class T>
-    typename channel<T>::recv_op recv(channel<T>& ch) { return {{&ch, loop_}}; }
-
-    struct [[nodiscard]] park_op {
-        thread_loops_context* ctx;
-        std::coroutine_handle<> h{};
-        park_op* next = nullptr;
-#ifndef NDEBUG
-        bool queued = false;
-        ~park_op() {
-            if (queued) ctx->parked_.remove(this);
-        }
-#endif
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> me) {
-            h = me;
-            ctx->parked_.push(this);
-            if (++ctx->arrived_ < ctx->slice_.size()) return;
-            ctx->barrier_->arrive_and_wait();
-            while (!ctx->parked_.empty()) ctx->loop_->post(ctx->parked_.pop()->h);
-        }
-        void await_resume() const noexcept {}
-    };
-    park_op park() { return {this}; }
+    thread_loops_context(event_loop& l, slice s, shard_barrier& b) : worker_loop_context(l, s), barrier_(&b) {}
 
 private:
-    slice slice_;
+    friend loop_context<thread_loops_context>;
+    void last_local_arrival() { barrier_->arrive_and_wait(); }
     shard_barrier* barrier_;
-    std::size_t arrived_ = 0;
-    waiter_list<park_op> parked_;
 };
 
 struct thread_loops_runtime {

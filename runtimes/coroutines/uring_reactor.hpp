@@ -1,5 +1,13 @@
 // io_uring completions for the coroutine loop: the backend of the
-// coroutines_uring runtime (runtimes/coroutines_uring/).
+// coroutines_uring runtime (runtimes/coroutines_uring/). It lives beside the
+// loop (event_loop.cpp is compiled for every backend and is its only user);
+// epoll, which fibers and the pool share, stays in core/reactor.hpp.
+//
+// The code is split by role: uring_ring.cpp (availability, ring set-up,
+// submission, the reaping poll, the run-end teardown), uring_recv.cpp (the
+// multishot recv streams and their provided-buffer ring), uring_accept.cpp
+// (multishot accept), uring_fd_reuse.cpp (the fd-generation table and the
+// fstat sweep of the fd-reuse rule); uring_detail.hpp holds what they share.
 //
 // Completion-based where epoll_reactor is readiness-based: an awaitable hands
 // the ring a whole operation (read, write, accept, or a poll where it must
@@ -78,6 +86,8 @@
 #include <string>
 #include <vector>
 
+#include "../core/reactor.hpp"
+
 struct io_uring_sqe;  // liburing's, declared here so that the header needs no liburing
 
 namespace cb {
@@ -98,7 +108,7 @@ public:
     static constexpr bool completion_based = true;
     // lazily: the ring is set up on first use (a loop whose tasks never wait
     // on an fd makes no ring). now: also an eventfd for wake() (sharded loops).
-    enum class start { now, lazily };
+    using start = reactor_start;
     explicit uring_reactor(start s = start::now);
     ~uring_reactor();
     uring_reactor(const uring_reactor&) = delete;
@@ -152,22 +162,31 @@ public:
     static std::string unavailable();
 
 private:
+    // The ring (uring_ring.cpp).
     struct ring;
     void open();
     void arm_wake();
     ::io_uring_sqe* sqe();
+    void cancel(uring_op* target) noexcept;
+    void finish(uring_op* w, int res) noexcept;
+    // The recv streams (uring_recv.cpp).
     struct stream;
+    static void setup_buffers(ring& r);
     void stream_cqe(stream* st, int res, unsigned flags) noexcept;
     void deliver(stream* st) noexcept;
     std::size_t take(stream* st, void* buf, std::size_t n) noexcept;
     void arm_stream(stream* st);
     void retire(stream* st) noexcept;
     void give_back(unsigned bid) noexcept;
-    void sweep() noexcept;
+    // The multishot accepts (uring_accept.cpp).
     struct listener;
     void listener_cqe(listener* l, int res, unsigned flags) noexcept;
     void arm_listener(listener* l);
     void retire_listener(listener* l) noexcept;
+    void finish_all(listener* l, int res) noexcept;
+    // The fd-reuse check (uring_fd_reuse.cpp).
+    void sweep() noexcept;
+
     std::unique_ptr<ring> r_;
     std::vector<std::unique_ptr<stream>> streams_;  // by fd
     std::vector<std::unique_ptr<stream>> zombies_;  // retired, their recv not yet ended
