@@ -8,6 +8,10 @@ whose path this script prints (COBENCH_EXTRA_OUT, else a temporary folder), so
 that further checks (the report's section for the workload) read the same
 file: add them as methods of ExtraWorkload, which runs the binary once.
 
+The report side: presentation.py, beside the header, is the workload's one presentation
+entry; report.py, given it through COBENCH_PRESENTATION_EXTRA, gives the workload that section,
+and without it the generic section every workload gets.
+
 Environment: COBENCH_EXTRA_BIN (ctest sets it), COBENCH_EXTRA_OUT (optional).
 """
 
@@ -16,6 +20,10 @@ import os
 import subprocess
 import tempfile
 import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent.parent
 
 BIN = os.environ.get("COBENCH_EXTRA_BIN", "")
 WORKLOAD = "extra_tally"
@@ -71,6 +79,33 @@ class ExtraWorkload(unittest.TestCase):
             self.assertEqual(b.get("ops"), 4 * 100, b["name"])  # tasks:4 x steps:100, the test size
         meta = self.doc["context"]["counters"].get(COUNTER)
         self.assertEqual(meta, {"unit": "ns", "better": "lower"})
+
+    def report(self, extra):
+        """The report of this run, with or without the workload's presentation file."""
+        env = dict(os.environ)
+        env.pop("COBENCH_PRESENTATION_EXTRA", None)
+        if extra:
+            env["COBENCH_PRESENTATION_EXTRA"] = str(HERE / "presentation.py")
+        folder = tempfile.mkdtemp(prefix="cobench_extra_report_")
+        md = os.path.join(folder, "report.md")
+        run = subprocess.run([str(ROOT / "plots" / "python.sh"), str(ROOT / "plots" / "report.py"), self.out,
+                              "--out-dir", os.path.join(folder, "charts"), "--report", md],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        self.assertEqual(run.returncode, 0, run.stderr[-2000:])
+        return Path(md).read_text(encoding="utf-8")
+
+    def test_its_presentation_entry_gives_its_section(self):
+        text = self.report(extra=True)
+        self.assertIn("extra_tally: time per step against the fastest runtime", text)
+        self.assertIn("tally step", text)   # its headline row
+        for b in self.entries:
+            self.assertIn(b["name"].split("/")[1], text)
+
+    def test_without_the_entry_it_still_gets_the_generic_section(self):
+        text = self.report(extra=False)
+        self.assertNotIn("extra_tally: time per step against the fastest runtime", text)
+        self.assertIn("extra_tally", text)
+        self.assertIn("tally_ns", text)
 
     def test_nothing_else_ran(self):
         others = [b["name"] for b in self.doc["benchmarks"] if not b["name"].startswith(WORKLOAD + "/")]
