@@ -1,4 +1,4 @@
-"""Issue 12: a report users can trust. Verdict caveats, statistics, the headline table, the
+"""A report users can trust. Verdict caveats, statistics, the headline table, the
 compare view, and workloads unknown to plots/.
 
 Everything is built in memory from fixtures/good.json (changed in memory where a test needs

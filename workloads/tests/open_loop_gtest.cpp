@@ -122,8 +122,8 @@ wl::echo_client_options open(std::uint64_t rate, std::uint64_t ms) {
 // was meant to go: p99 (the top 1%, the ones due in its first ~10 ms) and
 // max are near 100 ms. The closed loop sends nothing while it waits: only
 // its 4 outstanding requests, of 10,000, see the stall, so its p99 does not
-// show it; its max does (those 4 requests did wait), which is why the issue
-// asks for the percentiles from an open loop.
+// show it; its max does (those 4 requests did wait), which is why latency
+// percentiles come from an open loop.
 TEST(OpenLoop, StallShowsInOpenLoopPercentilesNotClosedLoop) {
     constexpr auto stall = 100ms;
     constexpr std::uint64_t shown = 80'000'000;  // ns: most of the stall

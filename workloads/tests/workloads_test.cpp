@@ -72,7 +72,7 @@ TYPED_TEST(Workloads, RunsAndVerifiesAtTestSize) {
 
 }  // namespace
 
-// ---- the worker-count sweep (issue #11 item 3) -------------------------------
+// ---- the worker-count sweep ------------------------------------------------------
 
 #include <algorithm>
 #include <atomic>
