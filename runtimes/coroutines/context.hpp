@@ -8,6 +8,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -27,11 +28,24 @@
 
 namespace cb {
 
-// What this runtime is (traits.hpp): declared once, asked everywhere.
-inline constexpr runtime_traits coroutines_traits{
-    .name = "coroutines", .label = "C++20 coroutines (own epoll loop, one thread)", .kind = task_kind::coroutine,
-    .multi_core = false, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny,
-    .io_backend = "epoll", .counts_syscalls = true};
+// What a single coroutine loop is (traits.hpp), whatever reactor it waits
+// in: the loops over epoll, poll and io_uring differ in their names and
+// their backend alone.
+constexpr runtime_traits single_loop_traits(std::string_view name, std::string_view label, std::string_view backend) {
+    return {.name = name, .label = label, .kind = task_kind::coroutine, .multi_core = false, .shared_memory = true,
+            .stack = stack_model::stackless, .cost = cost_class::tiny, .io_backend = backend, .counts_syscalls = true};
+}
+
+// What a hybrid is: K workers (processes or threads) each running one of
+// these loops over epoll; they differ in whether tasks share memory.
+constexpr runtime_traits worker_loops_traits(std::string_view name, std::string_view label, bool shared_memory) {
+    return {.name = name, .label = label, .kind = task_kind::hybrid, .multi_core = true, .shared_memory = shared_memory,
+            .stack = stack_model::stackless, .cost = cost_class::tiny, .sized_workers = true};
+}
+
+// What this runtime is: declared once, asked everywhere.
+inline constexpr runtime_traits coroutines_traits =
+    single_loop_traits("coroutines", "C++20 coroutines (own epoll loop, one thread)", "epoll");
 
 // What a system call made by an awaitable left: its result, or -1 with the
 // errno it failed with (kept here, since other calls run before the task

@@ -12,10 +12,8 @@ namespace cb {
 // Another I/O backend of the coroutines loop (io_backend_variant,
 // core/traits.hpp): outside the tests only the workloads that wait in the
 // reactor run on it (bench/product.hpp).
-inline constexpr runtime_traits coroutines_poll_traits{
-    .name = "coroutines_poll", .label = "C++20 coroutines (own poll() loop, one thread)", .kind = task_kind::coroutine,
-    .multi_core = false, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny,
-    .io_backend = "poll", .counts_syscalls = true};
+inline constexpr runtime_traits coroutines_poll_traits =
+    single_loop_traits("coroutines_poll", "C++20 coroutines (own poll() loop, one thread)", "poll");
 
 struct coroutines_poll_runtime : basic_coroutines_runtime<basic_event_loop<poll_reactor>, coroutines_poll_traits> {};
 

@@ -24,10 +24,8 @@ namespace cb {
 // Another I/O backend of the coroutines loop (io_backend_variant,
 // core/traits.hpp): outside the tests only the workloads that wait in the
 // reactor run on it (bench/product.hpp).
-inline constexpr runtime_traits coroutines_uring_traits{
-    .name = "coroutines_uring", .label = "C++20 coroutines (own io_uring loop, one thread)", .kind = task_kind::coroutine,
-    .multi_core = false, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny,
-    .io_backend = "io_uring", .counts_syscalls = true};
+inline constexpr runtime_traits coroutines_uring_traits =
+    single_loop_traits("coroutines_uring", "C++20 coroutines (own io_uring loop, one thread)", "io_uring");
 
 struct coroutines_uring_runtime : basic_coroutines_runtime<basic_event_loop<uring_reactor>, coroutines_uring_traits> {
     static std::string unavailable() { return uring_reactor::unavailable(); }

@@ -29,9 +29,8 @@
 
 namespace cb {
 
-inline constexpr runtime_traits process_loops_traits{
-    .name = "process_loops", .label = "processes × coroutine loops (K workers)", .kind = task_kind::hybrid,
-    .multi_core = true, .shared_memory = false, .stack = stack_model::stackless, .cost = cost_class::tiny, .sized_workers = true};
+inline constexpr runtime_traits process_loops_traits =
+    worker_loops_traits("process_loops", "processes × coroutine loops (K workers)", /*shared_memory=*/false);
 
 // A pipe of fixed-size messages awaited on the worker's loop. Writes and
 // reads of sizeof(T) <= PIPE_BUF bytes are atomic and the pipe only ever

@@ -24,9 +24,8 @@
 
 namespace cb {
 
-inline constexpr runtime_traits thread_loops_traits{
-    .name = "thread_loops", .label = "threads × coroutine loops (K workers)", .kind = task_kind::hybrid,
-    .multi_core = true, .shared_memory = true, .stack = stack_model::stackless, .cost = cost_class::tiny, .sized_workers = true};
+inline constexpr runtime_traits thread_loops_traits =
+    worker_loops_traits("thread_loops", "threads × coroutine loops (K workers)", /*shared_memory=*/true);
 
 template <class T>
 class shard_channel : public channel_buffer<T> {
