@@ -66,6 +66,7 @@ int run_family(const options& o) {
     benchmark::Initialize(&argc, argv.data());
     if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 1;
     checked_file out(o.family_out);
+    if (const int err = out.error(); err != 0) return output_failed(o.family, o.family_out, err);  // before running anything
     family_json_reporter json_out(out.stream());
     benchmark::RunSpecifiedBenchmarks(nullptr, &json_out);
     benchmark::Shutdown();

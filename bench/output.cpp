@@ -83,6 +83,7 @@ public:
     ~fd_buf() override {
         if (fd_ >= 0) ::close(fd_);
     }
+    int error() const noexcept { return err_; }
     int finish() {
         drain();
         if (fd_ >= 0) {
@@ -124,6 +125,8 @@ checked_file::checked_file(const std::string& path)
 checked_file::~checked_file() = default;
 
 std::ostream& checked_file::stream() { return *os_; }
+
+int checked_file::error() const noexcept { return buf_->error(); }
 
 int checked_file::close() {
     os_->flush();

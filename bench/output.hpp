@@ -55,6 +55,8 @@ public:
     checked_file& operator=(const checked_file&) = delete;
 
     std::ostream& stream();
+    // The errno of the first failure so far (opening the file included), or 0.
+    int error() const noexcept;
     // Flushes, fsyncs and closes: 0, or the errno of the first failure.
     [[nodiscard]] int close();
 
