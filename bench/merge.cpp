@@ -10,9 +10,9 @@ namespace cb {
 using json = nlohmann::json;
 
 bool name_output_error(child_result& r, const std::string& path) {
-    if (r.status != "error" || r.exit_status <= output_errno_status || r.exit_status >= output_errno_status + output_errno_max)
-        return false;
-    r.message = "could not write family output '" + path + "': " + errno_name(r.exit_status - output_errno_status);
+    const int err = r.exit_status - output_errno_status;
+    if (r.status != "error" || err <= 0 || err >= output_errno_max) return false;
+    r.message = "could not write family output '" + path + "': " + errno_name(err);
     return true;
 }
 

@@ -65,8 +65,8 @@ int run_family(const options& o) {
     int argc = static_cast<int>(argv.size());
     benchmark::Initialize(&argc, argv.data());
     if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 1;
-    checked_file out(o.family_out);
-    if (const int err = out.error(); err != 0) return output_failed(o.family, o.family_out, err);  // before running anything
+    checked_file out(o.family_out);  // a file that cannot even be created fails before anything runs
+    if (const int err = out.error(); err != 0) return output_failed(o.family, o.family_out, err);
     family_json_reporter json_out(out.stream());
     benchmark::RunSpecifiedBenchmarks(nullptr, &json_out);
     benchmark::Shutdown();

@@ -76,7 +76,8 @@ bool write_all(int fd, std::string_view text) {
 // failure is the kernel's, not whatever a library left in errno after it.
 class checked_file::fd_buf : public std::streambuf {
 public:
-    explicit fd_buf(const std::string& path) : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) {
+    explicit fd_buf(const std::string& path) {
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (fd_ < 0) err_ = errno;
         setp(buf_, buf_ + sizeof buf_);
     }
@@ -87,7 +88,8 @@ public:
     int finish() {
         drain();
         if (fd_ >= 0) {
-            if (err_ == 0 && ::fsync(fd_) != 0 && errno != EINVAL) err_ = errno;  // EINVAL: a file that cannot be synced (/dev/null)
+            // EINVAL: a file that cannot be synced (/dev/null), nothing lost.
+            if (err_ == 0 && ::fsync(fd_) != 0 && errno != EINVAL) err_ = errno;
             if (::close(fd_) != 0 && err_ == 0 && errno != EINTR) err_ = errno;
             fd_ = -1;
         }
