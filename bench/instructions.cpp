@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bench/families.hpp"
+#include "bench/merge.hpp"
 #include "bench/output.hpp"
 #include "bench/supervise.hpp"
 
@@ -71,6 +72,7 @@ int run_instructions(const options& o) {
         if (std::ifstream f(ops_file); f) f >> ops;
         ::unlink(out.c_str());
         ::unlink(ops_file.c_str());
+        name_output_error(r, ops_file);
         if (r.status == "ok" && (ir <= 0 || ops <= 0)) r = {"error", "no instruction count came back", "", r.wall_s};
         if (r.status != "ok") {
             all_ok = false;
@@ -95,10 +97,10 @@ int run_instructions(const options& o) {
 int run_instr_one(const options& o) {
     become_supervised_child(o.supervisor);
     double ops = run_instrumented(o.instr_one, o.prof);
-    std::ofstream f(o.family_out);
-    f << ops << "\n";
-    f.close();
-    return f ? 0 : 2;
+    checked_file f(o.family_out);
+    f.stream() << ops << "\n";
+    if (const int err = f.close(); err != 0) return output_failed(o.instr_one, o.family_out, err);
+    return 0;
 }
 
 }  // namespace cb

@@ -9,8 +9,17 @@ namespace cb {
 
 using json = nlohmann::json;
 
+bool name_output_error(child_result& r, const std::string& path) {
+    const int err = r.exit_status - output_errno_status;
+    if (r.status != "error" || err <= 0 || err >= output_errno_max) return false;
+    r.message = "could not write family output '" + path + "': " + errno_name(err);
+    return true;
+}
+
 family_part merge_family(const std::string& path, child_result& r, json& benchmarks, json& context) {
     family_part m;
+    // What it wrote is cut short, or was never synced: none of it is kept.
+    if (name_output_error(r, path)) return m;
     if (std::ifstream f(path); f) {
         try {
             json j = json::parse(without_non_finite(std::string(std::istreambuf_iterator<char>(f), {})));

@@ -16,10 +16,16 @@ struct family_part {
     std::string first_error;  // "run_name: message" of the first errored entry
 };
 
+// A child that exited with output_errno_status + errno (bench/supervise.hpp):
+// its message becomes "could not write family output 'PATH': No space left
+// on device (ENOSPC)". True if it was one.
+bool name_output_error(child_result& r, const std::string& path);
+
 // Appends the entries of one family's output file to `benchmarks` (a
 // statistic that does not exist, null, left out) and takes its context if
 // `context` has none yet. A child that ended "ok" but wrote nothing, or
-// nothing readable, becomes an error in `r`.
+// nothing readable, becomes an error in `r`; one that could not write its
+// output is named so (name_output_error), and nothing of it is merged.
 family_part merge_family(const std::string& path, child_result& r, nlohmann::json& benchmarks,
                          nlohmann::json& context);
 

@@ -33,12 +33,31 @@ std::string exact_names_pattern(const std::vector<std::string>& names) {
     return p + ")$";
 }
 
+// Google Benchmark's JSON, written to a checked_file instead of the stream
+// Google Benchmark opens for --benchmark_out (an ofstream whose write errors
+// nobody sees: a full disk would leave a truncated file and a child that
+// exits 0). Google Benchmark only calls a file reporter when --benchmark_out
+// names a file, so it names /dev/null, and this reporter points itself at
+// its own stream as the run starts.
+class family_json_reporter : public benchmark::JSONReporter {
+public:
+    explicit family_json_reporter(std::ostream& out) : out_(out) {}
+    bool ReportContext(const Context& c) override {
+        SetOutputStream(&out_);
+        SetErrorStream(&out_);
+        return JSONReporter::ReportContext(c);
+    }
+
+private:
+    std::ostream& out_;
+};
+
 }  // namespace
 
 int run_family(const options& o) {
     become_supervised_child(o.supervisor);
     if (register_family(o.family, o.prof, o.filter.pattern(), o.repetitions) == 0) return 0;
-    std::vector<std::string> args{"cobench", "--benchmark_out=" + o.family_out, "--benchmark_out_format=json",
+    std::vector<std::string> args{"cobench", "--benchmark_out=/dev/null", "--benchmark_out_format=json",
                                   "--benchmark_repetitions=" + std::to_string(o.repetitions)};
     for (auto& f : o.gbench_flags) args.push_back(f);
     std::vector<char*> argv;
@@ -46,8 +65,12 @@ int run_family(const options& o) {
     int argc = static_cast<int>(argv.size());
     benchmark::Initialize(&argc, argv.data());
     if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 1;
-    benchmark::RunSpecifiedBenchmarks();
+    checked_file out(o.family_out);  // a file that cannot even be created fails before anything runs
+    if (const int err = out.error(); err != 0) return output_failed(o.family, o.family_out, err);
+    family_json_reporter json_out(out.stream());
+    benchmark::RunSpecifiedBenchmarks(nullptr, &json_out);
     benchmark::Shutdown();
+    if (const int err = out.close(); err != 0) return output_failed(o.family, o.family_out, err);
     return 0;
 }
 

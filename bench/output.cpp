@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 
 #include <csignal>
 #include <fcntl.h>
@@ -56,7 +57,7 @@ private:
     sigset_t old_;
 };
 
-bool write_all(int fd, const std::string& text) {
+bool write_all(int fd, std::string_view text) {
     const char* p = text.data();
     std::size_t left = text.size();
     while (left > 0) {
@@ -70,6 +71,75 @@ bool write_all(int fd, const std::string& text) {
 }
 
 }  // namespace
+
+// The stream's buffer: a plain write(2) per full buffer, so the errno of a
+// failure is the kernel's, not whatever a library left in errno after it.
+class checked_file::fd_buf : public std::streambuf {
+public:
+    explicit fd_buf(const std::string& path) {
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fd_ < 0) err_ = errno;
+        setp(buf_, buf_ + sizeof buf_);
+    }
+    ~fd_buf() override {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int error() const noexcept { return err_; }
+    int finish() {
+        drain();
+        if (fd_ >= 0) {
+            // EINVAL: a file that cannot be synced (/dev/null), nothing lost.
+            if (err_ == 0 && ::fsync(fd_) != 0 && errno != EINVAL) err_ = errno;
+            if (::close(fd_) != 0 && err_ == 0 && errno != EINTR) err_ = errno;
+            fd_ = -1;
+        }
+        return err_;
+    }
+
+protected:
+    int_type overflow(int_type c) override {
+        if (!drain()) return traits_type::eof();
+        if (!traits_type::eq_int_type(c, traits_type::eof())) {
+            *pptr() = traits_type::to_char_type(c);
+            pbump(1);
+        }
+        return traits_type::not_eof(c);
+    }
+    int sync() override { return drain() ? 0 : -1; }
+
+private:
+    // Writes what is buffered; false once anything has failed (the rest is dropped).
+    bool drain() {
+        const std::string_view pending(pbase(), static_cast<std::size_t>(pptr() - pbase()));
+        setp(buf_, buf_ + sizeof buf_);
+        errno = 0;
+        if (err_ == 0 && !write_all(fd_, pending)) err_ = errno ? errno : EIO;
+        return err_ == 0;
+    }
+
+    int fd_ = -1, err_ = 0;
+    char buf_[64 * 1024];
+};
+
+checked_file::checked_file(const std::string& path)
+    : buf_(std::make_unique<fd_buf>(path)), os_(std::make_unique<std::ostream>(buf_.get())) {}
+
+checked_file::~checked_file() = default;
+
+std::ostream& checked_file::stream() { return *os_; }
+
+int checked_file::error() const noexcept { return buf_->error(); }
+
+int checked_file::close() {
+    os_->flush();
+    return buf_->finish();
+}
+
+int output_failed(const std::string& who, const std::string& path, int err) {
+    std::fprintf(stderr, "cobench: %s: could not write family output '%s': %s\n", who.c_str(), path.c_str(),
+                 errno_name(err).c_str());
+    return err > 0 && err < output_errno_max ? output_errno_status + err : exit_failure;
+}
 
 output_target::output_target(std::string path) : path_(std::move(path)) {
     if (path_.empty()) throw bad_input("--out needs a file name");
@@ -115,12 +185,14 @@ void output_target::commit(const std::string& text) {
     if (fd < 0) throw std::runtime_error("cannot create a temporary file in '" + dir_ + "': " + errno_text());
     const mode_t mask = ::umask(0);
     ::umask(mask);
+    errno = 0;
     bool ok = ::fchmod(fd, 0666 & ~mask) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
-    const std::string why = ok ? "" : errno_text();
-    ok = ::close(fd) == 0 && ok;
-    if (!ok) {
+    int err = ok ? 0 : (errno ? errno : EIO);
+    if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
+    if (err != 0) {
         ::unlink(tmp.c_str());
-        throw std::runtime_error("could not write the results to '" + dir_ + "': " + (why.empty() ? errno_text() : why));
+        throw std::runtime_error("could not write the results to '" + dir_ + "': " + errno_name(err) + "; '" + path_ +
+                                 "' left as it was");
     }
     // The target was checked before the run; it may have changed since.
     struct stat st{};

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <ostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +39,37 @@ public:
 private:
     std::string path_, dir_, base_, work_;
 };
+
+// A file that keeps the first error met writing it: a failed write (a full
+// disk: ENOSPC, a quota: EDQUOT), fsync (EIO) or close records its errno,
+// and what comes after is dropped, so that the writer can name the cause
+// instead of leaving an unreadable file for its reader to puzzle over. A
+// family child writes its output through one (Google Benchmark's JSON
+// reporter writes to stream()). The descriptor is close-on-exec; a forked
+// task inherits it but leaves with _exit and never flushes it.
+class checked_file {
+public:
+    explicit checked_file(const std::string& path);  // created or truncated; a failure is kept for close()
+    ~checked_file();
+    checked_file(const checked_file&) = delete;
+    checked_file& operator=(const checked_file&) = delete;
+
+    std::ostream& stream();
+    // The errno of the first failure so far (opening the file included), or 0.
+    int error() const noexcept;
+    // Flushes, fsyncs and closes: 0, or the errno of the first failure.
+    [[nodiscard]] int close();
+
+private:
+    class fd_buf;
+    std::unique_ptr<fd_buf> buf_;
+    std::unique_ptr<std::ostream> os_;
+};
+
+// In a child that could not write its output (--family-out): says so on
+// stderr, naming the errno, and returns the exit status that tells the
+// orchestrator why (bench/supervise.hpp: output_errno_status).
+int output_failed(const std::string& who, const std::string& path, int err);
 
 // The results' context: Google Benchmark's own (from a family), the machine,
 // cb::results_metadata() ("runtimes", "counters"), cobench_schema 2.

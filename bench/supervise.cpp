@@ -278,6 +278,7 @@ child_result run_child(const std::vector<std::string>& args, const child_options
         r.status = "crashed";
         r.message = "killed by signal " + std::to_string(WTERMSIG(st)) + " (" + ::strsignal(WTERMSIG(st)) + ")";
     } else if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+        r.exit_status = WEXITSTATUS(st);
         r.status = "error";
         r.message = "exited with status " + std::to_string(WEXITSTATUS(st));
     }
@@ -293,9 +294,18 @@ void become_supervised_child(pid_t supervisor) {
     sa.sa_handler = on_child_signal;
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (!die_with_parent(supervisor, SIGTERM)) on_child_signal(SIGTERM);
+}
+
+bool die_with_parent(pid_t parent, int sig) {
+    ::prctl(PR_SET_PDEATHSIG, sig);
     // The parent may have died before prctl: then we were re-parented already.
-    if (::getppid() != supervisor) on_child_signal(SIGTERM);
+    return ::getppid() == parent;
+}
+
+std::string errno_name(int err) {
+    const char* name = ::strerrorname_np(err);
+    return std::string(std::strerror(err)) + " (" + (name ? name : "errno " + std::to_string(err)) + ")";
 }
 
 }  // namespace cb

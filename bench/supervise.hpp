@@ -46,6 +46,7 @@ struct child_options {
 struct child_result {
     std::string status = "ok", message, output;  // status: ok, error, crashed, timeout
     double wall_s = 0;
+    int exit_status = 0;  // when it exited (not killed): its status
 };
 // Runs argv in a process group of its own; kills the whole group at the
 // deadline and when it ends. Throws interrupted on a signal (the group killed
@@ -54,6 +55,24 @@ child_result run_child(const std::vector<std::string>& args, const child_options
 
 // Child side: call first thing in --family and --instr-one.
 void become_supervised_child(pid_t supervisor);
+
+// Has the kernel send `sig` to this process when the thread that forked it
+// ends, however it ends (SIGKILL included): PR_SET_PDEATHSIG, then the
+// getppid() check for a parent that died before the prctl (this process was
+// re-parented then, and no signal will come). False in that case: the caller
+// ends itself. One prctl and one getppid, once per process. A fork clears the
+// setting, so each forked process asks for itself.
+[[nodiscard]] bool die_with_parent(pid_t parent, int sig);
+
+// A family child that could not write its output (--family-out) exits with
+// output_errno_status + errno, so that the orchestrator can name the cause
+// (ENOSPC, EDQUOT, EIO) instead of the unreadable file that follows from it.
+// Linux errno values are below 134; a family child exits 0 or 1 otherwise.
+inline constexpr int output_errno_status = 64;
+inline constexpr int output_errno_max = 134;
+
+// "No space left on device (ENOSPC)".
+std::string errno_name(int err);
 
 std::string self_exe();
 

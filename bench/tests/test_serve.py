@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from cobench_util import BIN, TempDirCase, needs_bin, run, session_members, start
+from cobench_util import BIN, TempDirCase, kill_session, needs_bin, run, session_members, start, wait_gone
 
 
 def runtimes():
@@ -106,6 +106,35 @@ class Serve(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("requests: 0\n", out)
         self.assertIn("server_cpu_ns_per_req: none", out)
+
+    def test_sigkill_leaves_no_handler_and_frees_the_port(self):
+        """Killed outright, serve passes nothing on: its forked handlers (a
+        process a task, or process workers) die with it (PR_SET_PDEATHSIG), and
+        the port can be bound again. A threaded runtime is checked the same way."""
+        for rt, extra in (("processes", ()), ("process_loops", ("--workers", "2")), ("threads", ())):
+            with self.subTest(runtime=rt):
+                p = start("serve", "--runtime", rt, "--tasks", "8", *extra, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
+                sid = p.pid
+                self.addCleanup(kill_session, sid)  # whatever survives, if the test fails
+                self.addCleanup(p.stdout.close)
+                self.addCleanup(p.wait)
+                m = re.match(r"listening 127\.0\.0\.1:(\d+)$", p.stdout.readline().strip())
+                self.assertIsNotNone(m)
+                port = int(m.group(1))
+                socks = self.echo(port, conns=8, rounds=1)  # every handler holds a connection
+                if rt != "threads":
+                    self.assertGreater(len(session_members(sid)), 1, "no handler process to check")
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait(timeout=30)
+                for s in socks:
+                    s.close()
+                self.assertEqual(wait_gone(sid, 10), [], "handler processes outlived the killed server")
+                again = socket.socket()
+                self.addCleanup(again.close)
+                again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                again.bind(("127.0.0.1", port))  # EADDRINUSE while anything still listens there
+                again.listen(1)
 
     def test_bad_input(self):
         for args, says in ((["--runtime", "no_such_runtime"], "unknown runtime"),

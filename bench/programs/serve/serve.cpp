@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench/cli.hpp"
+#include "bench/supervise.hpp"
 #include "runtimes/core/fd.hpp"
 #include "runtimes/core/worker_group.hpp"
 #include "runtimes/registry.hpp"
@@ -114,6 +115,22 @@ void on_signal(int sig) {
     errno = saved;
 }
 
+// A task process (processes) or worker (process_loops) dies with the server,
+// also when the server is killed with SIGKILL and cannot pass anything on:
+// it would otherwise keep serving, and hold the port. Armed once per process,
+// by its first task, before that task accepts anything: one prctl and one
+// getppid a process, inside server_cpu_s but outside every request.
+// Processes and workers are single-threaded, so a plain flag does.
+pid_t g_armed_in = 0;
+
+void die_with_server() {
+    const pid_t self = ::getpid();
+    if (self == g_server_pid || self == g_armed_in) return;
+    g_armed_in = self;
+    // The server is gone already: nobody would collect this process's result.
+    if (!die_with_parent(g_server_pid, SIGKILL)) ::_exit(exit_failure);
+}
+
 // From a task that failed: the others stop as on a signal.
 void stop_from_task() {
     control* c = g_control;
@@ -167,6 +184,7 @@ struct serve_state {
 
 template <class C>
 task<std::uint64_t> serve_task(C& ctx, serve_state<C>& s, std::size_t i) {
+    die_with_server();
     control::slot& slot = s.ctl->slots()[i];
     slot.pid.store(::getpid());
     std::uint64_t conns = 0, requests = 0;

@@ -30,6 +30,10 @@
 // every thread joined, every child reaped. A second signal, once the first
 // has not finished the job, kills the task processes and exits at once
 // (128+N).
+// Killed outright (SIGKILL), the server passes nothing on: every task
+// process and worker has asked the kernel to kill it when the server dies
+// (PR_SET_PDEATHSIG, bench/supervise.hpp's die_with_parent), so none is left
+// serving or holding the port.
 //
 // Exit status: 0 once stopped by a signal with every task ended cleanly; 1 if
 // a task failed (the message says which; a failing task stops the others the
