@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
@@ -130,24 +131,22 @@ struct listen_address {
     socklen_t len = 0;
 };
 std::optional<listen_address> parse_address(const std::string& text, unsigned port) {
+    std::string host = text;  // "[::1]" as well as "::1"
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    // Strictly dotted-quad or IPv6 (getaddrinfo alone takes inet_aton's "1.2.3" too).
+    unsigned char raw[sizeof(in6_addr)];
+    if (::inet_pton(AF_INET, host.c_str(), raw) != 1 && ::inet_pton(AF_INET6, host.c_str(), raw) != 1) return std::nullopt;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;  // an address, never a name lookup
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) return std::nullopt;
     listen_address a;
-    if (sockaddr_in v4{}; ::inet_pton(AF_INET, text.c_str(), &v4.sin_addr) == 1) {
-        v4.sin_family = AF_INET;
-        v4.sin_port = htons(static_cast<std::uint16_t>(port));
-        std::memcpy(&a.addr, &v4, sizeof v4);
-        a.len = sizeof v4;
-        return a;
-    }
-    std::string v6text = text;  // "[::1]" as well as "::1"
-    if (v6text.size() > 2 && v6text.front() == '[' && v6text.back() == ']') v6text = v6text.substr(1, v6text.size() - 2);
-    if (sockaddr_in6 v6{}; ::inet_pton(AF_INET6, v6text.c_str(), &v6.sin6_addr) == 1) {
-        v6.sin6_family = AF_INET6;
-        v6.sin6_port = htons(static_cast<std::uint16_t>(port));
-        std::memcpy(&a.addr, &v6, sizeof v6);
-        a.len = sizeof v6;
-        return a;
-    }
-    return std::nullopt;
+    std::memcpy(&a.addr, res->ai_addr, res->ai_addrlen);
+    a.len = res->ai_addrlen;
+    ::freeaddrinfo(res);
+    return a;
 }
 
 // "127.0.0.1:PORT", "[::1]:PORT".
