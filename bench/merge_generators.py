@@ -106,7 +106,7 @@ def merge(reports):
     kinds = [[is_open(p["fields"]) for p in r["phases"]] for r in reports]
     if any(k != kinds[0] for k in kinds):
         raise ValueError("the reports' phases differ (closed/open): merge runs of the same command line")
-    out = {"generators": len(reports), "gen_threads": sum(r["threads"] for r in reports)}
+    out = {"generators": len(reports), "gen_threads": sum(r["thread_count"] for r in reports)}
     valid = True
     for n, open_phase in enumerate(kinds[0]):
         pre = "open_" if open_phase else ""
@@ -124,7 +124,7 @@ def merge(reports):
             sent += f["sent"]
             late += f["late"]
             valid = valid and bool(f["gen_valid"]) and f["threads_invalid"] == 0 and f["errors"] == 0 \
-                and f["mismatches"] == 0 and all(t["fields"]["gen_valid"] for t in p["threads"])
+                and f["mismatches"] == 0 and all(t["fields"]["gen_valid"] for t in p["per_thread"])
         if h.count != requests:
             raise ValueError(f"phase {n}: the histograms hold {h.count} latencies for {requests} requests")
         out[pre + "req_per_s"] = rate
@@ -160,7 +160,7 @@ def main(argv):
     if a.out:
         entry = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1, "repetitions": 1,
                  **{k: float(v) for k, v in counters.items()}}
-        doc = {"context": {"merged_from": [{"file": p, "host": r["host"], "port": r["port"], "threads": r["threads"]}
+        doc = {"context": {"merged_from": [{"file": p, "host": r["host"], "port": r["port"], "thread_count": r["thread_count"]}
                                            for p, r in zip(a.reports, reports)]},
                "benchmarks": [entry]}
         with open(a.out, "w") as f:

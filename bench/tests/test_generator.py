@@ -21,16 +21,16 @@ SUMMED = ("requests", "mismatches", "errors", "conns", "sent", "late", "threads_
 @needs_bins
 class Threads(unittest.TestCase):
     def check_merged(self, phase, threads):
-        f, parts = phase["fields"], [t["fields"] for t in phase["threads"]]
+        f, parts = phase["fields"], [t["fields"] for t in phase["per_thread"]]
         self.assertEqual(len(parts), threads)
-        self.assertEqual(f["threads"], threads)
+        self.assertEqual(f["thread_count"], threads)
         for k in SUMMED:
             self.assertEqual(f[k], sum(p[k] for p in parts), k)
         self.assertEqual(f["elapsed_ns"], max(p["elapsed_ns"] for p in parts))
         # The histogram is the threads' added bucket by bucket, and holds every request.
-        self.assertEqual(buckets(phase["histogram"]), summed_buckets(t["histogram"] for t in phase["threads"]))
+        self.assertEqual(buckets(phase["histogram"]), summed_buckets(t["histogram"] for t in phase["per_thread"]))
         self.assertEqual(phase["histogram"]["count"], f["requests"])
-        self.assertEqual(phase["histogram"]["max"], max(t["histogram"]["max"] for t in phase["threads"]))
+        self.assertEqual(phase["histogram"]["max"], max(t["histogram"]["max"] for t in phase["per_thread"]))
         self.assertEqual(phase["histogram"]["max"], f["max_ns"])
         self.assertEqual(f["mismatches"], 0)
         self.assertEqual(f["errors"], 0)
@@ -49,16 +49,16 @@ class Threads(unittest.TestCase):
                           "--rate", "400", "--duration-ms", "250", "--closed-first", "--report-out", out)
             self.assertEqual(r.returncode, 0, r.stderr)
             rep = load_report(out)
-            self.assertEqual(rep["threads"], 2)
+            self.assertEqual(rep["thread_count"], 2)
             self.assertEqual(len(rep["phases"]), 2)
             closed, opened = rep["phases"]
             self.check_merged(closed, 2)
             self.assertEqual(closed["fields"]["gen_valid"], 1)  # the closed loop cannot be late
             self.check_merged(opened, 2)
             self.assertEqual(closed["fields"]["requests"], 4 * 200)
-            self.assertEqual([t["fields"]["requests"] for t in closed["threads"]], [400, 400])
+            self.assertEqual([t["fields"]["requests"] for t in closed["per_thread"]], [400, 400])
             self.assertEqual(opened["fields"]["sent"], 100)  # 400/s for 250 ms, split over the threads' connections
-            self.assertEqual([t["fields"]["sent"] for t in opened["threads"]], [50, 50])
+            self.assertEqual([t["fields"]["sent"] for t in opened["per_thread"]], [50, 50])
             self.assertEqual(opened["fields"]["requests"], 100)
             # The report lines on stdout are the merged phases.
             self.assertEqual(report_lines(r.stdout), [closed["fields"], opened["fields"]])
@@ -72,8 +72,8 @@ class Threads(unittest.TestCase):
             (phase,) = load_report(out)["phases"]
             self.check_merged(phase, 3)
             # 30 sends over 5 connections: threads of 1, 2 and 2 connections.
-            self.assertEqual([t["fields"]["conns"] for t in phase["threads"]], [1, 2, 2])
-            self.assertEqual([t["fields"]["sent"] for t in phase["threads"]], [6, 12, 12])
+            self.assertEqual([t["fields"]["conns"] for t in phase["per_thread"]], [1, 2, 2])
+            self.assertEqual([t["fields"]["sent"] for t in phase["per_thread"]], [6, 12, 12])
 
     def test_one_thread_report_is_its_only_part(self):
         with Server() as s, tempfile.TemporaryDirectory() as d:
@@ -81,8 +81,8 @@ class Threads(unittest.TestCase):
             r = generator("--port", str(s.port), "--conns", "2", "--requests", "50", "--report-out", out)
             self.assertEqual(r.returncode, 0, r.stderr)
             (phase,) = load_report(out)["phases"]
-            self.assertEqual(phase["fields"]["threads"], 1)
-            self.assertEqual(phase["threads"][0]["fields"], phase["fields"])
+            self.assertEqual(phase["fields"]["thread_count"], 1)
+            self.assertEqual(phase["per_thread"][0]["fields"], phase["fields"])
 
 
 def ipv6_loopback():
@@ -131,7 +131,7 @@ class Addresses(unittest.TestCase):
             _, err = p.communicate(timeout=60)
             self.assertEqual(p.returncode, 0, err)
             (line,) = report_lines(text)
-            self.assertEqual((line["requests"], line["threads"]), (20, 2))
+            self.assertEqual((line["requests"], line["thread_count"]), (20, 2))
 
 
 @needs_bins

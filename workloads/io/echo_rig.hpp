@@ -217,7 +217,7 @@ inline constexpr counter_meta client_cpu_frac{"client_cpu_frac", "fraction", bet
 inline constexpr counter_meta server_cpu_ns_per_req{"server_cpu_ns_per_req", "ns/req", better::lower, 1e7, true};
 inline constexpr counter_meta client_cpu_ns_per_req{"client_cpu_ns_per_req", "ns/req", better::none, 0, true};
 // The generator's threads (generator_plan below).
-inline constexpr counter_meta gen_threads{"gen_threads", "threads", better::none};
+inline constexpr counter_meta gen_threads{"gen_threads", "count", better::none};
 }  // namespace echo_counter
 
 // How many threads the generator runs and where (echo_client_options::

@@ -54,7 +54,7 @@ struct echo_phase {
     // The generator's threads (--threads): each owns a slice of the
     // connections and of the schedule; the phase is their sum (histograms
     // merged exactly), valid only if each thread's share was valid too.
-    std::uint64_t threads = 1;
+    std::uint64_t thread_count = 1;
     std::uint64_t threads_invalid = 0;  // threads whose own share was not valid (then gen_valid is 0)
     // Where it ran (--pin): the lowest and highest CPU pinned to and how
     // many (cpus_pinned 0: not pinned, the other two then 0). Thread i runs
@@ -91,7 +91,7 @@ constexpr void for_each_field(Phase& p, F&& f) {
     f("hiccup_p999_ns", p.hiccup_p999_ns);
     f("steal_ns", p.steal_ns);
     f("schedule_ns", p.schedule_ns);
-    f("threads", p.threads);
+    f("thread_count", p.thread_count);
     f("threads_invalid", p.threads_invalid);
     f("cpu_first", p.cpu_first);
     f("cpu_last", p.cpu_last);

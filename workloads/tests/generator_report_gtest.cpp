@@ -65,7 +65,7 @@ TEST(GeneratorReport, EachFieldIsCarriedByItsOwnName) {
             if constexpr (std::is_same_v<std::remove_cvref_t<decltype(v)>, bool>)
                 v = !v;
             else
-                v = v + 1;  // away from any default (threads' is 1)
+                v = v + 1;  // away from any default (thread_count's is 1)
         });
         const auto back = wl::parse_report(wl::phase_line(p));
         ASSERT_TRUE(back) << name;

@@ -48,12 +48,12 @@ std::string histogram_json(const wl::log_histogram& h) {
 
 bool write_report_json(const std::string& path, const report_origin& from, const std::vector<phase_result>& phases) {
     std::string s = "{\"format\": \"cobench-generator-report\", \"version\": 1, \"host\": " + quoted(from.host) +
-                    ", \"port\": " + std::to_string(from.port) + ", \"threads\": " +
+                    ", \"port\": " + std::to_string(from.port) + ", \"thread_count\": " +
                     std::to_string(phases.empty() ? 1 : phases.front().parts.size()) + ", \"phases\": [";
     for (std::size_t i = 0; i < phases.size(); ++i) {
         const phase_result& p = phases[i];
         s += i ? ",\n  " : "\n  ";
-        s += "{\"fields\": " + fields_json(p.merged) + ", \"histogram\": " + histogram_json(p.hist) + ", \"threads\": [";
+        s += "{\"fields\": " + fields_json(p.merged) + ", \"histogram\": " + histogram_json(p.hist) + ", \"per_thread\": [";
         for (std::size_t t = 0; t < p.parts.size(); ++t) {
             if (t) s += ", ";
             s += "{\"fields\": " + fields_json(p.parts[t]) + ", \"histogram\": " + histogram_json(p.part_hists[t]) + '}';

@@ -3,10 +3,10 @@
 // (bench/merge_generators.py reads it):
 //
 //   {"format": "cobench-generator-report", "version": 1,
-//    "host": "...", "port": P, "threads": T,
+//    "host": "...", "port": P, "thread_count": T,
 //    "phases": [{"fields": {NAME: VALUE, ...},        // the report line's fields
 //                "histogram": HIST,                    // the phase's latencies, ns
-//                "threads": [{"fields": {...}, "histogram": HIST}, ...]}]}
+//                "per_thread": [{"fields": {...}, "histogram": HIST}, ...]}]}
 //   HIST: {"sub_bits": 6, "count": N, "min": NS, "max": NS,
 //          "buckets": [[INDEX, COUNT], ...]}           // non-empty buckets only
 //

@@ -30,7 +30,7 @@ wl::echo_phase merge_parts(const std::vector<wl::echo_phase>& parts, const wl::l
                            std::uint64_t open_total) {
     wl::echo_phase m;
     m.gen_valid = true;
-    m.threads = parts.size();
+    m.thread_count = parts.size();
     for (const wl::echo_phase& p : parts) {
         m.requests += p.requests, m.mismatches += p.mismatches, m.errors += p.errors;
         m.cpu_ns += p.cpu_ns, m.conns += p.conns, m.stuck += p.stuck, m.marks += p.marks;
