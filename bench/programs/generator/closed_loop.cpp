@@ -29,8 +29,9 @@ closed_loop::closed_loop(const closed_config& cfg) : cfg_(cfg), ep_(::epoll_crea
 
 // Blocking connect: on loopback the kernel completes the handshake inside
 // the call (into the listener's backlog, whether or not the server is
-// accepting yet), so it does not wait for the server. False on failure
-// (errno set).
+// accepting yet), so it does not wait for the server; to another host
+// (--host) it takes a network round trip, still before the go byte. False
+// on failure (errno set).
 bool closed_loop::open_conn(conn& k, std::size_t c) {
     k.fd = ::socket(cfg_.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (k.fd < 0) return false;

@@ -18,7 +18,9 @@
 // By hand (the first argument an option): against any server, ours
 // (cobench serve), Asio's or one a user wrote, with no go byte (it starts
 // once connected) and the report lines on stdout; --requests (default
-// 1000 a connection) or --rate/--duration-ms, --size (default 64).
+// 1000 a connection) or --rate/--duration-ms, --size (default 64); the
+// server's CPU only with --server-pid (a local server). These three work in
+// either form:
 //   --host ADDRESS       the server's name or address, IPv4 or IPv6
 //                        (default 127.0.0.1); with PORT, 1 to 65535.
 //   --threads T          T threads, as wrk2's -t (1 to CONNS; default 1):
