@@ -114,6 +114,7 @@ class Addresses(unittest.TestCase):
         with Server("--address", "::1") as s:
             self.assertEqual(s.address, "[::1]")
             self.run_against(s, "::1")
+            self.run_against(s, "[::1]")  # as serve prints it
 
     def test_positional_form_still_takes_host(self):
         # The workloads' form (PORT CONNS REQUESTS SIZE GO_FD REPORT_FD): the go byte on a pipe.

@@ -236,7 +236,9 @@ void resolve(const options& o, closed_config& cc) {
     hints.ai_flags = AI_NUMERICSERV;
     addrinfo* res = nullptr;
     const std::string port = std::to_string(o.port);
-    if (const int e = ::getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res); e != 0 || !res)
+    std::string host = o.host;  // "[::1]", as serve prints it, as well as "::1"
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (const int e = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); e != 0 || !res)
         usage_error("cannot resolve host '" + o.host + "': " + (e != 0 ? ::gai_strerror(e) : "no address"));
     std::memcpy(&cc.addr, res->ai_addr, res->ai_addrlen);
     cc.addr_len = res->ai_addrlen;
