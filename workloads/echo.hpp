@@ -4,7 +4,7 @@
 // rig starts it and hands out the go byte). Requests per second and latency
 // percentiles.
 //
-// The generator is one thread on one core, so the server has the other (or
+// On 2 CPUs the generator is one thread on one core, so the server has the other (or
 // shares both, for the multi-threaded runtimes). On loopback the sender of a
 // segment pays for most of its delivery, so a request costs the client about
 // as much CPU as the server: where the client's core is nearly busy
@@ -44,9 +44,10 @@
 // the open phase alone, from a rate every runtime holds to one past where
 // the fastest bends: p99 against achieved throughput.
 //
-// Where this process may use 3 CPUs or more the generator is pinned to the
-// last of them (gen_pinned = 1) and the thread that runs the server keeps
-// off it for the run (sched_setaffinity, restored after), so the tasks,
+// Where this process may use 3 CPUs or more the generator runs gen_threads
+// threads pinned to the last CPUs (gen_pinned = 1; io/echo_rig.hpp's
+// plan_generator says how many) and the thread that runs the server keeps
+// off them for the run (sched_setaffinity, restored after), so the tasks,
 // workers and processes the run starts inherit the rest; threads a runtime
 // made earlier and keeps (a persistent pool) are not moved.
 #pragma once
@@ -125,22 +126,11 @@ struct echo {
     }
     // Round trips the server serves over both phases.
     static std::uint64_t served(const params& p) { return p.conns * p.requests + p.open_requests(); }
-    // The generator's CPU: the highest of this process's CPUs when it may use
-    // 3 or more (the server keeps the others), else -1 (not pinned).
-    static int generator_cpu() {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 3) return -1;
-        for (int c = CPU_SETSIZE - 1; c >= 0; --c)
-            if (CPU_ISSET(c, &set)) return c;
-        return -1;
-    }
     static echo_client_options client_options(const params& p) {
         echo_client_options o;
         o.rate = p.rate;
         o.duration_ms = p.duration_ms;
         o.closed_first = !p.sweep;
-        o.pin_cpu = generator_cpu();
         return o;
     }
 
@@ -148,14 +138,16 @@ struct echo {
     struct state : echo_session {
         explicit state(const params& p, const server_program* program = nullptr) {
             prepare(p.conns + spare_fds, "echo");
-            const echo_client_options opt = client_options(p);
-            gen_cpu = opt.pin_cpu;
+            echo_client_options opt = client_options(p);
+            gen = plan_generator(server_workers<C>(p.conns, options(p)), p.conns);
+            opt.threads = gen.threads;
+            opt.pin_cpus = gen.cpus;
             connect<C>(program, p.conns, p.requests, opt);
-            // The generator pinned to its CPU: the server's tasks and
-            // workers, all started by this thread in the run, keep off it.
-            if (gen_cpu >= 0 && ::sched_getaffinity(0, sizeof saved_mask, &saved_mask) == 0) {
+            // The generator pinned to its CPUs: the server's tasks and
+            // workers, all started by this thread in the run, keep off them.
+            if (!gen.cpus.empty() && ::sched_getaffinity(0, sizeof saved_mask, &saved_mask) == 0) {
                 cpu_set_t rest = saved_mask;
-                CPU_CLR(gen_cpu, &rest);
+                for (int c : gen.cpus) CPU_CLR(c, &rest);
                 restore_mask = ::sched_setaffinity(0, sizeof rest, &rest) == 0;
             }
             // The server's CPU when there is no open phase (params.rate = 0,
@@ -168,7 +160,7 @@ struct echo {
         }
         state(const state&) = delete;
         state& operator=(const state&) = delete;
-        int gen_cpu = -1;  // the generator's CPU, -1: not pinned
+        generator_plan gen;  // the generator's threads and CPUs
         cpu_set_t saved_mask{};
         bool restore_mask = false;
     };
@@ -226,7 +218,8 @@ struct echo {
         x["hiccup_p999_us"] += static_cast<double>(o.hiccup_p999_ns) / 1e3;
         x["steal_ns"] += static_cast<double>(o.steal_ns);
         x["cpu_ns_available"] += static_cast<double>(o.elapsed_ns) * static_cast<double>(cpu_count());
-        x["gen_pinned"] = s.gen_cpu >= 0 ? 1 : 0;
+        x["gen_pinned"] = s.gen.cpus.empty() ? 0 : 1;
+        x["gen_threads"] = static_cast<double>(s.gen.threads);
         x["open_rate"] = static_cast<double>(p.rate);
     }
     static constexpr counter_meta counter_info[] = {
@@ -240,7 +233,7 @@ struct echo {
         {"open_p99_us", "us", better::lower}, {"open_p999_us", "us", better::lower},
         {"open_max_us", "us", better::lower}, {"open_server_cpu_ns_per_req", "ns/req", better::lower},
         {"gen_cpu_ns_per_req", "ns/req", better::none}, {"gen_late_frac", "fraction", better::none},
-        {"gen_valid", "flag", better::none}, {"gen_pinned", "flag", better::none},
+        {"gen_valid", "flag", better::none}, {"gen_pinned", "flag", better::none}, echo_counter::gen_threads,
         {"hiccup_max_us", "us", better::none}, {"hiccup_p999_us", "us", better::none},
         {"steal_frac", "fraction", better::none}};
     static counters report(const params& p, const measurement& m) {
@@ -260,6 +253,7 @@ struct echo {
                     // an interval, every request sent and answered.
                     {"gen_valid", m.iterations > 0 && sum("gen_invalid_runs") == 0 ? 1.0 : 0.0},
                     {"gen_pinned", sum("gen_pinned")},
+                    {"gen_threads", sum("gen_threads")},
                     {"hiccup_max_us", sum("hiccup_max_us")},
                     {"steal_frac", ratio(sum("steal_ns"), sum("cpu_ns_available"))}});
         return out;

@@ -52,7 +52,10 @@ struct echo_client_options {
     std::uint64_t rate = 0;          // total requests/s over all connections; 0 = the closed loop (as today)
     std::uint64_t duration_ms = 0;   // open loop: send on schedule for this long (then drain); REQUESTS then ignored
     bool hiccups = true;             // open loop: run the hiccup probe thread in the generator
-    int pin_cpu = -1;                // pin the generator to this CPU (-1: no pinning)
+    // The generator's CPUs: the whole process on them, generating thread i
+    // on the i-th (empty: not pinned); one CPU is how one thread is pinned.
+    std::vector<int> pin_cpus;
+    std::size_t threads = 1;         // generating threads (--threads), each a slice of the connections
     // Open loop: first a closed phase of REQUESTS round trips per connection
     // on the same connections (echo_report then has both: `open` is the
     // open phase's).
@@ -141,7 +144,12 @@ public:
         if (opt.duration_ms) a.push_back("--duration-ms=" + std::to_string(opt.duration_ms));
         if (opt.rate && !opt.hiccups) a.push_back("--no-hiccups");
         if (opt.rate && opt.closed_first) a.push_back("--closed-first");
-        if (opt.pin_cpu >= 0) a.push_back("--pin=" + std::to_string(opt.pin_cpu));
+        if (!opt.pin_cpus.empty()) {
+            std::string cpus;
+            for (int c : opt.pin_cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+            a.push_back("--pin=" + cpus);
+        }
+        if (opt.threads > 1) a.push_back("--threads=" + std::to_string(opt.threads));
         if (opt.server_pid > 0) a.push_back("--server-pid=" + std::to_string(opt.server_pid));
         std::vector<char*> argv;
         for (auto& x : a) argv.push_back(x.data());

@@ -33,6 +33,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -41,6 +42,7 @@
 #include "loopback.hpp"
 #include "runtimes/core/fd.hpp"
 #include "server_program.hpp"
+#include "workloads/common.hpp"
 #include "sums.hpp"
 #include "workloads/workload.hpp"
 
@@ -214,7 +216,44 @@ inline constexpr counter_meta client_cpu_frac{"client_cpu_frac", "fraction", bet
 // Resolution: children's CPU (task processes, process workers) moves in USER_HZ ticks.
 inline constexpr counter_meta server_cpu_ns_per_req{"server_cpu_ns_per_req", "ns/req", better::lower, 1e7, true};
 inline constexpr counter_meta client_cpu_ns_per_req{"client_cpu_ns_per_req", "ns/req", better::none, 0, true};
+// The generator's threads (generator_plan below).
+inline constexpr counter_meta gen_threads{"gen_threads", "count", better::none};
 }  // namespace echo_counter
+
+// How many threads the generator runs and where (echo_client_options::
+// threads, pin_cpus). Below 3 CPUs: one thread, unpinned, sharing the
+// machine with the server (pinning one of two CPUs would halve a multi-core
+// server). From 3 CPUs: T = the server's workers, at most a quarter of the
+// CPUs (at least 1) and at most `conns`, pinned one a CPU to the last T
+// CPUs this process may use, which the server keeps off (it keeps CPUs - T,
+// at least 2). A generator thread costs about what a
+// server worker does per request on loopback, so a quarter is what keeps
+// both sides from starving at the hybrids' default of one worker a CPU.
+struct generator_plan {
+    std::size_t threads = 1;
+    std::vector<int> cpus;  // empty: not pinned
+};
+inline generator_plan plan_generator(std::size_t server_workers, std::size_t conns) {
+    generator_plan g;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) != 0) return g;
+    const std::size_t cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+    if (cpus < 3) return g;
+    g.threads = std::clamp<std::size_t>(std::min(server_workers, cpus / 4), 1, std::max<std::size_t>(conns, 1));
+    for (int c = CPU_SETSIZE - 1; c >= 0 && g.cpus.size() < g.threads; --c)
+        if (CPU_ISSET(c, &set)) g.cpus.insert(g.cpus.begin(), c);
+    return g;
+}
+// The server's worker count for C's run of `tasks` (a runtime of one
+// worker a task or one loop has none of its own: the CPUs bound it).
+template <class C>
+std::size_t server_workers(std::size_t tasks, const run_options& o) {
+    if constexpr (requires { { C::workers_for(tasks, o) } -> std::convertible_to<std::size_t>; })
+        return C::workers_for(tasks, o);
+    else
+        return std::max<std::size_t>(1, cpu_count());
+}
 
 // One phase into the sums, under `prefix` ("" the closed loop, "open_" the
 // open one): its requests, time, percentiles, slowest round trip (a max

@@ -51,6 +51,15 @@ struct echo_phase {
     std::uint64_t hiccup_max_ns = 0, hiccup_p999_ns = 0;  // the probe's wake-up lateness (0: --no-hiccups)
     std::uint64_t steal_ns = 0;       // steal time over the phase, all CPUs (/proc/stat)
     std::uint64_t schedule_ns = 0;    // the scheduled duration
+    // The generator's threads (--threads): each owns a slice of the
+    // connections and of the schedule; the phase is their sum (histograms
+    // merged exactly), valid only if each thread's share was valid too.
+    std::uint64_t thread_count = 1;
+    std::uint64_t threads_invalid = 0;  // threads whose own share was not valid (then gen_valid is 0)
+    // Where it ran (--pin): the lowest and highest CPU pinned to and how
+    // many (cpus_pinned 0: not pinned, the other two then 0). Thread i runs
+    // on the i-th listed CPU (modulo their count).
+    std::uint64_t cpu_first = 0, cpu_last = 0, cpus_pinned = 0;
 
     bool operator==(const echo_phase&) const = default;
 };
@@ -82,6 +91,11 @@ constexpr void for_each_field(Phase& p, F&& f) {
     f("hiccup_p999_ns", p.hiccup_p999_ns);
     f("steal_ns", p.steal_ns);
     f("schedule_ns", p.schedule_ns);
+    f("thread_count", p.thread_count);
+    f("threads_invalid", p.threads_invalid);
+    f("cpu_first", p.cpu_first);
+    f("cpu_last", p.cpu_last);
+    f("cpus_pinned", p.cpus_pinned);
 }
 
 namespace detail {

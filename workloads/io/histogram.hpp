@@ -39,6 +39,8 @@ public:
         min_ = std::min(min_, v);
         max_ = std::max(max_, v);
     }
+    // Exact: the same buckets, so merging adds counts; the merged
+    // percentiles are those of recording every value in one histogram.
     void merge(const log_histogram& o) noexcept {
         if (o.count_ == 0) return;
         for (std::size_t i = 0; i < bucket_count; ++i) counts_[i] += o.counts_[i];
@@ -47,6 +49,9 @@ public:
         max_ = std::max(max_, o.max_);
     }
     void reset() noexcept { *this = log_histogram{}; }
+    // What a report needs to carry the histogram whole (the generator's
+    // --report-out): bucket i's count; from_buckets() is record() in bulk.
+    [[nodiscard]] std::uint64_t bucket(std::size_t i) const noexcept { return counts_[i]; }
 
     [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
     [[nodiscard]] std::uint64_t max() const noexcept { return count_ ? max_ : 0; }

@@ -65,7 +65,7 @@ TEST(GeneratorReport, EachFieldIsCarriedByItsOwnName) {
             if constexpr (std::is_same_v<std::remove_cvref_t<decltype(v)>, bool>)
                 v = !v;
             else
-                v = 1;
+                v = v + 1;  // away from any default (thread_count's is 1)
         });
         const auto back = wl::parse_report(wl::phase_line(p));
         ASSERT_TRUE(back) << name;
@@ -99,7 +99,7 @@ TEST(GeneratorReport, RejectsAnythingButThisFormat) {
         good + body,                                     // a second line cut short
         good + "\n",                                     // an empty line
         body + " extra=1\n",                             // a field this build does not know
-        replace(" schedule_ns=", "\n"),                  // the last field missing (and a line break instead)
+        replace(" cpus_pinned=", "\n"),                  // the last field missing (and a line break instead)
         replace("requests=", "request="),                // a misspelt name
         replace("mismatches=", "errors="),               // a name out of its place
         replace("gen_valid=1", "gen_valid=2"),           // a boolean neither 0 nor 1

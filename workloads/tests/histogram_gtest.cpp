@@ -123,6 +123,8 @@ TEST(Histogram, EmptyAndMerge) {
     EXPECT_EQ(a.max(), all.max());
     EXPECT_EQ(a.min(), all.min());
     for (double q : quantiles) EXPECT_EQ(a.percentile(q), all.percentile(q)) << q;
+    // Merging adds buckets: every one equals recording all in one.
+    for (std::size_t i = 0; i < log_histogram::bucket_count; ++i) ASSERT_EQ(a.bucket(i), all.bucket(i)) << i;
     a.record(7, 0);  // zero times: nothing
     EXPECT_EQ(a.count(), all.count());
     a.reset();

@@ -6,11 +6,13 @@
 // channels the semaphore relies on hold what they promise.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <thread>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "workloads/run.hpp"
@@ -70,6 +72,30 @@ TEST(EchoClient, ReportsServerClosingEarly) {
 
 TEST(EchoClient, MissingExecutableIsAnError) {
     EXPECT_THROW(wl::echo_client(1, 1, 1, 64, "/nonexistent/cobench_echo_client"), std::system_error);
+}
+
+// The generator's threads and CPUs: one unpinned thread below 3 CPUs (this
+// machine's numbers unchanged), else T threads pinned to the last T CPUs,
+// T at most the server's workers, a quarter of the CPUs and the connections.
+TEST(EchoWorkload, GeneratorPlanFollowsWorkersAndCpus) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+    const std::size_t cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+    for (std::size_t workers : {1, 2, 8, 64})
+        for (std::size_t conns : {1, 3, 1000}) {
+            const cb::wl::generator_plan g = cb::wl::plan_generator(workers, conns);
+            if (cpus < 3) {
+                EXPECT_EQ(g.threads, 1u);
+                EXPECT_TRUE(g.cpus.empty());
+                continue;
+            }
+            EXPECT_EQ(g.threads, std::clamp<std::size_t>(std::min(workers, cpus / 4), 1, conns));
+            ASSERT_EQ(g.cpus.size(), g.threads);
+            EXPECT_LE(g.threads + 2, cpus);  // the server keeps at least two
+            for (int c : g.cpus) EXPECT_TRUE(CPU_ISSET(c, &set));
+            EXPECT_TRUE(std::is_sorted(g.cpus.begin(), g.cpus.end()));
+        }
 }
 
 TEST(EchoWorkload, VerifyChecksServedCounts) {

@@ -213,7 +213,7 @@ TEST(OpenLoop, BadOptionsExit2) {
     EXPECT_TRUE(status2(open(2'000'000'000, 100))) << "rate above 1e9";
     EXPECT_TRUE(status2(open(1, 10))) << "no request at all in the schedule";
     wl::echo_client_options pin = open(1000, 100);
-    pin.pin_cpu = 100000;
+    pin.pin_cpus = {100000};
     EXPECT_TRUE(status2(pin)) << "a CPU that does not exist";
     wl::echo_client_options slow = open(1000, 100);
     slow.slow_ms = 5;

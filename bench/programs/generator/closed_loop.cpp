@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -20,9 +20,6 @@
 namespace cb::gen {
 
 closed_loop::closed_loop(const closed_config& cfg) : cfg_(cfg), ep_(::epoll_create1(EPOLL_CLOEXEC)), cs_(cfg.conns) {
-    addr_.sin_family = AF_INET;
-    addr_.sin_port = htons(cfg.port);
-    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (!ep_) die("epoll_create1");
     for (conn& k : cs_) {
         k.req.resize(cfg.size);
@@ -32,12 +29,13 @@ closed_loop::closed_loop(const closed_config& cfg) : cfg_(cfg), ep_(::epoll_crea
 
 // Blocking connect: on loopback the kernel completes the handshake inside
 // the call (into the listener's backlog, whether or not the server is
-// accepting yet), so it does not wait for the server. False on failure
-// (errno set).
+// accepting yet), so it does not wait for the server; to another host
+// (--host) it takes a network round trip, still before the go byte. False
+// on failure (errno set).
 bool closed_loop::open_conn(conn& k, std::size_t c) {
-    k.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    k.fd = ::socket(cfg_.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (k.fd < 0) return false;
-    if (::connect(k.fd, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) != 0) {
+    if (::connect(k.fd, reinterpret_cast<const sockaddr*>(&cfg_.addr), cfg_.addr_len) != 0) {
         const int err = errno;
         ::close(k.fd);
         k.fd = -1;
@@ -94,7 +92,7 @@ bool closed_loop::push(conn& k, std::size_t c) {
 }
 
 bool closed_loop::start(conn& k, std::size_t c) {
-    for (std::size_t j = 0; j < k.req.size(); ++j) k.req[j] = pattern(c, k.done, j);
+    for (std::size_t j = 0; j < k.req.size(); ++j) k.req[j] = pattern(cfg_.first + c, k.done, j);
     k.out = k.in = 0;
     k.t0 = clk::now();
     if (cfg_.mark_ms > 0) {
@@ -113,7 +111,7 @@ wl::echo_phase closed_loop::run() {
     const std::uint64_t requests = cfg_.requests;
     const bool accept_mode = accepting(), keep_open = cfg_.keep_open;
     const auto slow = std::chrono::milliseconds(cfg_.slow_ms);
-    wl::log_histogram lat;
+    wl::log_histogram& lat = lat_;
     std::uint64_t mismatches = 0, errors = 0, stuck = 0;
 
     const clk::time_point begin = clk::now();

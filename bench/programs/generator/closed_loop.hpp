@@ -18,16 +18,19 @@
 #include <cstdint>
 #include <vector>
 
-#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "generator.hpp"
 #include "runtimes/core/fd.hpp"
 #include "workloads/io/generator_report.hpp"
+#include "workloads/io/histogram.hpp"
 
 namespace cb::gen {
 
 struct closed_config {
-    std::uint16_t port = 0;
+    sockaddr_storage addr{};     // the server's (IPv4 or IPv6), resolved once (--host, PORT)
+    socklen_t addr_len = 0;
+    std::size_t first = 0;       // the global index of this loop's first connection (--threads: its slice)
     std::size_t conns = 0, size = 0;
     std::uint64_t requests = 0;  // per connection; 0: no closed phase (the open loop alone)
     std::uint64_t reconnect = 0, mark_ms = 0, slow_ms = 0;
@@ -53,6 +56,8 @@ public:
     [[nodiscard]] int epoll_fd() const noexcept { return ep_.get(); }
     [[nodiscard]] std::vector<int> fds() const;
     [[nodiscard]] std::vector<std::uint64_t> done() const;
+    // The closed phase's latencies (run() records them).
+    [[nodiscard]] const wl::log_histogram& histogram() const noexcept { return lat_; }
     void close_all();
 
 private:
@@ -79,7 +84,7 @@ private:
     [[nodiscard]] bool start(conn& k, std::size_t c);
 
     closed_config cfg_;
-    sockaddr_in addr_{};
+    wl::log_histogram lat_;
     unique_fd ep_;
     std::vector<conn> cs_;
     std::uint64_t conns_made_ = 0;

@@ -67,7 +67,7 @@ bool tree_cpu_ns(pid_t root, pid_t skip, std::uint64_t& out) {
     return true;
 }
 
-void server_clock::start() { ok = tree_cpu_ns(pid, ::getpid(), t0); }
+void server_clock::start() { ok = pid > 0 && tree_cpu_ns(pid, ::getpid(), t0); }  // pid 0: no server to read
 
 void server_clock::stop(wl::echo_phase& r) const {
     std::uint64_t t1 = 0;

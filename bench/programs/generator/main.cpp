@@ -1,20 +1,46 @@
 // cobench_echo_client: the load generator of the echo workloads.
 //
 //   cobench_echo_client PORT CONNS REQUESTS SIZE GO_FD REPORT_FD [OPTION...]
+//   cobench_echo_client --port P --conns N [--host ADDRESS] [--requests R]
+//                       [--size S] [OPTION...]                  (by hand)
 //
 // A process of its own, outside the runtime under test: it opens CONNS
-// connections to 127.0.0.1:PORT, waits for one byte on GO_FD (the server's
+// connections to 127.0.0.1:PORT (or --host), waits for one byte on GO_FD (the server's
 // first task sends it once the runtime under test is running), then drives
 // them in a closed loop (closed_loop.hpp: one request of SIZE bytes
 // outstanding a connection, REQUESTS round trips each) or, with --rate, an
 // open loop (open_loop.hpp: sends on a fixed schedule, latency from the
-// intended send time). One thread, epoll; on a 2-core machine it still
-// takes one core. It writes one line a phase to REPORT_FD, in the format
+// intended send time). One thread, epoll, unless --threads; on a 2-core
+// machine it still takes one core. It writes one line a phase to REPORT_FD, in the format
 // of workloads/io/generator_report.hpp (the fields and what they mean:
 // echo_phase there).
 //
+// By hand (the first argument an option): against any server, ours
+// (cobench serve), Asio's or one a user wrote, with no go byte (it starts
+// once connected) and the report lines on stdout; --requests (default
+// 1000 a connection) or --rate/--duration-ms, --size (default 64); the
+// server's CPU only with --server-pid (a local server). These three work in
+// either form:
+//   --host ADDRESS       the server's name or address, IPv4 or IPv6
+//                        (default 127.0.0.1); with PORT, 1 to 65535.
+//   --threads T          T threads, as wrk2's -t (1 to CONNS; default 1):
+//                        thread i owns connections [i*CONNS/T, (i+1)*CONNS/T)
+//                        and, in the open loop, the sends due on them (the
+//                        schedule is unchanged); each its own epoll. The
+//                        phase is the threads' sum, their histograms merged
+//                        exactly; valid only if every thread's share is
+//                        (threads_invalid counts those that were not).
+//                        Cannot go with --listen-fds, --reconnect,
+//                        --mark-every-ms or --slow-ms.
+//   --report-out FILE    also write the report as JSON to FILE: each phase's
+//                        fields, its histogram's buckets and each thread's
+//                        own, so that reports of several generator hosts
+//                        merge exactly (bench/merge_generators.py).
+// Every option takes its value as --name=value or --name value.
+//
 // Its parts: main.cpp (this file: the command line, set-up, the go byte,
-// the phases in order, the report), closed_loop.*, open_loop.*,
+// the phases in order, the report), threads.* (--threads: the slices, their
+// merge), report_json.* (--report-out), closed_loop.*, open_loop.*,
 // hiccup_probe.* (the open loop's stall floor), cpu_sampling.* (its own,
 // the server's and the machine's steal time), exits.cpp (every way out
 // shuts --listen-fds down), generator.hpp (what they share).
@@ -26,7 +52,10 @@
 //                        same connections: two report lines, closed then
 //                        open. The server's CPU is sampled for both phases.
 //   --no-hiccups         no hiccup probe thread (hiccup_* are 0).
-//   --pin=CPU            pin this process (both threads) to CPU.
+//   --pin=CPU[,CPU..]    pin this process (every thread) to these CPUs,
+//                        generating thread i to the i-th (modulo their
+//                        count); the report's cpu_first/cpu_last/cpus_pinned
+//                        say where it ran.
 //   --server-pid=P       whose CPU server_cpu_ns measures (default: parent):
 //                        that process and all its live descendants but this
 //                        client.
@@ -60,24 +89,30 @@
 // loop that fell behind its schedule still exits 0: gen_valid says so), 2
 // for bad arguments or set-up failures, 3 if the go byte never came (parent
 // gone).
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <netdb.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "closed_loop.hpp"
 #include "cpu_sampling.hpp"
 #include "generator.hpp"
 #include "open_loop.hpp"
+#include "report_json.hpp"
+#include "threads.hpp"
 #include "workloads/io/generator_report.hpp"
 
 namespace {
@@ -92,51 +127,83 @@ std::uint64_t arg(const char* s, const char* what) {
     return v;
 }
 
-// "--name=value" -> value, or nullptr if `a` is not that option.
-const char* option(const char* a, const char* name) {
-    const std::size_t n = std::strlen(name);
-    return std::strncmp(a, name, n) == 0 && a[n] == '=' ? a + n + 1 : nullptr;
-}
-
 // The command line's options (the listeners go to add_listener as they are
 // parsed, so that a usage error already shuts those down).
 struct options {
-    std::uint64_t reconnect = 0, mark_ms = 0, slow_ms = 0, rate = 0, duration_ms = 0;
-    bool hiccups = true, closed_first = false, pin_given = false;
-    std::uint64_t pin = 0;
+    // The server and the load: the positional arguments, or by hand --host,
+    // --port, --conns, --requests, --size.
+    std::string host = "127.0.0.1";
+    std::uint64_t port = 0, conns = 0, requests = 1000, size = 64;
+    int go_fd = -1, report_fd = STDOUT_FILENO;  // by hand: no go byte, the report on stdout
+    std::uint64_t reconnect = 0, mark_ms = 0, slow_ms = 0, rate = 0, duration_ms = 0, threads = 1;
+    bool hiccups = true, closed_first = false;
+    std::vector<unsigned> pin;
+    std::string report_out;
     pid_t server = ::getppid();
 };
 
-// The options after the six positional arguments; exits 2 on a bad one.
-options parse_options(int argc, char** argv) {
-    options o;
-    bool hiccups_given = false;
-    for (int i = 7; i < argc; ++i) {
-        if (const char* v = option(argv[i], "--listen-fds")) {
+// Options from argv[first] on; exits 2 on a bad one. `by_hand`: the load's
+// own options (--port, --conns, ...) are allowed.
+void parse_options(int argc, char** argv, int first, bool by_hand, options& o) {
+    bool hiccups_given = false, port_given = false, conns_given = false;
+    for (int i = first; i < argc; ++i) {
+        // "--name=value" or "--name value" -> value, or nullptr if argv[i] is not that option.
+        const auto option = [&](const char* name) -> const char* {
+            const std::size_t n = std::strlen(name);
+            if (std::strncmp(argv[i], name, n) != 0) return nullptr;
+            if (argv[i][n] == '=') return argv[i] + n + 1;
+            if (argv[i][n] != '\0') return nullptr;
+            if (i + 1 >= argc) usage_error(std::string(name) + " needs a value");
+            return argv[++i];
+        };
+        if (const char* v = option("--listen-fds")) {
             for (std::string rest = v; !rest.empty();) {
                 const std::size_t comma = rest.find(',');
                 add_listener(static_cast<int>(arg(rest.substr(0, comma).c_str(), "listening fd")));
                 rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
             }
-        } else if (const char* r = option(argv[i], "--reconnect")) {
+        } else if (const char* r = option("--reconnect")) {
             o.reconnect = arg(r, "reconnect");
-        } else if (const char* m = option(argv[i], "--mark-every-ms")) {
+        } else if (const char* m = option("--mark-every-ms")) {
             o.mark_ms = arg(m, "mark period");
-        } else if (const char* t = option(argv[i], "--slow-ms")) {
+        } else if (const char* t = option("--slow-ms")) {
             o.slow_ms = arg(t, "slow threshold");
-        } else if (const char* ra = option(argv[i], "--rate")) {
+        } else if (const char* ra = option("--rate")) {
             o.rate = arg(ra, "rate");
             if (o.rate == 0 || o.rate > 1000000000) usage_error(std::string("--rate must be 1 to 1e9 requests/s: ") + ra);
-        } else if (const char* d = option(argv[i], "--duration-ms")) {
+        } else if (const char* d = option("--duration-ms")) {
             o.duration_ms = arg(d, "duration");
             if (o.duration_ms == 0 || o.duration_ms > 3600000)
                 usage_error(std::string("--duration-ms must be 1 to 3600000: ") + d);
-        } else if (const char* pc = option(argv[i], "--pin")) {
-            o.pin = arg(pc, "CPU");
-            o.pin_given = true;
-        } else if (const char* sp = option(argv[i], "--server-pid")) {
+        } else if (const char* pc = option("--pin")) {
+            for (std::string rest = pc; !rest.empty() || o.pin.empty();) {
+                const std::size_t comma = rest.find(',');
+                const std::uint64_t cpu = arg(rest.substr(0, comma).c_str(), "CPU");
+                if (cpu >= CPU_SETSIZE) usage_error("--pin: no such CPU: " + std::to_string(cpu));
+                o.pin.push_back(static_cast<unsigned>(cpu));
+                rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+            }
+        } else if (const char* sp = option("--server-pid")) {
             o.server = static_cast<pid_t>(arg(sp, "server pid"));
             if (o.server <= 0) usage_error("--server-pid must be a process id");
+        } else if (const char* th = option("--threads")) {
+            o.threads = arg(th, "--threads");
+            if (o.threads == 0) usage_error("--threads must be at least 1");
+        } else if (const char* h = option("--host")) {
+            o.host = h;
+            if (o.host.empty()) usage_error("--host needs an address or a name");
+        } else if (const char* ro = option("--report-out")) {
+            o.report_out = ro;
+        } else if (const char* po = by_hand ? option("--port") : nullptr) {
+            o.port = arg(po, "port");
+            port_given = true;
+        } else if (const char* co = by_hand ? option("--conns") : nullptr) {
+            o.conns = arg(co, "conns");
+            conns_given = true;
+        } else if (const char* rq = by_hand ? option("--requests") : nullptr) {
+            o.requests = arg(rq, "requests");
+        } else if (const char* sz = by_hand ? option("--size") : nullptr) {
+            o.size = arg(sz, "size");
         } else if (std::strcmp(argv[i], "--no-hiccups") == 0) {
             o.hiccups = false;
             hiccups_given = true;
@@ -146,20 +213,46 @@ options parse_options(int argc, char** argv) {
             usage_error(std::string("unknown option ") + argv[i]);
         }
     }
+    if (by_hand && !(port_given && conns_given)) usage_error("by hand, --port and --conns are required");
+    if (o.port == 0 || o.port > 65535) usage_error("the port must be 1 to 65535: " + std::to_string(o.port));
+    if (o.conns == 0 || o.size == 0 || o.size > 65536) usage_error("need 1 <= conns and 1 <= size <= 65536");
+    if (o.threads > o.conns)
+        usage_error("--threads " + std::to_string(o.threads) + " is more than the " + std::to_string(o.conns) +
+                    " connections: every thread needs one");
     if ((o.rate == 0) != (o.duration_ms == 0)) usage_error("--rate and --duration-ms go together");
     if (o.rate == 0 && (o.closed_first || hiccups_given)) usage_error("--closed-first and --no-hiccups need --rate");
     if (o.rate > 0 && (accepting() || o.reconnect || o.mark_ms || o.slow_ms))
         usage_error("the open loop (--rate) cannot be combined with --listen-fds, --reconnect, --mark-every-ms or --slow-ms");
-    return o;
+    if (o.threads > 1 && (accepting() || o.reconnect || o.mark_ms || o.slow_ms))
+        usage_error("--threads cannot be combined with --listen-fds, --reconnect, --mark-every-ms or --slow-ms");
+    if (o.rate > 0 && o.rate * o.duration_ms / 1000 == 0) usage_error("--rate times --duration-ms makes no request");
 }
 
-void pin_to(std::uint64_t cpu) {
+// The server's address, IPv4 or IPv6; exits 2 if the host does not resolve.
+void resolve(const options& o, closed_config& cc) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    const std::string port = std::to_string(o.port);
+    std::string host = o.host;  // "[::1]", as serve prints it, as well as "::1"
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (const int e = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); e != 0 || !res)
+        usage_error("cannot resolve host '" + o.host + "': " + (e != 0 ? ::gai_strerror(e) : "no address"));
+    std::memcpy(&cc.addr, res->ai_addr, res->ai_addrlen);
+    cc.addr_len = res->ai_addrlen;
+    ::freeaddrinfo(res);
+}
+
+// The whole process on the CPUs of --pin (the hiccup probe and threads made
+// later inherit it; each generating thread then takes its own).
+void pin_process(const std::vector<unsigned>& cpus) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (cpu >= CPU_SETSIZE) usage_error("--pin: no such CPU: " + std::to_string(cpu));
-    CPU_SET(static_cast<int>(cpu), &set);
+    for (unsigned c : cpus) CPU_SET(c, &set);
     if (::sched_setaffinity(0, sizeof set, &set) != 0)
-        usage_error("--pin=" + std::to_string(cpu) + ": sched_setaffinity: " + std::strerror(errno));
+        usage_error("--pin: sched_setaffinity: " + std::string(std::strerror(errno)));
 }
 
 // False if the go byte never came (the parent is gone).
@@ -173,31 +266,64 @@ bool wait_for_go(int go_fd) {
     return true;
 }
 
+// One thread, in this one: the phases as they have always run.
+std::vector<phase_result> run_here(closed_loop& closed, const options& o, const closed_config& cc) {
+    const bool open_phase = o.rate > 0;
+    server_clock closed_sc{o.server};
+    if (o.closed_first) closed_sc.start();
+    std::vector<phase_result> phases;
+    cb::wl::echo_phase closed_phase = closed.run();
+    if (!open_phase || o.closed_first) {
+        if (o.closed_first) closed_sc.stop(closed_phase);
+        closed_phase.threads_invalid =
+            closed_phase.requests == cc.conns * cc.requests && closed_phase.errors == 0 && closed_phase.mismatches == 0
+                ? 0 : 1;
+        phases.push_back({closed_phase, closed.histogram(), {closed_phase}, {closed.histogram()}});
+    }
+    if (open_phase) {
+        cb::wl::log_histogram lat;
+        const cb::wl::echo_phase op = open_loop(closed.fds(), closed.done(), closed.epoll_fd(),
+                                                open_config{o.rate, o.duration_ms, o.hiccups, cc.size}, o.server, lat);
+        phases.push_back({op, lat, {op}, {lat}});
+    }
+    return phases;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 7) {
+    options o;
+    const bool by_hand = argc >= 2 && std::strncmp(argv[1], "--", 2) == 0;
+    if (!by_hand && argc < 7) {
         std::fprintf(stderr, "usage: %s PORT CONNS REQUESTS SIZE GO_FD REPORT_FD [--listen-fds=A,B] [--reconnect=R] "
                      "[--mark-every-ms=P] [--slow-ms=T] [--rate=R --duration-ms=D [--closed-first] [--no-hiccups] "
-                     "[--pin=CPU] [--server-pid=P]]\n", argv[0]);
+                     "[--server-pid=P]] [--pin=CPU[,CPU..]] [--host=ADDRESS] [--threads=T] [--report-out=FILE]\n"
+                     "   or: %s --port P --conns N [--host ADDRESS] [--requests R] [--size S] [OPTION...]\n",
+                     argv[0], argv[0]);
         return 2;
     }
-    const options o = parse_options(argc, argv);
-    if (o.pin_given) pin_to(o.pin);
+    if (by_hand) {
+        o.server = 0;  // a server anywhere: its CPU only with --server-pid
+        parse_options(argc, argv, 1, true, o);
+    } else {
+        o.port = arg(argv[1], "port");
+        o.conns = arg(argv[2], "conns");
+        o.requests = arg(argv[3], "requests");
+        o.size = arg(argv[4], "size");
+        o.go_fd = static_cast<int>(arg(argv[5], "go fd"));
+        o.report_fd = static_cast<int>(arg(argv[6], "report fd"));
+        parse_options(argc, argv, 7, false, o);
+    }
+    if (!o.pin.empty()) pin_process(o.pin);
     // Connect after the go byte: the server accepts inside its run.
     const bool accept_mode = accepting();
     if (accept_mode) shut_listeners_on_fatal_signals();
     const bool open_phase = o.rate > 0;
     closed_config cc;
-    cc.port = static_cast<std::uint16_t>(arg(argv[1], "port"));
-    cc.conns = arg(argv[2], "conns");
-    cc.requests = open_phase && !o.closed_first ? 0 : arg(argv[3], "requests");
-    if (open_phase && !o.closed_first) (void)arg(argv[3], "requests");  // still checked
-    cc.size = arg(argv[4], "size");
-    const int go_fd = static_cast<int>(arg(argv[5], "go fd"));
-    const int report_fd = static_cast<int>(arg(argv[6], "report fd"));
-    if (cc.conns == 0 || cc.size == 0 || cc.size > 65536) usage_error("need 1 <= conns and 1 <= size <= 65536");
-    if (open_phase && o.rate * o.duration_ms / 1000 == 0) usage_error("--rate times --duration-ms makes no request");
+    resolve(o, cc);
+    cc.conns = o.conns;
+    cc.requests = open_phase && !o.closed_first ? 0 : o.requests;
+    cc.size = o.size;
     cc.reconnect = o.reconnect, cc.mark_ms = o.mark_ms, cc.slow_ms = o.slow_ms;
     // With an open phase the connections stay open after the closed one (if
     // any), and the server's CPU is sampled from here (server_clock).
@@ -212,39 +338,69 @@ int main(int argc, char** argv) {
         rl.rlim_cur = rl.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &rl);
     }
-    closed_loop closed(cc);
-    if (!accept_mode) closed.connect_all();
-    if (!wait_for_go(go_fd)) {
+    // A loop a thread, each over its slice of the connections.
+    const std::size_t nthreads = static_cast<std::size_t>(o.threads);
+    std::vector<std::unique_ptr<closed_loop>> loops;
+    for (std::size_t t = 0; t < nthreads; ++t) {
+        closed_config slice = cc;
+        slice.first = slice_first(t, cc.conns, nthreads);
+        slice.conns = slice_first(t + 1, cc.conns, nthreads) - slice.first;
+        loops.push_back(std::make_unique<closed_loop>(slice));
+    }
+    if (!accept_mode)
+        for (auto& l : loops) l->connect_all();
+    if (o.go_fd >= 0 && !wait_for_go(o.go_fd)) {
         (void)shut_listeners();
         return 3;
     }
 
-    server_clock closed_sc{o.server};
-    if (o.closed_first) closed_sc.start();
-    cb::wl::echo_phase closed_phase = closed.run();
-    std::uint64_t mismatches = closed_phase.mismatches, errors = closed_phase.errors;
-    bool complete = closed_phase.requests == cc.conns * cc.requests;
-    std::vector<cb::wl::echo_phase> phases;
-    if (!open_phase || o.closed_first) {
-        if (o.closed_first) closed_sc.stop(closed_phase);
-        phases.push_back(closed_phase);
+    std::vector<phase_result> phases;
+    if (nthreads == 1) {
+        phases = run_here(*loops.front(), o, cc);
+    } else {
+        thread_plan plan;
+        plan.closed_phase_reported = !open_phase || o.closed_first;
+        plan.closed_first = o.closed_first;
+        plan.open = open_phase;
+        plan.oc = open_config{o.rate, o.duration_ms, o.hiccups, cc.size};
+        plan.server = o.server;
+        plan.pin = o.pin;
+        plan.conns = cc.conns;
+        plan.requests = cc.requests;
+        phases = run_threads(loops, plan);
     }
-    if (open_phase) {
-        phases.push_back(open_loop(closed.fds(), closed.done(), closed.epoll_fd(),
-                                   open_config{o.rate, o.duration_ms, o.hiccups, cc.size}, o.server));
-        const cb::wl::echo_phase& op = phases.back();
-        mismatches += op.mismatches;
-        errors += op.errors;
-        complete = complete && op.requests == op.sent;
-        closed.close_all();
-    }
+    for (auto& l : loops) l->close_all();
     // Every connection made has been served (each had a reply), so none is
     // left in a listener's queue, where shutdown would reset it.
     const bool shut = shut_listeners();
 
-    const std::string text = cb::wl::report_text(phases);
-    bool reported = ::write(report_fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    std::vector<cb::wl::echo_phase> lines;
+    std::uint64_t mismatches = 0, errors = 0;
+    bool complete = true;
+    for (phase_result& p : phases) {
+        // Where it ran, on every line and part.
+        const auto where = [&o](cb::wl::echo_phase& x) {
+            if (o.pin.empty()) return;
+            x.cpu_first = *std::min_element(o.pin.begin(), o.pin.end());
+            x.cpu_last = *std::max_element(o.pin.begin(), o.pin.end());
+            x.cpus_pinned = o.pin.size();
+        };
+        where(p.merged);
+        for (cb::wl::echo_phase& x : p.parts) where(x);
+        mismatches += p.merged.mismatches;
+        errors += p.merged.errors;
+        lines.push_back(p.merged);
+    }
+    // The closed phase made every round trip; the open one had a reply for every send.
+    if (!open_phase || o.closed_first) complete = lines.front().requests == cc.conns * cc.requests;
+    if (open_phase) complete = complete && lines.back().requests == lines.back().sent;
+
+    const std::string text = cb::wl::report_text(lines);
+    bool reported = ::write(o.report_fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     if (!reported) std::fprintf(stderr, "cobench_echo_client: could not write the report: %s\n", std::strerror(errno));
+    if (!o.report_out.empty())
+        reported = write_report_json(o.report_out, report_origin{o.host, static_cast<unsigned>(o.port)}, phases) &&
+                   reported;
     if (mismatches > 0)
         std::fprintf(stderr, "cobench_echo_client: %llu replies differed from their request\n",
                      static_cast<unsigned long long>(mismatches));

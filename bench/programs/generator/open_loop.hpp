@@ -27,15 +27,26 @@
 //                  after its last reply, before any connection closes (so
 //                  process-per-task servers' children are still alive and
 //                  counted); server_cpu_ok false if it could not be read.
+//
+// With --threads T each thread owns a slice of the connections and the
+// sends due on them (open_sends): the schedule is the one above over all
+// CONNS, so the threads together send exactly what one thread would, at the
+// same intended times; lateness and validity are judged per slice (every
+// send of the slice made, at most 1% of them late) and for the whole.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <sys/types.h>
 
+#include "cpu_sampling.hpp"
+#include "generator.hpp"
+#include "hiccup_probe.hpp"
 #include "workloads/io/generator_report.hpp"
+#include "workloads/io/histogram.hpp"
 
 namespace cb::gen {
 
@@ -49,7 +60,37 @@ struct open_config {
 // EPOLLIN) non-blocking sockets `fds` (-1: a connection already lost) in
 // the epoll set `ep`; base[c] is the number of requests connection c made
 // before (the next request's pattern). `server` is whose CPU it measures.
+// A thread's share: its connections are the schedule's first..first+n-1
+// of all_conns (0: all of them, one thread).
+struct open_slice {
+    std::size_t first = 0, all_conns = 0;
+};
+
+// One slice's sends and replies from the common start t0: its sends,
+// replies, lateness and validity, the thread's CPU from cpu0 (RUSAGE_THREAD)
+// to after at_end (called once the last reply is in, before anything
+// closes), its latencies recorded into `lat`; the whole-phase readings
+// (server CPU, steal, hiccups) are not in it.
+[[nodiscard]] wl::echo_phase open_sends(const std::vector<int>& fds, const std::vector<std::uint64_t>& base, int ep,
+                                        const open_config& cfg, const open_slice& slice, clk::time_point t0,
+                                        std::uint64_t cpu0, wl::log_histogram& lat,
+                                        const std::function<void(wl::echo_phase&)>& at_end = {});
+
+// The whole phase's readings around the slices: steal time, the server's
+// CPU (sc.stop once every slice is done) and the hiccup probe.
+struct open_meter {
+    server_clock sc;
+    hiccup_probe probe;
+    std::uint64_t steal0 = 0;
+    bool steal_ok = false;
+    explicit open_meter(pid_t server) : sc{server} {}
+    void start();                   // steal and the server's CPU (then start the probe if wanted)
+    void stop(wl::echo_phase& r);   // the probe and steal into r (sc.stop is the caller's, earlier)
+};
+
+// The whole phase on this thread alone: one slice of every connection;
+// its latencies recorded into `lat`.
 [[nodiscard]] wl::echo_phase open_loop(const std::vector<int>& fds, const std::vector<std::uint64_t>& base, int ep,
-                                       const open_config& cfg, pid_t server);
+                                       const open_config& cfg, pid_t server, wl::log_histogram& lat);
 
 }  // namespace cb::gen

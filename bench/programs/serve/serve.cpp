@@ -7,11 +7,13 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
@@ -140,24 +142,53 @@ void stop_from_task() {
     else ::kill(g_server_pid, SIGTERM);
 }
 
-unique_fd listen_on(unsigned port, int backlog, std::uint16_t& bound) {
-    unique_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+// The listening address: numeric IPv4 or IPv6 (--address); nullopt if neither.
+struct listen_address {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+};
+std::optional<listen_address> parse_address(const std::string& text, unsigned port) {
+    std::string host = text;  // "[::1]" as well as "::1"
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    // Strictly dotted-quad or IPv6 (getaddrinfo alone takes inet_aton's "1.2.3" too).
+    unsigned char raw[sizeof(in6_addr)];
+    if (::inet_pton(AF_INET, host.c_str(), raw) != 1 && ::inet_pton(AF_INET6, host.c_str(), raw) != 1) return std::nullopt;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;  // an address, never a name lookup
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) return std::nullopt;
+    listen_address a;
+    std::memcpy(&a.addr, res->ai_addr, res->ai_addrlen);
+    a.len = res->ai_addrlen;
+    ::freeaddrinfo(res);
+    return a;
+}
+
+// "127.0.0.1:PORT", "[::1]:PORT".
+std::string host_port(const std::string& address, unsigned port) {
+    const bool v6 = address.find(':') != std::string::npos && address.front() != '[';
+    return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+unique_fd listen_on(const std::string& address, unsigned port, int backlog, std::uint16_t& bound) {
+    std::optional<listen_address> a = parse_address(address, port);
+    if (!a) throw bad_input("serve: --address: not an IPv4 or IPv6 address: '" + address + "'");
+    unique_fd s{::socket(a->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     if (!s) throw_errno("serve: socket");
     int one = 1;
     // A restarted server may take its port back while old connections linger in TIME_WAIT.
     if (::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) throw_errno("serve: SO_REUSEADDR");
     // Accepted sockets inherit it from the listener on Linux.
     if (::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) throw_errno("serve: TCP_NODELAY");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-        throw_errno("serve: bind 127.0.0.1:" + std::to_string(port));
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a->addr), a->len) != 0)
+        throw_errno("serve: bind " + host_port(address, port));
     if (::listen(s.get(), backlog) != 0) throw_errno("serve: listen");
-    socklen_t len = sizeof a;
-    if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) throw_errno("serve: getsockname");
-    bound = ntohs(a.sin_port);
+    socklen_t len = a->len;
+    if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a->addr), &len) != 0) throw_errno("serve: getsockname");
+    bound = ntohs(a->addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&a->addr)->sin6_port
+                                                : reinterpret_cast<sockaddr_in*>(&a->addr)->sin_port);
     return s;
 }
 
@@ -289,16 +320,19 @@ std::string runtime_list() {
 }  // namespace
 
 std::string serve_usage_text() {
-    return R"(usage: cobench serve --runtime NAME [--port P] [--workers K] [--upstream-us L] [--tasks N]
+    return R"(usage: cobench serve --runtime NAME [--address A] [--port P] [--workers K] [--upstream-us L] [--tasks N]
 
-Runs NAME's echo server on 127.0.0.1 until SIGINT or SIGTERM, for your own
-load tools. The first line on stdout is "listening 127.0.0.1:PORT". Each of
+Runs NAME's echo server on A (default 127.0.0.1) until SIGINT or SIGTERM, for
+your own load tools. The first line on stdout is "listening A:PORT" (an IPv6
+address in brackets). Each of
 N handler tasks takes a connection accepted through the runtime (ctx.accept),
 echoes whatever arrives (each read of up to 16 KiB is one request, written
 back whole, after the upstream wait if any) until the client closes, then
 takes the next.
 
   --runtime NAME     one of: )" + runtime_list() + R"(
+  --address A        the numeric IPv4 or IPv6 address to listen on
+                     (default 127.0.0.1; 0.0.0.0 or :: for every interface)
   --port P           0 to 65535 (default 0: the kernel picks one)
   --workers K        workers of runtimes with several (1 to 4096; default:
                      the CPUs this process may use)
@@ -346,6 +380,9 @@ serve_options parse_serve_args(int argc, char** argv) {
         } else if (a == "--runtime") {
             o.runtime = value();
             have_runtime = true;
+        } else if (a == "--address") {
+            o.address = value();
+            if (!parse_address(o.address, 0)) throw bad_input("serve: --address: not an IPv4 or IPv6 address: '" + o.address + "'");
         } else if (a == "--port") {
             o.port = static_cast<unsigned>(parse_integer("serve: --port", value(), 0, 65535));
         } else if (a == "--workers") {
@@ -411,11 +448,11 @@ int run_serve(const serve_options& o) {
     // The handlers go before the listener is published, so a signal at any
     // point reaches it.
     std::uint16_t port = 0;
-    unique_fd listener = listen_on(o.port, static_cast<int>(std::min<std::size_t>(tasks + 64, 4096)), port);
+    unique_fd listener = listen_on(o.address, o.port, static_cast<int>(std::min<std::size_t>(tasks + 64, 4096)), port);
     ctl.get()->listener.store(listener.get());
     if (ctl.get()->stopping.load() != 0) ::shutdown(listener.get(), SHUT_RD);
 
-    std::printf("listening 127.0.0.1:%u\n", static_cast<unsigned>(port));
+    std::printf("listening %s\n", host_port(o.address, port).c_str());
     std::printf("runtime: %s (%s), %zu connections at once%s, upstream %llu us\n", o.runtime.c_str(), what.c_str(),
                 o.tasks, workers ? (", " + std::to_string(workers) + " workers").c_str() : "",
                 static_cast<unsigned long long>(o.upstream_us));

@@ -2,9 +2,9 @@
 // users to drive with their own load tools (wrk2, tcpkali, a netcat loop) and
 // check our numbers against theirs.
 //
-//   cobench serve --runtime NAME [--port P] [--workers K] [--upstream-us L] [--tasks N]
+//   cobench serve --runtime NAME [--address A] [--port P] [--workers K] [--upstream-us L] [--tasks N]
 //
-// It listens on 127.0.0.1:P (0, the default: the kernel picks; the port is
+// It listens on A:P (A 127.0.0.1 by default, IPv4 or IPv6) (0, the default: the kernel picks; the port is
 // printed on the first line of stdout), and runs N handler tasks under the
 // runtime. Each takes a connection accepted with the runtime's own accept
 // (ctx.accept: a blocking accept4 in processes and threads, the loop's
@@ -51,6 +51,7 @@ namespace cb {
 
 struct serve_options {
     std::string runtime;
+    std::string address = "127.0.0.1";  // IPv4 or IPv6, numeric
     unsigned port = 0;
     std::size_t workers = 0;   // 0: the runtime's default (runtimes with sized_workers only)
     std::uint64_t upstream_us = 0;
