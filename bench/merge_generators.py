@@ -8,7 +8,7 @@ the worst of them.
     plots/python.sh bench/merge_generators.py [--name NAME] [--out FILE] REPORT.json...
 
 It prints the entry's counters, one "key: value" a line, and with --out
-writes a results-shaped JSON ({"context": ..., "benchmarks": [entry]}).
+writes a cobench results file of that one entry, which plots/report.py reads.
 The counters have the echo workloads' names: the closed phase's req_per_s,
 p50_us ... p999_us, max_us; the open phase's open_req_per_s, open_p50_us ...
 (open_rate the offered rates summed); gen_valid (0 if any generator's phase,
@@ -142,6 +142,15 @@ def merge(reports):
     return out
 
 
+# Units and directions of the merged counters (as the echo workloads declare
+# them); the counts and the validity flag are descriptive.
+COUNTER_META = {
+    "req_per_s": {"unit": "req/s", "better": "higher"}, "rate": {"unit": "req/s", "better": "none"},
+    **{k: {"unit": "us", "better": "lower"} for k in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us")},
+    "gen_late_frac": {"unit": "fraction", "better": "none"},
+}
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("reports", nargs="+", help="the generators' --report-out files")
@@ -158,11 +167,19 @@ def main(argv):
     for k in sorted(counters):
         print(f"{k}: {counters[k]}")  # exact: the latencies are whole ns
     if a.out:
+        # A cobench results file (results/README.md) of one entry, so that
+        # plots/report.py draws it like any run: the counters' units and
+        # directions in context.counters, the run's length as its time.
+        elapsed_ms = max(sum(p["fields"]["elapsed_ns"] for p in r["phases"]) for r in reports) / 1e6
         entry = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1, "repetitions": 1,
+                 "repetition_index": 0, "real_time": elapsed_ms, "cpu_time": elapsed_ms, "time_unit": "ms",
                  **{k: float(v) for k, v in counters.items()}}
-        doc = {"context": {"merged_from": [{"file": p, "host": r["host"], "port": r["port"], "thread_count": r["thread_count"]}
-                                           for p, r in zip(a.reports, reports)]},
-               "benchmarks": [entry]}
+        meta = {k: COUNTER_META[k.removeprefix("open_")] if k.removeprefix("open_") in COUNTER_META
+                else {"unit": "", "better": "none"} for k in counters}
+        doc = {"context": {"cobench_schema": 2, "counters": meta, "runtimes": [], "families": [],
+                           "merged_from": [{"file": p, "host": r["host"], "port": r["port"],
+                                            "thread_count": r["thread_count"]} for p, r in zip(a.reports, reports)]},
+               "benchmarks": [entry], "families": [], "declared": []}
         with open(a.out, "w") as f:
             json.dump(doc, f, indent=1, sort_keys=True)
             f.write("\n")

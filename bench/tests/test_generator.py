@@ -202,6 +202,14 @@ class SeveralGenerators(unittest.TestCase):
             # The merged histogram's median lies within the generators' own medians.
             self.assertGreaterEqual(entry["open_p50_us"], min(f["p50_ns"] for f in fields) / 1e3)
             self.assertLessEqual(entry["open_p50_us"], max(f["p50_ns"] for f in fields) / 1e3)
+            # The merged file is a results file: the report draws it like any run.
+            md = os.path.join(d, "report.md")
+            rep = subprocess.run([os.path.join(ROOT, "plots", "python.sh"), os.path.join(ROOT, "plots", "report.py"),
+                                  merged, "--out-dir", os.path.join(d, "charts"), "--report", md],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+            self.assertEqual(rep.returncode, 0, rep.stderr)
+            with open(md, encoding="utf-8") as f:
+                self.assertIn("Open loop", f.read())
             # Merging a report with itself keeps its median exactly (the same histogram, doubled).
             r = subprocess.run([sys.executable, MERGE, outs[0], outs[0]], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, timeout=60)
