@@ -1,0 +1,370 @@
+"""System calls per request of the echo servers, counted by strace: Boost.Asio's
+yardstick (cobench_asio_echo) and our coroutine loop (`cobench serve
+--runtime coroutines`), served at saturation (the echo generator's closed
+loop, one 64-byte request outstanding a connection) at conns 10, 100, 1000.
+A benchmark step, not a test: bench/run.sh runs it after the benchmarks and
+before the report (bench/syscalls.sh), and it adds its entries to that run's
+results file.
+
+    plots/python.sh bench/syscalls.py RESULTS.json [--profile quick|full|test]
+                    [--bin-dir DIR] [--conns C,C,..] [--requests N]
+
+Per server and connection count: the server starts, the generator (not
+traced) connects every connection and waits for its go byte; once the server
+holds them all, `strace -f -c -p PID` attaches to the server (every thread,
+and any child), the go byte starts the closed loop, and when the generator
+has reported, strace detaches and prints its table. So the count spans the
+requests and the connections' end (each connection's EOF read and close,
+which the generator's exit causes before its report arrives), not the
+server's start nor its accepts. Per request served:
+
+    syscalls_per_req    every system call of the server
+    epoll_ctl_per_req   epoll_ctl
+    epoll_wait_per_req  epoll_wait, epoll_pwait, epoll_pwait2
+    io_per_req          read, write, readv, writev, recv*, send*, pread/pwrite
+
+as entries echo_syscalls/asio/conns:C ("reference": true, as the yardstick's
+benchmark entries) and echo_syscalls/coroutines/conns:C, with the counters'
+units and directions in context.counters. Entries of an earlier run of this
+script are replaced. strace slows the traced server many times over, so a
+traced server finds more requests ready per wait than an untraced one: the
+counts compare the two servers under the same handicap; the coroutine loop's
+own, untraced count is the echo entries' syscalls_per_req.
+
+Where strace is missing, or cannot attach (ptrace not permitted: the
+kernel.yama.ptrace_scope setting, a container without CAP_SYS_PTRACE), or a
+server will not start, the entries are in the results' "declared" list with
+the reason, and the exit status is still 0.
+
+Exit status: 0 (entries or declarations written); 2 the results file cannot
+be read or written (it is left as it was: the new file is written beside it
+and renamed over it).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+WORKLOAD = "echo_syscalls"
+SERVERS = ("asio", "coroutines")
+REQUEST_SIZE = 64
+WAITS = {"epoll_wait", "epoll_pwait", "epoll_pwait2"}
+IO = {"read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg",
+      "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2"}
+COUNTERS = {
+    "syscalls_per_req": {"unit": "syscalls/req", "better": "lower"},
+    "epoll_ctl_per_req": {"unit": "syscalls/req", "better": "lower"},
+    "epoll_wait_per_req": {"unit": "syscalls/req", "better": "lower"},
+    "io_per_req": {"unit": "syscalls/req", "better": "lower"},
+}
+# Requests per connection by profile and connection count: enough that a
+# connection's end (two or three calls) is a small share of its requests;
+# quick stays within about 20 s for the six points.
+SIZES = {
+    "test": {2: 20},
+    "quick": {10: 300, 100: 40, 1000: 8},
+    "full": {10: 3000, 100: 300, 1000: 40},
+}
+LABELS = {
+    "asio": "Boost.Asio yardstick (cobench_asio_echo) under strace -f -c",
+    "coroutines": "coroutine loop (cobench serve --runtime coroutines) under strace -f -c",
+}
+
+
+class Skip(Exception):
+    """A point that cannot be measured here: declared with this reason."""
+
+
+def parse_strace(text):
+    """strace -c's table: {syscall: calls}."""
+    calls = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 5 or f[-1] == "total" or not re.fullmatch(r"[\d.]+", f[0]):
+            continue
+        # % time, seconds, usecs/call, calls, [errors], syscall
+        calls[f[-1]] = calls.get(f[-1], 0) + int(f[3])
+    return calls
+
+
+def per_request(calls, requests):
+    total = sum(calls.values())
+    return {
+        "syscalls_per_req": total / requests,
+        "epoll_ctl_per_req": calls.get("epoll_ctl", 0) / requests,
+        "epoll_wait_per_req": sum(v for k, v in calls.items() if k in WAITS) / requests,
+        "io_per_req": sum(v for k, v in calls.items() if k in IO) / requests,
+    }
+
+
+def wait_until(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.01)
+    raise Skip(f"timed out waiting for {what}")
+
+
+def sockets_of(pid):
+    n = 0
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return n
+
+
+def traced(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("TracerPid:") and line.split()[1] != "0" for line in f)
+    except OSError:
+        return False
+
+
+class Server:
+    """A running echo server: its process, port and how to stop it."""
+
+    def __init__(self, which, bins, conns):
+        self.which = which
+        self.ctl_w = None
+        if which == "asio":
+            # fd 3 the listener, 4 the control pipe's read end, 5 the report
+            # pipe's write end (bench/programs/asio_echo/main.cpp).
+            lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            lsock.bind(("127.0.0.1", 0))
+            lsock.listen(4096)
+            self.port = lsock.getsockname()[1]
+            ctl_r, self.ctl_w = os.pipe()
+            rep_r, rep_w = os.pipe()
+            high = [os.dup(lsock.fileno()), os.dup(ctl_r), os.dup(rep_w)]
+
+            def fds():
+                for i, fd in enumerate(high):
+                    os.dup2(fd, 3 + i)
+            self.proc = subprocess.Popen([bins["asio"], str(REQUEST_SIZE), "0"], preexec_fn=fds, pass_fds=(3, 4, 5),
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for fd in high + [ctl_r, rep_w]:
+                os.close(fd)
+            lsock.close()
+            self.report_r = rep_r
+        else:
+            self.proc = subprocess.Popen([bins["cobench"], "serve", "--runtime", "coroutines", "--tasks",
+                                          str(max(conns, 1))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            first = self.proc.stdout.readline().split()
+            if len(first) != 2 or first[0] != "listening":
+                raise Skip(f"cobench serve did not start: {self.stop_with_error()}")
+            self.port = int(first[1].rsplit(":", 1)[1])
+
+    def stop_with_error(self):
+        self.stop()
+        err = self.proc.stderr.read() if self.proc.stderr else ""
+        return (err.strip() if isinstance(err, str) else err.decode(errors="replace").strip()) or f"exit {self.proc.returncode}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            if self.ctl_w is not None:
+                os.close(self.ctl_w)  # EOF: the yardstick's way to stop
+                self.ctl_w = None
+            else:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.ctl_w is not None:
+            os.close(self.ctl_w)
+            self.ctl_w = None
+        if self.which == "asio" and self.report_r is not None:
+            os.close(self.report_r)
+            self.report_r = None
+
+
+def measure(which, conns, requests, bins, strace):
+    """One point: {"requests", "seconds", "calls"}; raises Skip."""
+    server = Server(which, bins, conns)
+    gen = tracer = None
+    go_r, go_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    try:
+        gen = subprocess.Popen([bins["client"], str(server.port), str(conns), str(requests), str(REQUEST_SIZE),
+                                str(go_r), str(rep_w)], pass_fds=(go_r, rep_w), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+        os.close(go_r)
+        os.close(rep_w)
+        go_r = rep_w = None
+        pid = server.proc.pid
+        wait_until(lambda: sockets_of(pid) >= conns + 1 or server.proc.poll() is not None or gen.poll() is not None,
+                   30, f"{conns} connections to {which}")
+        if server.proc.poll() is not None:
+            raise Skip(f"{which} server exited: {server.stop_with_error()}")
+        if gen.poll() is not None:
+            raise Skip(f"the generator exited {gen.returncode}: {gen.stderr.read().decode(errors='replace').strip()}")
+        with tempfile.NamedTemporaryFile(prefix="cobench-strace-", suffix=".txt", delete=False) as t:
+            table = t.name
+        tracer = subprocess.Popen([strace, "-f", "-c", "-o", table, "-p", str(pid)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: traced(pid) or tracer.poll() is not None, 10, "strace to attach")
+        except Skip:
+            pass
+        if tracer.poll() is not None or not traced(pid):
+            err = tracer.stderr.read().decode(errors="replace").strip() if tracer.poll() is not None else ""
+            raise Skip(f"strace could not attach to the server ({err or 'no tracer after 10 s'}); "
+                       "ptrace may be restricted (kernel.yama.ptrace_scope, CAP_SYS_PTRACE)")
+        t0 = time.monotonic()
+        os.write(go_w, b"g")
+        report = b""
+        while True:
+            chunk = os.read(rep_r, 65536)
+            if not chunk:
+                break
+            report += chunk
+        seconds = time.monotonic() - t0
+        tracer.send_signal(signal.SIGINT)  # detach; the table is written on exit
+        tracer.wait(timeout=30)
+        gen.wait(timeout=30)
+        with open(table) as f:
+            text = f.read()
+        os.unlink(table)
+        lines = report.decode(errors="replace").splitlines()
+        if not lines:
+            raise Skip(f"the generator wrote no report (exit {gen.returncode}): "
+                       f"{gen.stderr.read().decode(errors='replace').strip()}")
+        fields = dict(kv.split("=", 1) for kv in lines[0].split() if "=" in kv)
+        served = int(fields.get("requests", 0))
+        if served == 0:
+            raise Skip("the generator reports no request served")
+        calls = parse_strace(text)
+        if not calls:
+            raise Skip("strace's table is empty")
+        return {"requests": served, "seconds": seconds, "calls": calls}
+    finally:
+        for fd in (go_r, go_w, rep_r, rep_w):
+            if fd is not None:
+                os.close(fd)
+        if tracer is not None and tracer.poll() is None:
+            tracer.kill()
+            tracer.wait()
+        if gen is not None and gen.poll() is None:
+            gen.kill()
+            gen.wait()
+        server.stop()
+
+
+def entry(which, conns, m):
+    name = f"{WORKLOAD}/{which}/conns:{conns}"
+    ms = m["seconds"] * 1e3
+    e = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1, "repetitions": 1,
+         "repetition_index": 0, "real_time": ms, "cpu_time": ms, "time_unit": "ms", "label": LABELS[which],
+         **per_request(m["calls"], m["requests"])}
+    if which == "asio":
+        e["reference"] = True
+    return e
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"syscalls: cannot read the results file {path}: {e}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise SystemExit(f"syscalls: {path} is not a cobench results file (no benchmarks list)")
+    return doc
+
+
+def save(path, doc):
+    """Written beside the results and renamed over them: a reader never sees half a file,
+    and a failed write leaves the old file."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".syscalls-", suffix=".json", dir=d)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise SystemExit(f"syscalls: cannot write {path}: {e.strerror or e} (the file is left as it was)")
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("results", help="the run's results file (entries are added to it)")
+    ap.add_argument("--profile", default="quick", choices=sorted(SIZES))
+    ap.add_argument("--bin-dir", help="where cobench, cobench_asio_echo and cobench_echo_client are "
+                    "(default: beside $COBENCH_BIN, else build/)")
+    ap.add_argument("--conns", help="connection counts, comma-separated (default by profile)")
+    ap.add_argument("--requests", type=int, help="requests per connection (default by profile and count)")
+    a = ap.parse_args(argv)
+    sizes = dict(SIZES[a.profile])
+    if a.conns:
+        cs = [int(c) for c in a.conns.split(",")]
+        sizes = {c: a.requests or sizes.get(c, max(8, 4000 // c)) for c in cs}
+    elif a.requests:
+        sizes = {c: a.requests for c in sizes}
+    bin_dir = a.bin_dir or (os.path.dirname(os.path.abspath(os.environ["COBENCH_BIN"])) if os.environ.get("COBENCH_BIN")
+                            else os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build"))
+    bins = {"cobench": os.path.join(bin_dir, "cobench"), "asio": os.path.join(bin_dir, "cobench_asio_echo"),
+            "client": os.path.join(bin_dir, "cobench_echo_client")}
+    doc = load(a.results)  # before measuring: an unreadable file fails at once
+
+    strace = shutil.which("strace")
+    missing = [p for p in bins.values() if not os.access(p, os.X_OK)]
+    entries, declared = [], []
+    for which in SERVERS:
+        for conns, requests in sizes.items():
+            params = f"conns:{conns}"
+            why = ("strace is not installed (bench/setup.sh installs it)" if not strace
+                   else f"not built: {', '.join(missing)}" if missing else None)
+            if why is None:
+                try:
+                    m = measure(which, conns, requests, bins, strace)
+                    entries.append(entry(which, conns, m))
+                    e = entries[-1]
+                    print(f"syscalls: {e['name']}: {e['syscalls_per_req']:.2f} syscalls/req "
+                          f"(epoll_ctl {e['epoll_ctl_per_req']:.2f}, epoll_wait {e['epoll_wait_per_req']:.2f}, "
+                          f"io {e['io_per_req']:.2f}; {m['requests']} requests)", file=sys.stderr)
+                    continue
+                except (Skip, OSError, subprocess.SubprocessError, ValueError) as e:
+                    why = f"{which}: {e}"
+            print(f"syscalls: {WORKLOAD}/{which}/{params} declared: {why}", file=sys.stderr)
+            declared.append({"workload": WORKLOAD, "runtime": which, "params": params, "reason": why})
+
+    doc["benchmarks"] = [b for b in doc["benchmarks"] if not str(b.get("name", "")).startswith(WORKLOAD + "/")]
+    doc["benchmarks"].extend(entries)
+    doc["declared"] = [d for d in doc.get("declared", []) if d.get("workload") != WORKLOAD] + declared
+    ctx = doc.setdefault("context", {})
+    ctx.setdefault("counters", {}).update(COUNTERS)
+    save(a.results, doc)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            sys.exit(2)
+        raise
