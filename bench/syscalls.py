@@ -1,22 +1,23 @@
-"""System calls per request of the echo servers, counted by strace: Boost.Asio's
-yardstick (cobench_asio_echo) and our coroutine loop (`cobench serve
---runtime coroutines`), served at saturation (the echo generator's closed
-loop, one 64-byte request outstanding a connection) at conns 10, 100, 1000.
-A benchmark step, not a test: bench/run.sh runs it after the benchmarks and
-before the report (bench/syscalls.sh), and it adds its entries to that run's
-results file.
+"""System calls per request of the echo servers, counted by the kernel's
+tracing: Boost.Asio's yardstick (cobench_asio_echo) and our coroutine loop
+(`cobench serve --runtime coroutines`), served at saturation (the echo
+generator's closed loop, one 64-byte request outstanding a connection) at
+conns 10, 100, 1000. A benchmark step, not a test: bench/run.sh runs it after
+the benchmarks and before the report (bench/syscalls.sh), and it adds its
+entries to that run's results file.
 
     plots/python.sh bench/syscalls.py RESULTS.json [--profile quick|full|test]
                     [--bin-dir DIR] [--conns C,C,..] [--requests N]
+                    [--tracer auto|strace|perf]
 
 Per server and connection count: the server starts, the generator (not
 traced) connects every connection and waits for its go byte; once the server
-holds them all, `strace -f -c -p PID` attaches to the server (every thread,
-and any child), the go byte starts the closed loop, and when the generator
-has reported, strace detaches and prints its table. So the count spans the
-requests and the connections' end (each connection's EOF read and close,
-which the generator's exit causes before its report arrives), not the
-server's start nor its accepts. Per request served:
+holds them all, the tracer attaches to the server process (every thread),
+the go byte starts the closed loop, and when the generator has reported, the
+tracer detaches and writes its table. So the count spans the requests and
+the connections' end (each connection's EOF read and close, which the
+generator's exit causes before its report arrives), not the server's start
+nor its accepts. Per request served:
 
     syscalls_per_req    every system call of the server
     epoll_ctl_per_req   epoll_ctl
@@ -25,16 +26,23 @@ server's start nor its accepts. Per request served:
 
 as entries echo_syscalls/asio/conns:C ("reference": true, as the yardstick's
 benchmark entries) and echo_syscalls/coroutines/conns:C, with the counters'
-units and directions in context.counters. Entries of an earlier run of this
-script are replaced. strace slows the traced server many times over, so a
-traced server finds more requests ready per wait than an untraced one: the
-counts compare the two servers under the same handicap; the coroutine loop's
-own, untraced count is the echo entries' syscalls_per_req.
+units and directions in context.counters and the tool in the entry's
+"tracer" field. Entries of an earlier run of this script are replaced.
 
-Where strace is missing, or cannot attach (ptrace not permitted: the
-kernel.yama.ptrace_scope setting, a container without CAP_SYS_PTRACE), or a
-server will not start, the entries are in the results' "declared" list with
-the reason, and the exit status is still 0.
+The tracer: `perf stat` over the syscall tracepoints where perf may count
+them here (root, or kernel.perf_event_paranoid and tracefs permissions that
+allow it), else `strace -f -c` (--tracer picks one). perf counts in the
+kernel and never stops the server. strace stops it twice a call, which makes
+it several times slower: the untraced generator then keeps every connection's
+next request waiting, so the server's reads almost never find a socket empty
+and its waits cover many requests each. Under strace the two servers are
+compared under the same handicap, not at their own speed; the coroutine
+loop's own, untraced count is also in the echo entries' syscalls_per_req.
+
+Where neither tool can count (strace missing; strace that cannot attach:
+kernel.yama.ptrace_scope, a container without CAP_SYS_PTRACE), or a server
+will not start, the entries are in the results' "declared" list with the
+reason, and the exit status is still 0.
 
 Exit status: 0 (entries or declarations written); 2 the results file cannot
 be read or written (it is left as it was: the new file is written beside it
@@ -74,9 +82,10 @@ SIZES = {
     "full": {10: 3000, 100: 300, 1000: 40},
 }
 LABELS = {
-    "asio": "Boost.Asio yardstick (cobench_asio_echo) under strace -f -c",
-    "coroutines": "coroutine loop (cobench serve --runtime coroutines) under strace -f -c",
+    "asio": "Boost.Asio yardstick (cobench_asio_echo)",
+    "coroutines": "coroutine loop (cobench serve --runtime coroutines)",
 }
+TRACERS = {"strace": "strace -f -c", "perf": "perf stat (syscall tracepoints)"}
 
 
 class Skip(Exception):
@@ -93,6 +102,101 @@ def parse_strace(text):
         # % time, seconds, usecs/call, calls, [errors], syscall
         calls[f[-1]] = calls.get(f[-1], 0) + int(f[3])
     return calls
+
+
+class Strace:
+    """strace -f -c -p: every system call of every thread (and child), each
+    stopping the server twice for the tracer."""
+    name = "strace"
+
+    def __init__(self, path):
+        self.path = path
+
+    def start(self, pid, table):
+        tracer = subprocess.Popen([self.path, "-f", "-c", "-o", table, "-p", str(pid)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: traced(pid) or tracer.poll() is not None, 10, "strace to attach")
+        except Skip:
+            pass
+        if tracer.poll() is not None or not traced(pid):
+            finish(tracer, tracer.kill)
+            err = tracer.stderr.read().decode(errors="replace").strip()
+            raise Skip(f"strace could not attach to the server ({err or 'no tracer after 10 s'}); "
+                       "ptrace may be restricted (kernel.yama.ptrace_scope, CAP_SYS_PTRACE)")
+        return tracer
+
+    parse = staticmethod(parse_strace)
+
+
+def tracefs_syscalls():
+    for d in ("/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"):
+        try:
+            return {e.removeprefix("sys_enter_") for e in os.listdir(d) if e.startswith("sys_enter_")}
+        except OSError:
+            continue
+    return set()
+
+
+class PerfStat:
+    """perf stat -p over the syscall tracepoints: counts in the kernel, no
+    stop of the server, so the server runs at its own speed (strace's
+    stops make it several times slower, and a slower server finds more
+    requests ready per wait)."""
+    name = "perf"
+
+    def __init__(self, path, names):
+        self.path = path
+        self.names = sorted(names)
+
+    @classmethod
+    def usable(cls, path):
+        """A PerfStat when perf may count syscall tracepoints here (root, or
+        kernel.perf_event_paranoid and tracefs permissions allowing), else None."""
+        names = tracefs_syscalls() & ({"epoll_ctl"} | WAITS | IO)
+        if not path or "epoll_ctl" not in names:
+            return None
+        try:
+            r = subprocess.run([path, "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return cls(path, names) if r.returncode == 0 and "raw_syscalls:sys_enter" in r.stderr else None
+
+    def start(self, pid, table):
+        events = ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in self.names]
+        tracer = subprocess.Popen([self.path, "stat", "-x,", "-o", table, "-e", ",".join(events), "-p", str(pid)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(lambda: perf_counting(tracer.pid) or tracer.poll() is not None, 10, "perf to attach")
+        if tracer.poll() is not None:
+            raise Skip(f"perf stat could not attach: {tracer.stderr.read().decode(errors='replace').strip()}")
+        return tracer
+
+    @staticmethod
+    def parse(text):
+        """perf stat -x, lines COUNT,UNIT,EVENT,...: {syscall: calls}, with
+        the calls no named event took under "other"."""
+        counts = {}
+        for line in text.splitlines():
+            f = line.split(",")
+            if len(f) < 3 or not f[0].strip().isdigit():
+                continue
+            counts[f[2].strip()] = int(f[0])
+        total = counts.pop("raw_syscalls:sys_enter", None)
+        if total is None:
+            return {}
+        calls = {k.removeprefix("syscalls:sys_enter_"): v for k, v in counts.items()}
+        calls["other"] = max(0, total - sum(calls.values()))
+        return calls
+
+
+def perf_counting(pid):
+    """perf has opened its counters (an fd on a perf_event)."""
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[perf_event]"
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
 
 
 def per_request(calls, requests):
@@ -127,6 +231,17 @@ def sockets_of(pid):
     return n
 
 
+def finish(proc, ask, timeout=10):
+    """Asks proc to end (ask()), and kills it if it has not after timeout seconds."""
+    if proc.poll() is None:
+        ask()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def traced(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -140,7 +255,7 @@ class Server:
 
     def __init__(self, which, bins, conns):
         self.which = which
-        self.ctl_w = None
+        self.ctl_w = self.report_r = None
         if which == "asio":
             # fd 3 the listener, 4 the control pipe's read end, 5 the report
             # pipe's write end (bench/programs/asio_echo/main.cpp).
@@ -175,29 +290,24 @@ class Server:
         return (err.strip() if isinstance(err, str) else err.decode(errors="replace").strip()) or f"exit {self.proc.returncode}"
 
     def stop(self):
-        if self.proc.poll() is None:
-            if self.ctl_w is not None:
-                os.close(self.ctl_w)  # EOF: the yardstick's way to stop
-                self.ctl_w = None
-            else:
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.ctl_w is not None:
-            os.close(self.ctl_w)
-            self.ctl_w = None
-        if self.which == "asio" and self.report_r is not None:
+        # EOF on its control pipe is the yardstick's way to stop; SIGTERM serve's.
+        finish(self.proc, self.close_control if self.ctl_w is not None else
+               lambda: self.proc.send_signal(signal.SIGTERM))
+        self.close_control()
+        if self.report_r is not None:
             os.close(self.report_r)
             self.report_r = None
 
+    def close_control(self):
+        if self.ctl_w is not None:
+            os.close(self.ctl_w)
+            self.ctl_w = None
 
-def measure(which, conns, requests, bins, strace):
+
+def measure(which, conns, requests, bins, tracer_kind):
     """One point: {"requests", "seconds", "calls"}; raises Skip."""
     server = Server(which, bins, conns)
-    gen = tracer = None
+    gen = tracer = table = None
     go_r, go_w = os.pipe()
     rep_r, rep_w = os.pipe()
     try:
@@ -214,18 +324,9 @@ def measure(which, conns, requests, bins, strace):
             raise Skip(f"{which} server exited: {server.stop_with_error()}")
         if gen.poll() is not None:
             raise Skip(f"the generator exited {gen.returncode}: {gen.stderr.read().decode(errors='replace').strip()}")
-        with tempfile.NamedTemporaryFile(prefix="cobench-strace-", suffix=".txt", delete=False) as t:
+        with tempfile.NamedTemporaryFile(prefix="cobench-syscalls-", suffix=".txt", delete=False) as t:
             table = t.name
-        tracer = subprocess.Popen([strace, "-f", "-c", "-o", table, "-p", str(pid)], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        try:
-            wait_until(lambda: traced(pid) or tracer.poll() is not None, 10, "strace to attach")
-        except Skip:
-            pass
-        if tracer.poll() is not None or not traced(pid):
-            err = tracer.stderr.read().decode(errors="replace").strip() if tracer.poll() is not None else ""
-            raise Skip(f"strace could not attach to the server ({err or 'no tracer after 10 s'}); "
-                       "ptrace may be restricted (kernel.yama.ptrace_scope, CAP_SYS_PTRACE)")
+        tracer = tracer_kind.start(pid, table)
         t0 = time.monotonic()
         os.write(go_w, b"g")
         report = b""
@@ -235,12 +336,12 @@ def measure(which, conns, requests, bins, strace):
                 break
             report += chunk
         seconds = time.monotonic() - t0
-        tracer.send_signal(signal.SIGINT)  # detach; the table is written on exit
-        tracer.wait(timeout=30)
+        finish(tracer, lambda: tracer.send_signal(signal.SIGINT), 30)  # detaches; the table is written on exit
         gen.wait(timeout=30)
         with open(table) as f:
             text = f.read()
         os.unlink(table)
+        table = None
         lines = report.decode(errors="replace").splitlines()
         if not lines:
             raise Skip(f"the generator wrote no report (exit {gen.returncode}): "
@@ -249,9 +350,9 @@ def measure(which, conns, requests, bins, strace):
         served = int(fields.get("requests", 0))
         if served == 0:
             raise Skip("the generator reports no request served")
-        calls = parse_strace(text)
+        calls = tracer_kind.parse(text)
         if not calls:
-            raise Skip("strace's table is empty")
+            raise Skip(f"{tracer_kind.name}'s table is empty")
         return {"requests": served, "seconds": seconds, "calls": calls}
     finally:
         for fd in (go_r, go_w, rep_r, rep_w):
@@ -260,18 +361,22 @@ def measure(which, conns, requests, bins, strace):
         if tracer is not None and tracer.poll() is None:
             tracer.kill()
             tracer.wait()
+        if table is not None and os.path.exists(table):
+            os.unlink(table)
         if gen is not None and gen.poll() is None:
             gen.kill()
             gen.wait()
         server.stop()
 
 
-def entry(which, conns, m):
+def entry(which, conns, m, tracer_kind):
     name = f"{WORKLOAD}/{which}/conns:{conns}"
     ms = m["seconds"] * 1e3
     e = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1, "repetitions": 1,
-         "repetition_index": 0, "real_time": ms, "cpu_time": ms, "time_unit": "ms", "label": LABELS[which],
+         "repetition_index": 0, "real_time": ms, "cpu_time": ms, "time_unit": "ms",
+         "label": f"{LABELS[which]}, counted by {TRACERS[tracer_kind.name]}",
          **per_request(m["calls"], m["requests"])}
+    e["tracer"] = tracer_kind.name
     if which == "asio":
         e["reference"] = True
     return e
@@ -316,6 +421,9 @@ def main(argv):
                     "(default: beside $COBENCH_BIN, else build/)")
     ap.add_argument("--conns", help="connection counts, comma-separated (default by profile)")
     ap.add_argument("--requests", type=int, help="requests per connection (default by profile and count)")
+    ap.add_argument("--tracer", default="auto", choices=("strace", "perf", "auto"),
+                    help="auto (default: perf where it may count here, else strace), strace, or perf (perf stat "
+                    "over the syscall tracepoints: the server is not stopped per call)")
     a = ap.parse_args(argv)
     sizes = dict(SIZES[a.profile])
     if a.conns:
@@ -329,18 +437,25 @@ def main(argv):
             "client": os.path.join(bin_dir, "cobench_echo_client")}
     doc = load(a.results)  # before measuring: an unreadable file fails at once
 
-    strace = shutil.which("strace")
+    tracer_kind, why_not = None, None
+    if a.tracer in ("perf", "auto"):
+        tracer_kind = PerfStat.usable(shutil.which("perf"))
+        if tracer_kind is None and a.tracer == "perf":
+            why_not = "perf stat cannot count syscall tracepoints here (perf missing, kernel.perf_event_paranoid, tracefs)"
+    if tracer_kind is None and why_not is None:
+        strace = shutil.which("strace")
+        tracer_kind = Strace(strace) if strace else None
+        why_not = None if strace else "strace is not installed (bench/setup.sh installs it)"
     missing = [p for p in bins.values() if not os.access(p, os.X_OK)]
     entries, declared = [], []
     for which in SERVERS:
         for conns, requests in sizes.items():
             params = f"conns:{conns}"
-            why = ("strace is not installed (bench/setup.sh installs it)" if not strace
-                   else f"not built: {', '.join(missing)}" if missing else None)
+            why = why_not or (f"not built: {', '.join(missing)}" if missing else None)
             if why is None:
                 try:
-                    m = measure(which, conns, requests, bins, strace)
-                    entries.append(entry(which, conns, m))
+                    m = measure(which, conns, requests, bins, tracer_kind)
+                    entries.append(entry(which, conns, m, tracer_kind))
                     e = entries[-1]
                     print(f"syscalls: {e['name']}: {e['syscalls_per_req']:.2f} syscalls/req "
                           f"(epoll_ctl {e['epoll_ctl_per_req']:.2f}, epoll_wait {e['epoll_wait_per_req']:.2f}, "

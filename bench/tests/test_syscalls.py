@@ -1,10 +1,12 @@
 """bench/syscalls.sh's results: at the test size (2 connections, 20 requests
-each) it adds echo_syscalls/<asio|coroutines>/conns:2 entries with the four
-counters, the yardstick's marked as a reference, the counters' units in
-context.counters; a second run replaces them; without strace it declares
-them instead (skipped here when strace is missing: the declaration path is
-tested with PATH emptied of it). An unreadable results file exits 2 and is
-left as it was."""
+each), with strace and with perf stat, it adds
+echo_syscalls/<asio|coroutines>/conns:2 entries with the four counters and
+the tool, the yardstick's marked as a reference, the counters' units in
+context.counters; a second run replaces them. A tool that cannot count here
+(perf without permission, strace that may not attach) declares them: the
+test is then skipped with that reason. With neither tool on PATH the
+entries are declared, naming strace. An unreadable results file exits 2 and
+is left as it was."""
 
 import json
 import os
@@ -31,17 +33,24 @@ def load(path):
         return json.load(f)
 
 
-def run_script(results, env=None):
-    return subprocess.run(["bash", SCRIPT, results, "--profile", "test", "--bin-dir", os.path.dirname(BIN)],
+def run_script(results, env=None, tracer="auto"):
+    return subprocess.run(["bash", SCRIPT, results, "--profile", "test", "--bin-dir", os.path.dirname(BIN),
+                           "--tracer", tracer],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
 
 
 @needs_bin
 class SyscallsScript(TempDirCase):
-    def test_entries_or_declarations(self):
+    def test_entries_strace(self):
+        self.entries_or_declarations("strace")
+
+    def test_entries_perf(self):
+        self.entries_or_declarations("perf")
+
+    def entries_or_declarations(self, tracer):
         path = os.path.join(self.dir, "results.json")
         minimal_results(path)
-        r = run_script(path)
+        r = run_script(path, tracer=tracer)
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = load(path)
         self.assertIn("echo/coroutines/conns:1", [b["name"] for b in doc["benchmarks"]], "other entries stay")
@@ -52,8 +61,8 @@ class SyscallsScript(TempDirCase):
                     if d["workload"] == "echo_syscalls"}
         for s in SERVERS:
             name = f"echo_syscalls/{s}/conns:2"
-            if shutil.which("strace") is None:
-                self.assertIn("strace", declared[(s, "conns:2")])
+            if tracer == "strace" and shutil.which("strace") is None:
+                self.assertIn("strace is not installed", declared[(s, "conns:2")])
                 continue
             if (s, "conns:2") in declared:
                 self.skipTest(f"{name} declared here: {declared[(s, 'conns:2')]}")
@@ -65,14 +74,15 @@ class SyscallsScript(TempDirCase):
                                     e["epoll_ctl_per_req"] + e["epoll_wait_per_req"] + e["io_per_req"] - 1e-9)
             self.assertGreater(e["io_per_req"], 1.0, "a request is at least a read and a write")
             self.assertEqual(e.get("reference", False), s == "asio")
+            self.assertEqual(e["tracer"], tracer)
         # Again: replaced, not duplicated.
-        self.assertEqual(run_script(path).returncode, 0)
+        self.assertEqual(run_script(path, tracer=tracer).returncode, 0)
         doc = load(path)
         again = [b["name"] for b in doc["benchmarks"] if b["name"].startswith("echo_syscalls/")]
         self.assertEqual(sorted(again), sorted(set(again)))
         self.assertEqual(len([d for d in doc["declared"] if d["workload"] == "echo_syscalls"]), len(declared))
 
-    def test_without_strace_declares(self):
+    def test_without_a_tracer_declares(self):
         path = os.path.join(self.dir, "results.json")
         minimal_results(path)
         bare = os.path.join(self.dir, "bin")

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include <netinet/in.h>
@@ -50,6 +51,13 @@ void put(int fd) { ASSERT_EQ(::write(fd, "x", 1), 1); }
 void drain(int fd) {
     char buf[64];
     while (::read(fd, buf, sizeof buf) > 0) {}
+}
+
+// A new socket pair with a reader armed on its first end.
+std::unique_ptr<sock_pair> waited_on(epoll_reactor& r, counted& reader) {
+    auto p = std::make_unique<sock_pair>();
+    r.arm(p->a.get(), EPOLLIN, &reader);
+    return p;
 }
 
 epoll_reactor once() { return epoll_reactor(cb::reactor_start::now, cb::reactor_arming::register_once); }
@@ -124,10 +132,9 @@ TEST(ReactorRegisterOnce, ReaderAndWriterSlotsAndHangUp) {
 
 TEST(ReactorRegisterOnce, ClosedFdNumberReusedByANewFileIsRegisteredAgain) {
     epoll_reactor r = once();
-    auto p = std::make_unique<sock_pair>();
-    const int num = p->a.get();
     counted w;
-    r.arm(num, EPOLLIN, &w);
+    auto p = waited_on(r, w);
+    const int num = p->a.get();
     put(p->b.get());
     ASSERT_EQ(r.poll(1s), 1);
     p.reset();  // both ends closed: the kernel drops the registration silently
@@ -146,9 +153,8 @@ TEST(ReactorRegisterOnce, ClosedFdNumberReusedByANewFileIsRegisteredAgain) {
 
 TEST(ReactorRegisterOnce, WaiterOnAFdClosedUnderItIsWoken) {
     epoll_reactor r = once();
-    auto p = std::make_unique<sock_pair>();
     counted w;
-    r.arm(p->a.get(), EPOLLIN, &w);
+    auto p = waited_on(r, w);
     p->a.reset();
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(r.poll(5s), 1) << "found at the next blocking poll, not after the timeout";
@@ -160,10 +166,9 @@ TEST(ReactorRegisterOnce, WaiterOnAFdClosedUnderItIsWoken) {
 
 TEST(ReactorRegisterOnce, WaiterOnAFdClosedAndReusedBeforeThePollIsWoken) {
     epoll_reactor r = once();
-    auto p = std::make_unique<sock_pair>();
-    const int num = p->a.get();
     counted old_reader;
-    r.arm(num, EPOLLIN, &old_reader);
+    auto p = waited_on(r, old_reader);
+    const int num = p->a.get();
     p.reset();
     sock_pair q;
     ASSERT_EQ(q.a.get(), num);
