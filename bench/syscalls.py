@@ -1,6 +1,8 @@
 """System calls per request of the echo servers, counted by the kernel's
 tracing: Boost.Asio's yardstick (cobench_asio_echo) and our coroutine loop
-(`cobench serve --runtime coroutines`), served at saturation (the echo
+over epoll (`cobench serve --runtime NAME`, NAME the runtime whose traits in
+the results' context.runtimes say io_backend "epoll": coroutines), served at
+saturation (the echo
 generator's closed loop, one 64-byte request outstanding a connection) at
 conns 10, 100, 1000. A benchmark step, not a test: bench/run.sh runs it after
 the benchmarks and before the report (bench/syscalls.sh), and it adds its
@@ -62,7 +64,7 @@ import tempfile
 import time
 
 WORKLOAD = "echo_syscalls"
-SERVERS = ("asio", "coroutines")
+YARDSTICK = "asio"
 REQUEST_SIZE = 64
 WAITS = {"epoll_wait", "epoll_pwait", "epoll_pwait2"}
 IO = {"read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg",
@@ -80,10 +82,6 @@ SIZES = {
     "test": {2: 20},
     "quick": {10: 300, 100: 40, 1000: 8},
     "full": {10: 3000, 100: 300, 1000: 40},
-}
-LABELS = {
-    "asio": "Boost.Asio yardstick (cobench_asio_echo)",
-    "coroutines": "coroutine loop (cobench serve --runtime coroutines)",
 }
 TRACERS = {"strace": "strace -f -c", "perf": "perf stat (syscall tracepoints)"}
 
@@ -256,7 +254,7 @@ class Server:
     def __init__(self, which, bins, conns):
         self.which = which
         self.ctl_w = self.report_r = None
-        if which == "asio":
+        if which == YARDSTICK:
             # fd 3 the listener, 4 the control pipe's read end, 5 the report
             # pipe's write end (bench/programs/asio_echo/main.cpp).
             lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -277,7 +275,7 @@ class Server:
             lsock.close()
             self.report_r = rep_r
         else:
-            self.proc = subprocess.Popen([bins["cobench"], "serve", "--runtime", "coroutines", "--tasks",
+            self.proc = subprocess.Popen([bins["cobench"], "serve", "--runtime", which, "--tasks",
                                           str(max(conns, 1))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             first = self.proc.stdout.readline().split()
             if len(first) != 2 or first[0] != "listening":
@@ -369,17 +367,28 @@ def measure(which, conns, requests, bins, tracer_kind):
         server.stop()
 
 
-def entry(which, conns, m, tracer_kind):
+def entry(which, label, conns, m, tracer_kind):
     name = f"{WORKLOAD}/{which}/conns:{conns}"
     ms = m["seconds"] * 1e3
     e = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1, "repetitions": 1,
          "repetition_index": 0, "real_time": ms, "cpu_time": ms, "time_unit": "ms",
-         "label": f"{LABELS[which]}, counted by {TRACERS[tracer_kind.name]}",
+         "label": f"{label}, counted by {TRACERS[tracer_kind.name]}",
          **per_request(m["calls"], m["requests"])}
     e["tracer"] = tracer_kind.name
-    if which == "asio":
+    if which == YARDSTICK:
         e["reference"] = True
     return e
+
+
+def servers(doc):
+    """(name, label) of the servers: the yardstick, and the single coroutine
+    loop over epoll, found by its traits in the results' context.runtimes
+    (io_backend "epoll"), or None with why not."""
+    loops = [r for r in doc.get("context", {}).get("runtimes", [])
+             if isinstance(r, dict) and r.get("io_backend") == "epoll" and not r.get("io_backend_variant")]
+    ours = (loops[0]["name"], f"{loops[0].get('label', loops[0]['name'])} (cobench serve --runtime {loops[0]['name']})") \
+        if loops else None
+    return [(YARDSTICK, "Boost.Asio yardstick (cobench_asio_echo)"), ours]
 
 
 def load(path):
@@ -448,14 +457,17 @@ def main(argv):
         why_not = None if strace else "strace is not installed (bench/setup.sh installs it)"
     missing = [p for p in bins.values() if not os.access(p, os.X_OK)]
     entries, declared = [], []
-    for which in SERVERS:
+    for server in servers(doc):
+        which, label = server or ("epoll_loop", None)
         for conns, requests in sizes.items():
             params = f"conns:{conns}"
             why = why_not or (f"not built: {', '.join(missing)}" if missing else None)
+            if server is None:
+                why = "the results' context.runtimes has no single coroutine loop over epoll (io_backend \"epoll\")"
             if why is None:
                 try:
                     m = measure(which, conns, requests, bins, tracer_kind)
-                    entries.append(entry(which, conns, m, tracer_kind))
+                    entries.append(entry(which, label, conns, m, tracer_kind))
                     e = entries[-1]
                     print(f"syscalls: {e['name']}: {e['syscalls_per_req']:.2f} syscalls/req "
                           f"(epoll_ctl {e['epoll_ctl_per_req']:.2f}, epoll_wait {e['epoll_wait_per_req']:.2f}, "
