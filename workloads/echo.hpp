@@ -239,7 +239,7 @@ struct echo {
         // The server's own system calls per request served (both phases),
         // for a runtime whose loop counts them (traits.counts_syscalls):
         // waits, reads and writes, epoll_ctl. bench/syscalls.sh counts the
-        // same for Asio with strace.
+        // same for Asio with perf stat or strace, from outside.
         {"syscalls_per_req", "syscalls/req", better::lower}};
     static counters report(const params& p, const measurement& m) {
         counters out;
