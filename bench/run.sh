@@ -46,6 +46,7 @@ identity() {
 out=
 passthrough=0
 profile=quick
+filtered=0
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -66,6 +67,10 @@ while [ $# -gt 0 ]; do
     --out=*)
       out=$(from_caller "${1#--out=}")
       args+=("--out=$out")
+      ;;
+    --filter | --filter=*)
+      filtered=1
+      args+=("$1")
       ;;
     # These print or write something other than a results file for the charts.
     --help | -h | --list | --instructions)
@@ -109,6 +114,15 @@ case $rc in
 esac
 if [ "$(identity "$out")" = "$before" ]; then
   die 1 "the run exited $rc but wrote no results to $out; previous charts and report kept"
+fi
+
+# System calls per request of Asio's echo server and ours, under strace
+# (bench/syscalls.sh: about 20 s in quick), into the same results file. Not
+# for a filtered run, which asked for some entries only. Without strace the
+# entries are declared, and a failure here costs the report nothing.
+if [ "$filtered" = 0 ] && { [ "$profile" = quick ] || [ "$profile" = full ]; }; then
+  bash bench/syscalls.sh "$out" --profile "$profile" --bin-dir "$(dirname "$bin")" ||
+    echo "run.sh: bench/syscalls.sh failed; the report goes on without its entries" >&2
 fi
 
 report=0

@@ -235,12 +235,19 @@ struct echo {
         {"gen_cpu_ns_per_req", "ns/req", better::none}, {"gen_late_frac", "fraction", better::none},
         {"gen_valid", "flag", better::none}, {"gen_pinned", "flag", better::none}, echo_counter::gen_threads,
         {"hiccup_max_us", "us", better::none}, {"hiccup_p999_us", "us", better::none},
-        {"steal_frac", "fraction", better::none}};
+        {"steal_frac", "fraction", better::none},
+        // The server's own system calls per request served (both phases),
+        // for a runtime whose loop counts them (traits.counts_syscalls):
+        // waits, reads and writes, epoll_ctl. bench/syscalls.sh counts the
+        // same for Asio with perf stat or strace, from outside.
+        {"syscalls_per_req", "syscalls/req", better::lower}};
     static counters report(const params& p, const measurement& m) {
         counters out;
         if (!p.sweep) out = closed_counters(m, counter_info);
-        if (p.rate == 0) return out;
         const sums_of sum{m};
+        if (m.sums.count("loop_syscalls") && m.iterations > 0)
+            out["syscalls_per_req"] = ratio(sum("loop_syscalls"), static_cast<double>(m.iterations) * static_cast<double>(served(p)));
+        if (p.rate == 0) return out;
         for (const char* k : {"open_p50_us", "open_p90_us", "open_p99_us", "open_p999_us", "hiccup_p999_us"})
             out[k] = sum.mean(k);
         out.insert({{"open_rate", static_cast<double>(p.rate)},

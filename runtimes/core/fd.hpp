@@ -1,7 +1,9 @@
 // File-descriptor and error helpers shared by every runtime.
 #pragma once
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -27,6 +29,32 @@ struct spawn_error : std::runtime_error {
     std::size_t started;
 };
 
+// Which file an fd number names, for a reactor that registers an fd once and
+// keeps the registration (core/reactor.hpp, register-once): the kernel drops
+// a closed file from an epoll set silently, so a new file under the same
+// number would look registered and never report. A generation per fd number,
+// bumped when an fd is closed through unique_fd (every runtime's fds are)
+// and when a runtime configures a new fd (configure_fd: covers a number
+// freed by a raw close()); a registration remembers the generation it was
+// made under. Fds at or above tracked_fds are not tracked (such a reactor
+// arms them one-shot). fd_closes counts closes, so that a reactor finds a
+// waiter whose fd was closed under it without looking on every wait. Costs
+// a close or a configure one atomic increment each.
+namespace fd_reuse {
+inline constexpr int tracked_fds = 65536;
+inline std::atomic<std::uint32_t> generation[tracked_fds];
+inline std::atomic<std::uint64_t> closes{0};
+inline std::uint32_t current(int fd) noexcept { return generation[fd].load(std::memory_order_relaxed); }
+// A new file under this number (or none): registrations of older files under it are stale.
+inline void renew(int fd) noexcept {
+    if (fd >= 0 && fd < tracked_fds) generation[fd].fetch_add(1, std::memory_order_relaxed);
+}
+inline void closed(int fd) noexcept {
+    renew(fd);
+    closes.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace fd_reuse
+
 class unique_fd {
 public:
     unique_fd() noexcept = default;
@@ -44,7 +72,10 @@ public:
     explicit operator bool() const noexcept { return fd_ >= 0; }
     int release() noexcept { return std::exchange(fd_, -1); }
     void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0) {
+            ::close(fd_);
+            fd_reuse::closed(fd_);  // after the close: no registration of the new generation can name the old file
+        }
         fd_ = fd;
     }
 

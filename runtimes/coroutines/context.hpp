@@ -116,6 +116,10 @@ public:
     loop_context& operator=(const loop_context&) = delete;
     static void configure_fd(int fd) {
         set_nonblocking(fd, !completion);
+        // A new file under this number for the epoll loop's register-once
+        // table too (core/fd.hpp, fd_reuse), also where the number was freed
+        // by a raw close().
+        if constexpr (!completion) fd_reuse::renew(fd);
         // A new file under this number: a socket's reads may use the ring's
         // multishot recv (uring_reactor::recv), and no older stream applies.
         if constexpr (completion) Loop::reactor_type::register_socket(fd);
@@ -156,7 +160,11 @@ public:
         std::uint32_t events() const noexcept { return kind == io_kind::write ? EPOLLOUT : EPOLLIN; }
         static void on_ready(io_waiter* w) noexcept {
             auto* op = static_cast<io_op*>(w);
-            if (op->attempt()) op->loop->post(op->h);
+            if (op->fd_closed) {  // closed under the wait: its number may name another file now
+                op->result = -1;
+                op->err = EBADF;
+                op->loop->post(op->h);
+            } else if (op->attempt()) op->loop->post(op->h);
             else op->loop->reactor.arm(op->fd, op->events(), op);  // spurious readiness: wait again
         }
         bool await_ready() noexcept { return attempt(); }

@@ -38,8 +38,7 @@ class basic_event_loop {
 public:
     using reactor_type = Reactor;
     using mode = loop_mode;
-    explicit basic_event_loop(mode m = mode::single)
-        : reactor(m == mode::single ? Reactor::start::lazily : Reactor::start::now), ready_(64) {}
+    explicit basic_event_loop(mode m = mode::single) : reactor(make_reactor(m)), ready_(64) {}
     basic_event_loop(const basic_event_loop&) = delete;
     basic_event_loop& operator=(const basic_event_loop&) = delete;
 
@@ -66,6 +65,13 @@ public:
     timer_heap timers;
 
 private:
+    // One thread arms and polls (other threads only wake or post_remote): the
+    // epoll reactor registers each fd once (core/reactor.hpp, register_once).
+    static Reactor make_reactor(mode m) {
+        const auto s = m == mode::single ? Reactor::start::lazily : Reactor::start::now;
+        if constexpr (requires { typename Reactor::arming; }) return Reactor(s, Reactor::arming::register_once);
+        else return Reactor(s);
+    }
     template <bool Sharded>
     void run_loop(const std::size_t& live);
     void take_remote();

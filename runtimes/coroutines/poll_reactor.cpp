@@ -9,6 +9,7 @@ namespace cb {
 
 poll_reactor::poll_reactor(start s) {
     if (s == start::now) {
+        ++loop_syscalls.ctl;
         ev_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
         if (!ev_) throw_errno("eventfd");
     }
@@ -59,6 +60,7 @@ void poll_reactor::unwatch(int fd) noexcept {
 void poll_reactor::wake() noexcept {
     if (!ev_) return;
     std::uint64_t one = 1;
+    ++loop_syscalls.io;
     [[maybe_unused]] ssize_t r = ::write(ev_.get(), &one, sizeof one);
 }
 
@@ -81,6 +83,7 @@ int poll_reactor::poll(std::chrono::nanoseconds timeout) {
     }
     if (woken) {
         std::uint64_t v;
+        ++loop_syscalls.io;
         [[maybe_unused]] ssize_t rd = ::read(ev_.get(), &v, sizeof v);
         --r;
     }

@@ -101,7 +101,9 @@ public:
 
 private:
     boost::fibers::scheduler::ready_queue_type rq_;
-    epoll_reactor reactor_;
+    // One thread's scheduler arms and polls it (notify() only wakes):
+    // each fd registered once (core/reactor.hpp).
+    epoll_reactor reactor_{reactor_start::now, reactor_arming::register_once};
 };
 
 // The calling thread's fiber machinery, set up on first use: the scheduling

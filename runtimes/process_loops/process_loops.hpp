@@ -35,8 +35,9 @@ inline constexpr runtime_traits process_loops_traits =
 // A pipe of fixed-size messages awaited on the worker's loop. Writes and
 // reads of sizeof(T) <= PIPE_BUF bytes are atomic and the pipe only ever
 // holds whole messages, so any number of processes may send and receive.
-// Tasks of one worker waiting on one end queue here behind a single one-shot
-// readiness wait (the reactor takes one waiter an fd), in arrival order. The
+// Tasks of one worker waiting on one end queue here behind a single
+// readiness wait (the reactor takes one waiter an fd and direction), in
+// arrival order. The
 // queues are per process: each worker has its own copy after the fork.
 template <class T>
 class loop_pipe_channel {

@@ -3,6 +3,10 @@
 // deadlock is reported instead of sleeping forever.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runtimes/core/fd.hpp"
 #include "runtimes/coroutines/coroutines.hpp"
 #include "runtimes/fibers/fibers.hpp"
 
@@ -111,6 +115,47 @@ TEST(FiberScheduler, DeadlockEndsLoudlyInsteadOfHanging) {
             cb::fibers_runtime::run(2, [&](cb::fiber_context& ctx, std::size_t) { return wait_forever(ctx, never); });
         },
         "deadlock");
+}
+
+}  // namespace
+
+namespace {
+
+// The epoll loop registers an fd once (core/reactor.hpp): a task whose fd
+// another task closes while it waits is resumed with EBADF, not left asleep
+// (the kernel drops a closed fd from the epoll set without a word), and a
+// wait on the number, reused at once by a new socket, waits on the new one.
+TEST(CoroutineLoop, ReadOnAnFdClosedUnderItFailsWithEbadfAndTheNumberIsReusable) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    cb::unique_fd a{fds[0]}, b{fds[1]};
+    coro_context::configure_fd(a.get());
+    cb::unique_fd x, y;
+    int err = 0;
+    ssize_t got = 0;
+    auto res = coroutines_runtime::run(2, [&](coro_context& ctx, std::size_t i) -> task<std::uint64_t> {
+        char c = 0;
+        if (i == 0) {
+            got = co_await ctx.read(a.get(), &c, 1);  // waits; task 1 closes a under it
+            err = errno;
+            co_return ::write(y.get(), "z", 1) == 1 ? 1 : 0;
+        }
+        co_await ctx.yield();  // task 0 is waiting now
+        const int num = a.get();
+        a.reset();
+        int again[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, again) != 0) co_return 0;
+        x.reset(again[0]);
+        y.reset(again[1]);
+        if (x.get() != num) co_return 0;  // the lowest free number came back
+        coro_context::configure_fd(x.get());
+        const ssize_t n = co_await ctx.read(x.get(), &c, 1);  // waits until task 0 writes
+        co_return n == 1 && c == 'z' ? 2 : 0;
+    });
+    EXPECT_EQ(got, -1);
+    EXPECT_EQ(err, EBADF);
+    EXPECT_EQ(res[0], 1u);
+    EXPECT_EQ(res[1], 2u) << "a read on the reused number serves the new socket";
 }
 
 }  // namespace
