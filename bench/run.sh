@@ -111,6 +111,9 @@ if [ "$(identity "$out")" = "$before" ]; then
   die 1 "the run exited $rc but wrote no results to $out; previous charts and report kept"
 fi
 
+# perf on the echo server of our loop and of Asio, into the results (quick, full).
+bash bench/where_time_goes.sh "$out" --profile "$profile" || echo "run.sh: no perf profiles added" >&2
+
 report=0
 plots/python.sh plots/report.py "$out" "${report_args[@]}" || report=$?
 case $report in
