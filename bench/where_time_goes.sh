@@ -184,6 +184,30 @@ class Server:
         return False
 
 
+def fold_templates(symbol):
+    """C++ template arguments folded to <…> (Asio's handler types run to thousands of characters);
+    operator< and operator<< are left alone."""
+    out, depth, i = [], 0, 0
+    while i < len(symbol):
+        ch = symbol[i]
+        if symbol.startswith("operator<", i) or symbol.startswith("operator>", i):
+            op = re.match(r"operator(<<=|>>=|<<|>>|<=|>=|<|>)", symbol[i:]).group(0)
+            if depth == 0:
+                out.append(op)
+            i += len(op)
+            continue
+        if ch == "<":
+            if depth == 0:
+                out.append("<…>")
+            depth += 1
+        elif ch == ">" and depth > 0:
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def parse_report(text):
     """(rows [(self fraction, where, symbol, dso)], kernel, user, epoll) from perf report -t TAB."""
     rows = []
@@ -196,7 +220,7 @@ def parse_report(text):
         m = re.match(r"\[(.)\]\s*(.*)", parts[1])
         if not m:
             continue
-        rows.append((float(parts[0][:-1]) / 100, "kernel" if m.group(1) == "k" else "user", m.group(2),
+        rows.append((float(parts[0][:-1]) / 100, "kernel" if m.group(1) == "k" else "user", fold_templates(m.group(2)),
                      parts[2] if len(parts) > 2 else ""))
     kernel = sum(f for f, w, _, _ in rows if w == "kernel")
     user = sum(f for f, w, _, _ in rows if w == "user")
