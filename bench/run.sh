@@ -116,13 +116,18 @@ if [ "$(identity "$out")" = "$before" ]; then
   die 1 "the run exited $rc but wrote no results to $out; previous charts and report kept"
 fi
 
-# System calls per request of Asio's echo server and ours, under strace
-# (bench/syscalls.sh: about 20 s in quick), into the same results file. Not
-# for a filtered run, which asked for some entries only. Without strace the
-# entries are declared, and a failure here costs the report nothing.
+# Two measurements made beside the benchmarks, added to the same results file
+# (quick and full, not a filtered run, which asked for some entries only; a
+# failure here costs the report nothing, it goes on without them):
+# - system calls per request of Asio's echo server and ours (bench/syscalls.sh,
+#   counted with perf, or strace where perf cannot; without either the entries
+#   are declared);
+# - where the two servers' CPU goes, under perf (bench/where_time_goes.sh).
 if [ "$filtered" = 0 ] && { [ "$profile" = quick ] || [ "$profile" = full ]; }; then
   bash bench/syscalls.sh "$out" --profile "$profile" --bin-dir "$(dirname "$bin")" ||
     echo "run.sh: bench/syscalls.sh failed; the report goes on without its entries" >&2
+  COBENCH_BIN="$bin" bash bench/where_time_goes.sh "$out" --profile "$profile" ||
+    echo "run.sh: bench/where_time_goes.sh failed; no perf profiles added" >&2
 fi
 
 report=0

@@ -1,7 +1,8 @@
 """Report sections, tables and computed sentences for the I/O workloads: the echo
 server measured by an open-loop generator at a fixed offered rate (with the generator's validity
 and the machine's hiccup floor), latency against offered load (the rate sweep), the slow I/O
-decision map, the blocking-call pitfall, and the Boost.Asio yardstick.
+decision map, the blocking-call pitfall; references (the Boost.Asio yardstick) as rows beside the
+runtimes. Our loop judged against the yardstick is yardstick.py's section.
 
 Every sentence and verdict is computed from the numbers. An entry whose generator fell behind its
 schedule (gen_valid 0 in any repetition) is shown, marked INVALID, and used by no verdict or
@@ -28,8 +29,6 @@ MAP_CLIENT_SATURATED = 0.9     # client_cpu_frac at or above which a slow_io cel
 KNEE_ACHIEVED_FRACTION = 0.95  # a sweep point is sustained when achieved ≥ this × offered ...
 KNEE_P99_FACTOR = 10.0         # ... and its p99 is within this factor of the curve's lowest p99
 PITFALL_FIX_FACTOR = 3.0       # offload cuts the timers' max lateness by at least this: the pitfall showed
-ASIO_TARGET = 1.0              # our loop's open-loop server CPU per request over Asio's: at most this
-RATE_MATCH = 0.01              # two offered rates within 1% are the same load
 THRESHOLDS = [
     ("MAP_TIE_FACTOR", MAP_TIE_FACTOR, "decision map: a winner ahead of the runner-up by less than this "
                                        "factor, or whose min–max range overlaps it, is a tie"),
@@ -41,8 +40,6 @@ THRESHOLDS = [
                                          "runtime's curve (the knee: the last rate sustained)"),
     ("PITFALL_FIX_FACTOR", PITFALL_FIX_FACTOR, "pitfall: the blocking call showed when offloading it cut "
                                                "the timers' max lateness at least this many times"),
-    ("ASIO_TARGET", ASIO_TARGET, "yardstick: target for our loop's open-loop server CPU per request over "
-                                 "Asio's, at the same offered rate"),
 ]
 
 OPEN = "open_server_cpu_ns_per_req"
@@ -50,7 +47,7 @@ NOT_REPORTED = "– (not reported)"   # the entry has no such counter (an older 
 INVALID = "INVALID"
 
 
-# ---- runtimes: references and the loop compared with them ---------------------------------
+# ---- runtimes: references -----------------------------------------------------------------
 
 def references(r):
     """{name: info} of the reference runtimes (context.references: yardsticks, not runtimes)."""
@@ -65,12 +62,6 @@ def is_reference(r, runtime):
 def shown(r, runtime):
     """A runtime's name in a table: a reference says so."""
     return f"{runtime} (reference)" if is_reference(r, runtime) else runtime
-
-
-def our_loop(r):
-    """The runtime whose traits say a stackless loop on one thread (the one Asio is compared with)."""
-    names = r.runtimes_where(stack="stackless", multi_core=False)
-    return names[0] if names else None
 
 
 # ---- the generator's validity ---------------------------------------------------------------
@@ -210,74 +201,6 @@ def _rate(p):
     return text
 
 
-def asio_rows(r):
-    """(ours, ref, rows, verdicts): our loop's open-loop server CPU per request over the reference's,
-    at every conns (and sweep rate) both measured at the same offered rate, from this one run."""
-    ours = our_loop(r)
-    refs = [rt for rt in references(r) if r.points("echo", rt)]
-    if ours is None or not refs:
-        return None
-    ref = refs[0]
-    mine = {params_text(p.params): p for p in r.points("echo", ours) if OPEN in p.counters}
-    theirs = {params_text(p.params): p for p in r.points("echo", ref) if OPEN in p.counters}
-    rows, verdicts = [], []
-    for key in sorted(set(mine) & set(theirs), key=lambda k: ("rate" in k, natural(k))):
-        a, b = mine[key], theirs[key]
-        ra, rb = a.counters.get("open_rate"), b.counters.get("open_rate")
-        va, vb = a.counters[OPEN], b.counters[OPEN]
-        if not (is_valid(a) and is_valid(b)):
-            who = " and ".join(rt for rt, p in ((ours, a), (ref, b)) if not is_valid(p))
-            verdict = f"not compared: the generator was {INVALID} for {who}"
-        elif not ra or not rb or abs(ra - rb) > RATE_MATCH * max(ra, rb):
-            verdict = f"not compared: different offered rates ({fmt(ra)} and {fmt(rb)} req/s)"
-        elif vb <= 0:
-            verdict = "not compared: no server CPU recorded for the reference"
-        else:
-            ratio = va / vb
-            if a.overlaps(b, OPEN):
-                verdict = f"indistinguishable (×{ratio:.2f}; the ranges overlap)"
-                verdicts.append(("level", key))
-            elif ratio <= ASIO_TARGET:
-                verdict = f"meets the target (×{ratio:.2f} ≤ {ASIO_TARGET:g})"
-                verdicts.append(("meets", key))
-            else:
-                verdict = f"misses the target (×{ratio:.2f} > {ASIO_TARGET:g}: {ratio - 1:.0%} more CPU per request)"
-                verdicts.append(("misses", key))
-        rows.append([key, human(ra, "req/s") if ra else NOT_REPORTED, human(va, "ns"), human(vb, "ns"),
-                     f"{va / vb:.2f}" if vb > 0 else "– (no CPU recorded)", verdict])
-    return ours, ref, rows, verdicts
-
-
-def asio_verdict(verdicts):
-    """'met', 'not met' or None (nothing compared) over the given (verdict, params) pairs."""
-    if not verdicts:
-        return None
-    return "not met" if any(v == "misses" for v, _ in verdicts) else "met"
-
-
-def asio_sentences(ours, ref, verdicts):
-    """The target judged on the echo entries' fixed rate (one sentence), then on the rate sweep."""
-    out = []
-    for what, vs in (("at the echo entries' fixed offered rate", [t for t in verdicts if "rate:" not in t[1]]),
-                     ("in the rate sweep", [t for t in verdicts if "rate:" in t[1]])):
-        if not vs:
-            continue
-        miss = [k for v, k in vs if v == "misses"]
-        level = [k for v, k in vs if v == "level"]
-        if not miss:
-            out.append(f"Target **met** {what}: {ours}'s open-loop server CPU per request is at most {ref}'s "
-                       f"at all {len(vs)} points compared" + (f" (inside the run-to-run spread at "
-                                                             f"{', '.join(level)})" if level else "") + ".")
-        else:
-            out.append(f"Target **not met** {what} at {len(miss)} of {len(vs)} points ("
-                       + (", ".join(miss) if len(miss) <= 6 else ", ".join(miss[:6]) + ", …")
-                       + f"): {ours} spends more server CPU per request than {ref} there.")
-    if not out:
-        out.append(f"No point where {ours} and {ref} were both measured validly at the same offered rate: "
-                   "the target is not judged.")
-    return out
-
-
 def echo_open_section(doc, r, level=2):
     pts = open_points(r)
     if not pts:
@@ -302,19 +225,6 @@ def echo_open_section(doc, r, level=2):
                          "entries (gen_pinned)" + ("" if n else ": this machine has too few CPUs to keep "
                                                    "them apart, so the two share the CPUs") + "."]
     doc.table(header, rows, notes)
-    comp = asio_rows(r)
-    if comp:
-        ours, ref, rows, verdicts = comp
-        label = references(r).get(ref, {}).get("label")
-        doc.h(level + 1, f"Yardstick: {ours} against {ref}")
-        doc.p(f"{ref} ({label or 'a reference server'}) is a reference, not a runtime: measured by the same "
-              f"generator and counters, never a winner. {ours} is the runtime whose traits say a stackless "
-              f"loop on one thread. Target: its open-loop server CPU per request at most {ASIO_TARGET:g}× "
-              f"{ref}'s, at the same offered rate, from one run.")
-        for sentence in asio_sentences(ours, ref, verdicts):
-            doc.p(sentence)
-        doc.table(["params", "offered", f"{ours} server CPU / req", f"{ref} server CPU / req",
-                   f"{ours} / {ref}", "verdict"], rows)
     return True
 
 

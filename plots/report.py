@@ -24,6 +24,7 @@ import headline
 import io_workloads
 import reactor_backends
 import tables
+import yardstick
 from cobench_results import OutputError, ResultsError, fmt
 from doc import Doc, markdown_link, markdown_table
 from presentation import registry
@@ -58,6 +59,7 @@ MACHINE_KEYS = ("cpu_model", "cpu_count", "virtualized", "kernel", "compiler", "
 # Named constants printed beside the claims' thresholds: (module name, module, whether the file
 # has what they judge).
 THRESHOLD_MODULES = (("io_workloads", io_workloads, io_workloads.has_io),
+                     ("yardstick", yardstick, yardstick.has_yardstick),
                      ("reactor_backends", reactor_backends, reactor_backends.has_backends))
 
 

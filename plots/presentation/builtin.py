@@ -1,7 +1,7 @@
 """The presentation entries of the workloads this repository ships, in report order (ENTRIES), and
 the notes and tables of their own that the entries point at. Subject modules hold the larger
 pieces: capacity.py (walls, stack sizes, the worker sweep), io_workloads.py (echo's open loop, the
-decision map, the pitfall), reactor_backends.py, pipeline.py.
+decision map, the pitfall), yardstick.py (our loop against Asio), reactor_backends.py, pipeline.py.
 """
 
 import dataclasses
@@ -13,6 +13,7 @@ import io_workloads
 import pipeline
 import reactor_backends
 import tables
+import yardstick
 from cobench_results import count, fmt, held
 from presentation.entry import HeadlineRow, Presentation
 from presentation.generic import heading
@@ -289,7 +290,7 @@ ENTRIES = (
                      HeadlineRow("echo p99 latency, most connections", "p99_us", NO_RATE),
                      HeadlineRow("echo server CPU per request, most connections", "server_cpu_ns_per_req",
                                  NO_RATE)),
-                 sections=(io_workloads.echo_open_section, io_workloads.load_section)),
+                 sections=(io_workloads.echo_open_section, yardstick.section, io_workloads.load_section)),
     Presentation("echo_accept", notes=_saturated_notes, tables=_accept_tables),
     Presentation("slow_io", section=io_workloads.slow_io_tables, sections=(io_workloads.slow_io_section,)),
     Presentation("blocking_pitfall", sections=(io_workloads.pitfall_section,)),

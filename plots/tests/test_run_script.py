@@ -60,7 +60,8 @@ class RunScriptTest(unittest.TestCase):
         self.tmp = Path(self._tmp.name)
         self.repo = self.tmp / "repo"
         (self.repo / "bench").mkdir(parents=True)
-        shutil.copy2(REPO / "bench" / "run.sh", self.repo / "bench" / "run.sh")
+        for script in ("run.sh", "where_time_goes.sh"):
+            shutil.copy2(REPO / "bench" / script, self.repo / "bench" / script)
         shutil.copytree(REPO / "plots", self.repo / "plots",
                         ignore=shutil.ignore_patterns("__pycache__", "tests", "reference", "out"))
         self.fake = self.tmp / "cobench"
