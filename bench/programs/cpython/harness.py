@@ -2,17 +2,21 @@
 a profile (entries, and the declared pairs with their reasons), and one
 entry's runs as rows shaped like the C++ suite's Google Benchmark entries.
 
-A run: the workload's state built, the runtime started (untimed), then
-rt.run() timed as wall-clock, then verify(). An entry repeats runs until
-MIN_TIME of them (one run in the test profile, or the workload's fixed
-iterations). No warm-up run: the quick profile's budget is spent on runs.
+A repetition starts the runtime (untimed: a pool's workers, an asyncio
+Runner), then repeats runs until MIN_TIME of them, or MAX_WALL of its own
+wall time, has passed (one run in the test profile, or the workload's fixed
+iterations). A run: the workload's state built, rt.run() timed as
+wall-clock, then verify(). No warm-up run: the quick profile's budget is
+spent on runs.
 """
 
+import json
 import os
 import platform
 import re
 import resource
 import signal
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -20,7 +24,10 @@ from collections import defaultdict
 import runtimes
 import workloads
 
-MIN_TIME = {"test": 0.0, "quick": 0.1, "full": 0.5}
+MIN_TIME = {"test": 0.0, "quick": 0.05, "full": 0.5}
+# Runs of a few microseconds repeat thousands of times to fill MIN_TIME;
+# their states (a pool of queues, shared memory) cost more than the runs.
+MAX_WALL = {"test": 0.0, "quick": 0.25, "full": 2.5}
 ENTRY_TIMEOUT_S = 300  # a run that deadlocks ends as an error, not a hung suite
 
 
@@ -88,13 +95,9 @@ def run_once(w, rt, p, m):
     s = w.State(p, rt) if hasattr(w, "State") else None
     body_of = w.atask if rt.is_async else w.task
     hook = w.parked(s) if hasattr(w, "parked") else None
-    rt.start()
-    try:
-        t0 = time.perf_counter()
-        res = rt.run(w.tasks(p), lambda i: body_of(rt, s, i, p), hook)
-        secs = time.perf_counter() - t0
-    finally:
-        rt.stop()
+    t0 = time.perf_counter()
+    res = rt.run(w.tasks(p), lambda i: body_of(rt, s, i, p), hook)
+    secs = time.perf_counter() - t0
     error = w.verify(s, p, res)
     if not error:
         m.seconds += secs
@@ -121,18 +124,26 @@ def _alarm(signum, frame):
 def measure(w, rt, p, profile, min_time):
     """(Measurement, usage delta, "" or the error) of one repetition."""
     m = Measurement()
-    u0 = usage()
+    u0, wall0 = usage(), time.perf_counter()
     fixed = w.iterations(p) if hasattr(w, "iterations") else (1 if profile == "test" else None)
-    while True:
-        error = run_once(w, rt, p, m)
-        if error:
-            return m, None, error
-        if (fixed and m.iterations >= fixed) or (not fixed and m.seconds >= min_time):
-            return m, [b - a for a, b in zip(u0, usage())], ""
+    rt.start()
+    try:
+        while True:
+            error = run_once(w, rt, p, m)
+            if error:
+                return m, None, error
+            enough = m.seconds >= min_time or time.perf_counter() - wall0 >= MAX_WALL[profile]
+            if (fixed and m.iterations >= fixed) or (not fixed and enough):
+                return m, [b - a for a, b in zip(u0, usage())], ""
+    finally:
+        rt.stop()
 
 
 def rows(w, rt, p, profile, repetitions):
     """The entry's rows, one a repetition, or one error row where a run failed."""
+    if getattr(w, "FRESH_PROCESS", False) and not os.environ.get(FRESH_ENV):
+        yield from fresh_rows(w, rt, p, profile, repetitions)
+        return
     name = entry_name(w, rt, p)
     label = f"{rt.label}; CPython {platform.python_version()} (yardstick)"
     old_cpus = os.sched_getaffinity(0)
@@ -150,13 +161,11 @@ def rows(w, rt, p, profile, repetitions):
             except Exception as e:  # a run that raised is an error entry, never a number
                 error = f"{type(e).__name__}: {e}"
             if error:
-                yield {"name": name, "run_name": name, "run_type": "iteration", "reference": True,
-                       "error_occurred": True, "error_message": f"CPython yardstick: {error}"}
+                yield error_row(name, error)
                 return
             ops = m.iterations * w.ops(p)
-            per_it = m.per_iteration()
             row = {"name": name, "run_name": name, "run_type": "iteration", "repetition_index": rep,
-                   "repetitions": repetitions, "iterations": m.iterations, "real_time": per_it * 1e3,
+                   "repetitions": repetitions, "iterations": m.iterations, "real_time": m.per_iteration() * 1e3,
                    "cpu_time": (u[0] + u[1]) / m.iterations * 1e3, "time_unit": "ms", "reference": True,
                    "label": label, "ops": ops}
             row.update(w.report(p, m))
@@ -169,6 +178,37 @@ def rows(w, rt, p, profile, repetitions):
         signal.alarm(0)
         if pinned:
             os.sched_setaffinity(0, old_cpus)
+
+
+def error_row(name, error):
+    return {"name": name, "run_name": name, "run_type": "iteration", "reference": True, "error_occurred": True,
+            "error_message": f"CPython yardstick: {error}"}
+
+
+# A workload with FRESH_PROCESS (idle_memory) runs each repetition in a new
+# interpreter: memory that earlier runs freed stays in CPython's allocator and
+# would be handed to the parked tasks, hiding them from the delta.
+FRESH_ENV = "COBENCH_PY_FRESH"
+
+
+def fresh_rows(w, rt, p, profile, repetitions):
+    name = entry_name(w, rt, p)
+    for rep in range(repetitions):
+        r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cobench_py.py"),
+                            "run", "--profile", profile, "--runtimes", rt.name, "--filter", f"^{re.escape(name)}$",
+                            "--in-process"], env={**os.environ, FRESH_ENV: "1"}, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=ENTRY_TIMEOUT_S)
+        lines = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+        if len(lines) != 1:
+            yield error_row(name, f"its process gave {len(lines)} rows, exit status {r.returncode}: "
+                                  f"{r.stderr.strip()[-300:]}")
+            return
+        row = lines[0]
+        if row.get("error_occurred"):
+            yield row
+            return
+        row.update(repetition_index=rep, repetitions=repetitions)
+        yield row
 
 
 def run_runtime(rt, profile, selects, repetitions, out=sys.stdout):
@@ -184,9 +224,7 @@ def run_runtime(rt, profile, selects, repetitions, out=sys.stdout):
                 ok = ok and not row.get("error_occurred")
                 status = row.get("error_message", "ok")
         except EntryTimeout as e:
-            out.write(json_line({"name": entry_name(w, r, p), "run_name": entry_name(w, r, p),
-                                 "run_type": "iteration", "reference": True, "error_occurred": True,
-                                 "error_message": f"CPython yardstick: {e}"}))
+            out.write(json_line(error_row(entry_name(w, r, p), e)))
             out.flush()
             print(f"cobench_py: {entry_name(w, r, p)}: {e}; its tasks may still hold the process: stopping",
                   file=sys.stderr)
@@ -197,7 +235,6 @@ def run_runtime(rt, profile, selects, repetitions, out=sys.stdout):
 
 
 def json_line(obj):
-    import json
     return json.dumps(obj, separators=(",", ":")) + "\n"
 
 

@@ -2,7 +2,7 @@
 asyncio docs write them (asyncio.TaskGroup, asyncio.Queue, asyncio.Event,
 await asyncio.sleep(0) to yield), on asyncio's default loop or on uvloop's.
 
-Each run is one asyncio.Runner (made before the clock, closed after). The
+A repetition's runs share one asyncio.Runner (made before them, closed after). The
 echo server is the docs' streams server: asyncio.start_server on the given
 socket, reader.readexactly, writer.write and drain.
 """

@@ -62,7 +62,7 @@ class Runtime:
                 "cost": self.cost, "shared_memory": self.shared_memory, "yardstick": True, "concurrent": True,
                 "sized_stacks": False, "sized_workers": False, "counts_syscalls": False}
 
-    # Untimed, around each run (after the harness pinned this thread's CPUs).
+    # Untimed, around a repetition's runs (after the harness pinned this thread's CPUs).
     def start(self):
         pass
 

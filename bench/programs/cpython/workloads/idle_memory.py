@@ -52,6 +52,9 @@ def iterations(p):
     return 1
 
 
+FRESH_PROCESS = True  # a repetition in a new interpreter (harness.py says why)
+
+
 class State:
     def __init__(self, p, rt):
         gc.collect()  # what earlier runs left is not this run's

@@ -22,7 +22,7 @@ class Params(NamedTuple):
 
 def sizes(profile, rt):
     one_thread = by_profile(profile, ([2, 16], 2e3), ([2, 100, 10000], 2e4), ([2, 10, 100, 1000, 10000, 100000], 2e5))
-    threads = by_profile(profile, ([2, 16], 5e2), ([2, 100], 1e4), ([2, 10, 100, 1000], 1e5))
+    threads = by_profile(profile, ([2, 16], 5e2), ([2, 100], 5e3), ([2, 10, 100, 1000], 1e5))
     ns, total = one_thread if not rt.os_threads else threads
     return [Params(n, max(1, int(total / n))) for n in ns]
 
