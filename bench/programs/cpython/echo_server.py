@@ -24,7 +24,9 @@ LISTEN_FD, CONTROL_FD, REPORT_FD = 3, 4, 5
 
 
 def listener():
-    return socket.socket(fileno=LISTEN_FD)
+    s = socket.socket(fileno=LISTEN_FD)
+    s.setblocking(True)  # the blocking servers accept in a thread; gevent and asyncio set their own mode
+    return s
 
 
 def report(requests, conns, cpu_ns=None):

@@ -7,7 +7,10 @@ Runner), then repeats runs until MIN_TIME of them, or MAX_WALL of its own
 wall time, has passed (one run in the test profile, or the workload's fixed
 iterations). A run: the workload's state built, rt.run() timed as
 wall-clock, then verify(). No warm-up run: the quick profile's budget is
-spent on runs.
+spent on runs. A row's real_time is the timed wall-clock per run; its
+cpu_time and cpu_*_per_op counters are this process's and its children's
+CPU over the whole repetition, the runtime's start, states and verify
+included (as bench/families.cpp counts them).
 """
 
 import json
@@ -21,7 +24,6 @@ import sys
 import time
 from collections import defaultdict
 
-import runtimes
 import workloads
 
 MIN_TIME = {"test": 0.0, "quick": 0.05, "full": 0.5}
@@ -74,12 +76,20 @@ def plan(profile, rts, selects=lambda name: True):
             for p in w.sizes(canonical(profile), rt):
                 if not selects(entry_name(w, rt, p)):
                     continue
-                why = info if not ok else w.unsupported(rt, p)
+                why = info if not ok else unsupported(w, rt, p)
                 if why:
                     declared.append({"workload": w.NAME, "runtime": rt.name, "params": p.label(), "reason": why})
                 else:
                     entries.append((w, rt, p))
     return entries, declared
+
+
+def unsupported(w, rt, p):
+    return w.unsupported(rt, p) if hasattr(w, "unsupported") else ""
+
+
+def tasks(w, p):
+    return w.tasks(p) if hasattr(w, "tasks") else p.tasks
 
 
 class Measurement:
@@ -96,7 +106,7 @@ def run_once(w, rt, p, m):
     body_of = w.atask if rt.is_async else w.task
     hook = w.parked(s) if hasattr(w, "parked") else None
     t0 = time.perf_counter()
-    res = rt.run(w.tasks(p), lambda i: body_of(rt, s, i, p), hook)
+    res = rt.run(tasks(w, p), lambda i: body_of(rt, s, i, p), hook)
     secs = time.perf_counter() - t0
     error = w.verify(s, p, res)
     if not error:

@@ -12,6 +12,7 @@ import os
 
 from echo_server import control, listener, report, serve_blocking
 from runtimes.base import Runtime, import_optional
+from runtimes.threading_rt import PARK_TIMEOUT_S
 
 gevent, _ = import_optional("gevent")
 if gevent:
@@ -41,7 +42,7 @@ class Greenlets(Runtime):
         self._parked += 1
         if self._parked == self._n:
             self._all.set()
-        self._release.wait()
+        self._release.wait(PARK_TIMEOUT_S)
 
     def run(self, n, body, parked=None):
         if parked:
@@ -49,7 +50,7 @@ class Greenlets(Runtime):
             self._all, self._release = gevent.event.Event(), gevent.event.Event()
         greenlets = [gevent.spawn(body, i) for i in range(n)]
         if parked:
-            self._all.wait()
+            self._all.wait(PARK_TIMEOUT_S)
             parked(None)
             self._release.set()
         gevent.joinall(greenlets, raise_error=True)

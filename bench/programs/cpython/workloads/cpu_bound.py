@@ -47,14 +47,6 @@ def sizes(profile, rt):
     return [Params(n, units, rt.name) for n in by_profile(profile, [1, 2], [1, 2, 4], [1, 2, 4, 8, 16, 64])]
 
 
-def unsupported(rt, p):
-    return ""
-
-
-def tasks(p):
-    return p.tasks
-
-
 def ops(p):
     return p.units
 

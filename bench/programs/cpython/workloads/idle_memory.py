@@ -40,10 +40,6 @@ def unsupported(rt, p):
     return needs_all_alive(rt, p.tasks, "parking")
 
 
-def tasks(p):
-    return p.tasks
-
-
 def ops(p):
     return p.tasks
 

@@ -1,6 +1,7 @@
 """lost_updates: N tasks each add 1 to a shared counter R times without a
-lock: `c.value += 1`, a load and a store in the interpreter (for processes
-the counter is a multiprocessing.RawValue in shared memory). Every
+lock: `v = c.value` then `c.value = v + 1`, a load and a store, as the C++
+body does and as `c.value += 1` compiles (for processes the counter is a
+multiprocessing.RawValue in shared memory). Every
 `yield_every` increments a task yields (the runtime's own yield). In the
 plain variant (tasks:N) the yield comes between two increments; in the
 await:between variant it comes between the K-th increment's load and its
@@ -9,7 +10,7 @@ workloads/lost_updates.hpp.
 
 Where can CPython switch inside `x += 1`? Threads switch only where the
 interpreter checks for a GIL drop request, which 3.11 does at calls and
-backward jumps, not between the load and the store of `c.value += 1`; so
+backward jumps, not between a load and a store like these; so
 under threads, the pool, greenlets and asyncio the plain variant loses
 nothing, and only processes (a GIL each, truly parallel) lose updates.
 await:between loses them everywhere. Losing updates is the measured result,
@@ -45,14 +46,6 @@ def sizes(profile, rt):
     return [Params(n, r, 100, False) for n in ns] + [Params(n, r, 100, True) for n in ns]
 
 
-def unsupported(rt, p):
-    return ""
-
-
-def tasks(p):
-    return p.tasks
-
-
 def ops(p):
     return p.total()
 
@@ -65,14 +58,12 @@ class State:
 def task(ctx, s, i, p):
     c = s.counter
     for k in range(1, p.increments + 1):
-        if k % p.yield_every:
-            c.value += 1
-        elif p.await_between:
-            v = c.value
+        yields = k % p.yield_every == 0
+        v = c.value
+        if yields and p.await_between:
             ctx.yield_()
-            c.value = v + 1
-        else:
-            c.value += 1
+        c.value = v + 1
+        if yields and not p.await_between:
             ctx.yield_()
     return p.increments
 
@@ -80,14 +71,12 @@ def task(ctx, s, i, p):
 async def atask(ctx, s, i, p):
     c = s.counter
     for k in range(1, p.increments + 1):
-        if k % p.yield_every:
-            c.value += 1
-        elif p.await_between:
-            v = c.value
+        yields = k % p.yield_every == 0
+        v = c.value
+        if yields and p.await_between:
             await asyncio.sleep(0)
-            c.value = v + 1
-        else:
-            c.value += 1
+        c.value = v + 1
+        if yields and not p.await_between:
             await asyncio.sleep(0)
     return p.increments
 

@@ -23,14 +23,6 @@ def sizes(profile, rt):
     return [Params(n) for n in ns]
 
 
-def unsupported(rt, p):
-    return ""
-
-
-def tasks(p):
-    return p.tasks
-
-
 def ops(p):
     return p.tasks
 

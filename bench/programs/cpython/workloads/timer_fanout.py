@@ -36,14 +36,6 @@ def sizes(profile, rt):
     return [Params(n, w) for n in ns]
 
 
-def unsupported(rt, p):
-    return ""
-
-
-def tasks(p):
-    return p.tasks
-
-
 def ops(p):
     return p.tasks
 

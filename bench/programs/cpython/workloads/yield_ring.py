@@ -34,10 +34,6 @@ def unsupported(rt, p):
     return ""
 
 
-def tasks(p):
-    return p.tasks
-
-
 def ops(p):
     return p.tasks * p.yields
 
