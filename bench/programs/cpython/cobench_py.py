@@ -132,12 +132,22 @@ def do_run(a):
         entries, _ = harness.plan(a.profile, [rt], a.selects)
         if not entries:
             continue
-        sys.stdout.flush()
-        r = subprocess.run([sys.executable, os.path.abspath(__file__), "run", "--profile", a.profile, "--filter",
-                            a.filter, "--runtimes", rt.name, "--repetitions", str(a.repetitions), "--in-process"])
-        if r.returncode != 0:
-            print(f"cobench_py: {rt.name}: exit status {r.returncode}", file=sys.stderr)
+        seen = set()
+        with subprocess.Popen([sys.executable, os.path.abspath(__file__), "run", "--profile", a.profile, "--filter",
+                               a.filter, "--runtimes", rt.name, "--repetitions", str(a.repetitions), "--in-process"],
+                              stdout=subprocess.PIPE, text=True) as child:
+            for line in child.stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                seen.add(json.loads(line)["name"])
+        if child.returncode != 0:
+            print(f"cobench_py: {rt.name}: exit status {child.returncode}", file=sys.stderr)
             status = 1
+            for w, _, p in entries:  # what a crash left unrun is an error, not a gap
+                name = harness.entry_name(w, rt, p)
+                if name not in seen:
+                    sys.stdout.write(harness.json_line(harness.error_row(
+                        name, f"the runtime's process exited with status {child.returncode} before this entry ran")))
     return status
 
 
