@@ -12,7 +12,7 @@ import os
 import selectors
 import time
 
-from echo_server import children_cpu_ns, control, listener, report, serve_blocking
+from echo_server import CONTROL_FD, REPORT_FD, children_cpu_ns, control, listener, report, serve_blocking
 from runtimes.base import Runtime
 
 fork = multiprocessing.get_context("fork")
@@ -98,7 +98,9 @@ class Processes(Runtime):
 
 
 def _serve_one(lsock, conn, size, upstream_s, served):
-    lsock.close()
+    lsock.close()  # the parent accepts and answers the control pipe, not the children
+    os.close(CONTROL_FD)
+    os.close(REPORT_FD)
 
     def count():
         served.value += 1
