@@ -30,6 +30,18 @@ Usage (run with /usr/bin/python3; progress on stderr):
 Profiles: test (tiny, for the tests), quick (fits its budget), full; ci is
 quick, limits has no entries. --filter is re.search on WORKLOAD/RUNTIME/PARAMS.
 
+Echo servers (`serve`), each a runtime's idiomatic one: py_threading, a
+thread a connection (socketserver.ThreadingTCPServer's model);
+py_threadpool, each connection submitted to a ThreadPoolExecutor sized past
+the connections (a blocking handler holds its worker for the connection's
+life); py_multiprocessing, a process forked a connection
+(ForkingTCPServer's model: the rig opens every connection before it sends,
+so a fixed pool of one-connection workers would leave some unserved), the
+children's CPU in the report; py_gevent, gevent.server.StreamServer;
+py_asyncio and py_uvloop, asyncio.start_server with streams (readexactly,
+write, drain), as the asyncio docs' echo server. UPSTREAM_US waits in the
+runtime's own sleep.
+
 Exit status: 0 ok (every entry succeeded); 1 a failure (an entry errored,
 or a runtime's process failed, or `serve` could not serve); 2 bad usage.
 

@@ -1,9 +1,10 @@
 """cpu_bound: a fixed total of kernel units split into N tasks; throughput and
 speed-up against one task of the same runtime measured earlier in the same
 run. The kernel is workloads/kernels/mix.hpp's, in Python integers masked to
-64 bits: 256 rounds of splitmix64 a unit. Python runs it about a thousand
-times slower than C++, so a profile's `units` are fewer than the C++ rows'
-(the same name, a Python-sized amount). Only processes can speed up: every
+64 bits: 256 rounds of splitmix64 a unit. Interpreted, each round is a
+dozen big-integer operations where C++ spends a few instructions, so a
+profile's `units` are far fewer than the C++ rows' (the same param, a
+Python-sized amount: speed-up and items_per_second compare, run time not). Only processes can speed up: every
 other runtime holds the GIL while it computes."""
 
 from typing import NamedTuple

@@ -3,9 +3,10 @@ capacity 64 (the runtime's own); M messages in total, as
 workloads/producer_consumer.hpp: producer j sends k + 1 for every k < M with
 k % P == j (0 is the end-of-stream sentinel); the producer that finishes
 last sends Q sentinels; consumers add what they got to shared totals, which
-verify() checks. Shared totals are updated under the runtime's lock where
-tasks can interleave inside an update (threads, processes); an asyncio task
-cannot be switched away between two awaits, so it needs none."""
+verify() checks. The blocking bodies update the shared counters under the
+runtime's lock (threads and processes can interleave inside an update;
+gevent's is never contended); an asyncio task cannot be switched away
+between two awaits, so it takes none."""
 
 from typing import NamedTuple
 
