@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config git libbenchmark-dev libgtest-dev libboost-fiber-dev libboost-context-dev
       libtbb-dev liburing-dev nlohmann-json3-dev libre2-dev python3 python3-matplotlib python3-numpy python3-scipy valgrind
-      linux-perf iproute2)  # iproute2: `ip netns` for the veth test (bench/tests/test_netns.py)
+      python3-gevent python3-uvloop linux-perf iproute2)  # gevent, uvloop: the CPython yardsticks (bench/reference_python.hpp); iproute2: `ip netns` for the veth test (bench/tests/test_netns.py)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
