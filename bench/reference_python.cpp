@@ -1,6 +1,7 @@
 #include "reference_python.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,14 +36,16 @@ const reference_runtime py_runtimes[] = {
 };
 
 // What a Python echo server is to the echo workload's sizes and
-// unsupported(): concurrent, and heavy, for every one of them (an
-// interpreter's request costs tens of microseconds whatever the model).
+// unsupported(): concurrent, and heavy for every model (the interpreter's
+// cost a request outweighs what the model adds).
 constexpr runtime_traits py_echo_traits{"python", "CPython echo server", task_kind::coroutine, false, true,
                                         stack_model::stackless, cost_class::heavy};
 
-// Connections of the Python echo rows: fewer than the C++ rows (a Python
-// server takes about ten times the CPU a request), no rate sweep; the
-// requests and the open-loop rate are the C++ rows' own.
+// Connections of the Python echo rows: fewer than the C++ rows and no rate
+// sweep, which keeps the quick profile within its budget (an interpreter
+// spends far more CPU a request than a C++ server); the requests and the
+// open-loop rate are the C++ rows' own, so server CPU per request compares
+// at an equal offered rate.
 std::vector<std::size_t> py_echo_conns(profile p) {
     return wl::by_profile<std::vector<std::size_t>>(p, {2}, {10, 100}, {10, 100, 1000});
 }
@@ -125,6 +129,17 @@ struct python_listing {
     std::vector<program_entry> echo;
 };
 
+// A string field of the program's JSON, or `fallback` where it is absent,
+// null or not a string (a listing is read, never trusted to be complete).
+std::string field(const json& j, const char* key, const std::string& fallback = {}) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+bool flag(const json& j, const char* key, bool fallback) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
 // "CPython 3.11.2 asyncio (default event loop)" from the runtime's own
 // label, which may name the implementation already.
 std::string versioned(const std::string& interpreter, std::string label) {
@@ -135,20 +150,20 @@ std::string versioned(const std::string& interpreter, std::string label) {
 
 json reference_of(const json& interp, const json& rt, const std::string& interpreter, const std::string& program) {
     json r{{"kind", "yardstick"},
-           {"label", versioned(interpreter, rt.value("label", rt.value("name", "")))},
-           {"runtime_label", rt.value("label", "")},
+           {"label", versioned(interpreter, field(rt, "label", field(rt, "name")))},
+           {"runtime_label", field(rt, "label")},
            {"interpreter", interpreter},
-           {"interpreter_version", interp.value("version", "")},
-           {"interpreter_build", interp.value("build", "")},
-           {"interpreter_executable", interp.value("executable", "")},
-           {"interpreter_lock", interp.value("gil", true)},
-           {"available", rt.value("available", false)},
+           {"interpreter_version", field(interp, "version", "")},
+           {"interpreter_build", field(interp, "build", "")},
+           {"interpreter_executable", field(interp, "executable", "")},
+           {"interpreter_lock", flag(interp, "gil", true)},
+           {"available", flag(rt, "available", false)},
            {"module_version", rt.contains("module_version") ? rt["module_version"] : json()},
            {"program", program}};
     if (rt.contains("traits") && rt["traits"].is_object())
         for (auto& [k, v] : rt["traits"].items()) r[k == "kind" ? "model_kind" : k] = v;
     r["kind"] = "yardstick";
-    if (!r["available"].get<bool>()) r["reason"] = rt.value("reason", "");
+    if (!r["available"].get<bool>()) r["reason"] = field(rt, "reason");
     return r;
 }
 
@@ -184,12 +199,12 @@ python_listing read_listing(profile p) {
             if (r.status != "ok") throw std::runtime_error(r.status + ": " + r.message);
             const json doc = json::parse(out.text());
             const json& interp = doc.at("interpreter");
-            L.interpreter = interp.value("implementation", "CPython") + " " + interp.value("version", "");
+            L.interpreter = field(interp, "implementation", "CPython") + " " + field(interp, "version", "");
             for (const json& rt : doc.at("runtimes")) {
                 py_runtime x;
-                x.label = rt.value("label", rt.value("name", ""));
-                x.available = rt.value("available", false);
-                x.reason = rt.value("reason", "");
+                x.label = field(rt, "label", field(rt, "name"));
+                x.available = flag(rt, "available", false);
+                x.reason = field(rt, "reason");
                 if (!x.available && x.reason.empty()) x.reason = "the CPython program says it is unavailable";
                 x.info = reference_of(interp, rt, L.interpreter, "bench/programs/cpython/cobench_py.py");
                 L.runtimes[rt.at("name").get<std::string>()] = std::move(x);
@@ -208,7 +223,7 @@ python_listing read_listing(profile p) {
             }
             for (const json& d : doc.value("declared", json::array())) {
                 reference_entry x{"", d.at("workload").get<std::string>(), d.at("runtime").get<std::string>(),
-                                  d.at("params").get<std::string>(), "", d.value("reason", "")};
+                                  d.at("params").get<std::string>(), "", field(d, "reason")};
                 x.name = x.workload + "/" + x.runtime + "/" + x.params;
                 x.what = what(x.runtime);
                 if (x.reason.empty()) x.reason = "declared by the CPython program";
