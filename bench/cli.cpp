@@ -58,7 +58,11 @@ options:
                         %RUNTIMES%
                         and asio: the Boost.Asio yardstick, an external echo
                         server measured in echo and slow_io only (entries
-                        marked "reference"); without --runtimes it is in
+                        marked "reference"); and the CPython yardsticks
+                        py_multiprocessing, py_threading, py_threadpool,
+                        py_gevent, py_asyncio, py_uvloop ("python": all six),
+                        the workloads written in Python under python3; without
+                        --runtimes they are all in
   --filter REGEX        only benchmarks whose name (workload/runtime/params)
                         contains a match (RE2 syntax, linear time), e.g.
                         '^ping_pong/' or 'tasks:1$'; matching nothing is an error
@@ -231,7 +235,10 @@ options parse_args(int argc, char** argv) {
             o.out = value();
             if (o.out.empty()) throw bad_input("--out needs a file name");
         } else if (a == "--runtimes") {
-            std::vector<std::string> asked = split_list("--runtimes", value());
+            std::vector<std::string> asked;
+            for (auto& r : split_list("--runtimes", value()))  // a group ("python") stands for its members
+                if (auto g = reference_group(r); g.empty()) asked.push_back(r);
+                else asked.insert(asked.end(), g.begin(), g.end());
             std::set<std::string> seen;
             const auto refs = reference_runtimes();
             for (auto& r : asked) {
@@ -379,8 +386,9 @@ std::vector<std::string> runnable_names(const options& o, bool instructions) {
             std::find(o.runtimes.begin(), o.runtimes.end(), p.runtime) != o.runtimes.end())
             names.push_back(p.name);
     if (!instructions)
-        for (auto& r : reference_entries(o.prof))
-            if (std::find(o.runtimes.begin(), o.runtimes.end(), r.runtime) != o.runtimes.end()) names.push_back(r.name);
+        for (auto& r : reference_entries(o.prof, o.runtimes))
+            if (r.reason.empty() && std::find(o.runtimes.begin(), o.runtimes.end(), r.runtime) != o.runtimes.end())
+                names.push_back(r.name);
     return names;
 }
 

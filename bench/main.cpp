@@ -16,14 +16,17 @@
 //                  beside them, one results file; --family in the child
 //   merge.*        a family's output merged into the results document
 //   supervise.*    running children: signals, deadlines, output relay
-//   reference.*    references, one kind of catalogue entry: the kernel's
-//                  scheduler benchmark and the Asio echo server
+//   reference*     references, one kind of catalogue entry: the kernel's
+//                  scheduler benchmark, the Asio echo server and the CPython
+//                  yardsticks (reference_python.*), the echo rig's program
+//                  entries they share (reference_program.*)
 //   instructions.* --instructions: instruction counts under callgrind
 //   output.*       the --out target, atomic writing, the results document
 //   machine.*      what the results' context records about the machine
 //   programs/serve `cobench serve`: one runtime's echo server until a signal
 // The programs beside this binary (bench/programs/): the load generator
-// (cobench_echo_client) and the Asio echo server (cobench_asio_echo).
+// (cobench_echo_client), the Asio echo server (cobench_asio_echo) and the
+// CPython yardsticks' script (cpython/cobench_py.py, run by python3).
 #include <cstdio>
 #include <set>
 #include <string>
@@ -57,8 +60,11 @@ int run_list(const options& o) {
     for (auto& p : planned_pairs(o.prof))
         if (o.selected(p.name, p.runtime) && !declared.count(p.name) && printed.insert(p.name).second)
             std::printf("%s%s\n", p.name.c_str(), p.deterministic ? "  [instructions]" : "");
-    for (auto& r : reference_entries(o.prof))
-        if (o.selected(r.name, r.runtime)) std::printf("%s  [reference: %s]\n", r.name.c_str(), r.what.c_str());
+    for (auto& r : reference_entries(o.prof, o.runtimes)) {
+        if (!o.selected(r.name, r.runtime)) continue;
+        if (r.reason.empty()) std::printf("%s  [reference: %s]\n", r.name.c_str(), r.what.c_str());
+        else declared_lines.push_back("declared " + r.name + ": " + r.reason);
+    }
     for (auto& l : declared_lines) std::printf("%s\n", l.c_str());
     return exit_ok;
 }

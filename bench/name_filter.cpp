@@ -1,5 +1,6 @@
 #include "name_filter.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <re2/re2.h>
@@ -18,6 +19,18 @@ name_filter::name_filter(std::string pattern) : pattern_(std::move(pattern)) {
 bool name_filter::matches(std::string_view name) const {
     if (!re_) return true;
     return RE2::PartialMatch(re2::StringPiece(name.data(), name.size()), *re_);
+}
+
+std::string exact_names_pattern(const std::vector<std::string>& names) {
+    std::string p = "^(?:";
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i) p += '|';
+        for (char c : names[i]) {
+            if (std::strchr("^$\\.*+?()[]{}|", c)) p += '\\';
+            p += c;
+        }
+    }
+    return p + ")$";
 }
 
 }  // namespace cb

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace re2 {
 class RE2;
@@ -27,5 +28,10 @@ private:
     std::string pattern_;
     std::shared_ptr<const re2::RE2> re_;  // null when empty; shared: copies are cheap
 };
+
+// A pattern that matches exactly these names and no other: anchored
+// literal alternatives, read the same by RE2 and by Python's re (a child
+// program given the names a run selected).
+std::string exact_names_pattern(const std::vector<std::string>& names);
 
 }  // namespace cb

@@ -20,19 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string exact_names_pattern(const std::vector<std::string>& names) {
-    // Anchored literal alternatives, for RE2 (bench/name_filter.hpp).
-    std::string p = "^(?:";
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (i) p += '|';
-        for (char c : names[i]) {
-            if (std::strchr("^$\\.*+?()[]{}|", c)) p += '\\';
-            p += c;
-        }
-    }
-    return p + ")$";
-}
-
 // Google Benchmark's JSON, written to a checked_file instead of the stream
 // Google Benchmark opens for --benchmark_out (an ofstream whose write errors
 // nobody sees: a full disk would leave a truncated file and a child that
@@ -118,10 +105,11 @@ int run_benchmarks(const options& o) {
     for (auto& d : declared_pairs(o.prof))
         if (o.selected(d.workload + "/" + d.runtime + "/" + d.params, d.runtime))
             declared.push_back({{"workload", d.workload}, {"runtime", d.runtime}, {"params", d.params}, {"reason", d.reason}});
-    json references = json::object();
-    run_references(o, benchmarks, declared, references);
+    json references = json::object(), reference_counters = json::object();
+    run_references(o, benchmarks, declared, references, reference_counters);
     json doc{{"context", context_json(o, context)}, {"benchmarks", benchmarks}, {"families", families}, {"declared", declared}};
     if (!references.empty()) doc["context"]["references"] = references;
+    for (auto& [k, v] : reference_counters.items()) doc["context"]["counters"].emplace(k, v);  // the workloads' own win
     return finish(target, doc, std::to_string(declared.size()) + " declared pairs");
 }
 

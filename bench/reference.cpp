@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <stdexcept>
 
 #include <boost/version.hpp>
@@ -12,9 +11,10 @@
 #include <unistd.h>
 
 #include "bench/families.hpp"
+#include "bench/reference_program.hpp"
+#include "bench/reference_python.hpp"
 #include "bench/supervise.hpp"
 #include "workloads/echo.hpp"
-#include "workloads/io/program_run.hpp"
 #include "workloads/slow_io.hpp"
 
 namespace cb {
@@ -25,8 +25,11 @@ using json = nlohmann::json;
 // One kind of reference: its entries, and how a selection of them runs.
 struct reference_kind {
     std::vector<reference_entry> (*entries)(profile);
+    // Whether a selection of runtimes may name one of its entries; null:
+    // always (its entries cost nothing to list).
+    bool (*asked)(const std::vector<std::string>& runtimes);
     void (*run)(const options&, const std::vector<reference_entry>& selected, json& benchmarks, json& declared,
-                json& references);
+                json& references, json& counters);
 };
 
 // ---- the kernel's scheduler benchmark ---------------------------------------
@@ -54,7 +57,8 @@ bool runs_threads(const std::string& runtime) {
 // Measured the way pipe_pong measures a runtime: two tasks pinned to CPU 0
 // bounce a byte through two pipes; perf prints the round trip in usecs/op,
 // one-way is half.
-void run_kernel(const options& o, const std::vector<reference_entry>& todo, json& benchmarks, json& declared, json&) {
+void run_kernel(const options& o, const std::vector<reference_entry>& todo, json& benchmarks, json& declared, json&,
+                json&) {
     child_options co;
     co.search_path = true;
     co.capture = true;
@@ -125,36 +129,13 @@ std::string find_asio(std::string* why) {
     return p;
 }
 
-// An entry the Asio server serves: one workload's params, bound.
-struct program_entry {
-    reference_entry ref;
-    std::string unsupported;
-    int max_repetitions = 100;
-    double ops = 0;  // round trips served
-    std::function<run_result(const wl::server_program&, measurement&)> run;
-    std::function<counters(const measurement&)> report;
-};
-
-template <class W>
-void add_program_entries(profile prof, std::vector<program_entry>& out) {
-    for (const auto& p : W::sizes(prof, asio_traits)) {
-        program_entry e;
-        e.ref = {std::string(W::name) + "/" + asio_runtime + "/" + p.label(), std::string(W::name), asio_runtime,
-                 p.label(), "Boost.Asio yardstick"};
-        e.unsupported = W::unsupported(asio_traits, p);
-        e.max_repetitions = W::max_repetitions(p);
-        e.ops = static_cast<double>(W::served(p));
-        e.run = [p](const wl::server_program& prog, measurement& m) { return wl::run_on_program<W>(prog, p, m); };
-        e.report = [p](const measurement& m) { return W::report(p, m); };
-        out.push_back(std::move(e));
-    }
-}
-
 std::vector<program_entry> asio_program_entries(profile prof) {
     std::vector<program_entry> out;
     if (!measures_workloads(prof)) return out;
-    add_program_entries<wl::echo>(prof, out);
-    add_program_entries<wl::slow_io>(prof, out);
+    for (const auto& p : wl::echo::sizes(prof, asio_traits))
+        out.push_back(program_entry_of<wl::echo>(p, asio_traits, asio_runtime, "Boost.Asio yardstick"));
+    for (const auto& p : wl::slow_io::sizes(prof, asio_traits))
+        out.push_back(program_entry_of<wl::slow_io>(p, asio_traits, asio_runtime, "Boost.Asio yardstick"));
     return out;
 }
 
@@ -164,11 +145,8 @@ std::vector<reference_entry> asio_entries(profile p) {
     return out;
 }
 
-// One run a repetition, each its own measurement, written as the entry's
-// repetition (real and CPU time: the run's wall time, as for a runtime's
-// I/O workload).
 void run_asio(const options& o, const std::vector<reference_entry>& selected, json& benchmarks, json& declared,
-              json& references) {
+              json& references, json&) {
     std::vector<program_entry> todo;
     for (auto& e : asio_program_entries(o.prof))
         if (std::any_of(selected.begin(), selected.end(), [&](auto& s) { return s.name == e.ref.name; }))
@@ -176,71 +154,54 @@ void run_asio(const options& o, const std::vector<reference_entry>& selected, js
     references[asio_runtime] = {{"label", asio_label()}, {"kind", "yardstick"}, {"version", boost_version()},
                                 {"program", "cobench_asio_echo (bench/programs/asio_echo/)"}};
     std::string why;
-    const wl::server_program prog{find_asio(&why)};
+    const std::string path = find_asio(&why);
     std::fprintf(stderr, "cobench: Boost.Asio yardstick: %zu benchmarks%s\n", todo.size(),
-                 prog.path.empty() ? ": the server is missing, declared" : "...");
-    const auto t_all = std::chrono::steady_clock::now();
-    std::size_t ok = 0, failed = 0;
-    for (const auto& e : todo) {
-        throw_if_interrupted();
-        const std::string reason = prog.path.empty() ? why : e.unsupported;
-        if (!reason.empty()) {
-            declared.push_back({{"workload", e.ref.workload}, {"runtime", e.ref.runtime}, {"params", e.ref.params},
-                                {"reason", reason}});
-            continue;
-        }
-        const int reps = std::max(1, std::min(o.repetitions, e.max_repetitions));
-        for (int rep = 0; rep < reps; ++rep) {
-            measurement m;
-            std::string error;
-            try {
-                error = e.run(prog, m).error;
-            } catch (const std::exception& ex) {
-                error = ex.what();
-            }
-            throw_if_interrupted();
-            if (!error.empty()) {
-                ++failed;
-                benchmarks.push_back({{"name", e.ref.name}, {"run_name", e.ref.name}, {"run_type", "iteration"},
-                                      {"reference", true}, {"error_occurred", true},
-                                      {"error_message", "Asio yardstick: " + error}});
-                break;
-            }
-            const double wall_ms = m.seconds * 1e3;
-            json b{{"name", e.ref.name}, {"run_name", e.ref.name}, {"run_type", "iteration"},
-                   {"repetitions", reps}, {"repetition_index", rep}, {"iterations", 1},
-                   {"real_time", wall_ms}, {"cpu_time", wall_ms}, {"time_unit", "ms"},
-                   {"reference", true}, {"label", asio_label()}, {"ops", e.ops}};
-            for (auto& [k, v] : e.report(m)) b[k] = v;
-            benchmarks.push_back(b);
-            ++ok;
-        }
-    }
-    std::fprintf(stderr, "cobench: Boost.Asio yardstick: %zu runs ok, %zu failed, in %.1f s\n", ok, failed,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count());
+                 path.empty() ? ": the server is missing, declared" : "...");
+    run_program_entries(
+        o, todo, "Boost.Asio yardstick",
+        [&](const program_entry&, wl::server_program& prog) {
+            prog.path = path;
+            return why;
+        },
+        [](const program_entry&) { return json{{"label", asio_label()}}; }, benchmarks, declared);
 }
 
 // ---- the catalogue ----------------------------------------------------------
 
-constexpr reference_kind catalogue[] = {{kernel_entries, run_kernel}, {asio_entries, run_asio}};
+constexpr reference_kind catalogue[] = {{kernel_entries, nullptr, run_kernel},
+                                        {asio_entries, nullptr, run_asio},
+                                        {python_entries, python_asked, run_python}};
 
 }  // namespace
 
-std::vector<reference_entry> reference_entries(profile p) {
+std::vector<reference_entry> reference_entries(profile p, const std::vector<std::string>& runtimes) {
     std::vector<reference_entry> out;
     for (const reference_kind& k : catalogue)
-        for (auto& e : k.entries(p)) out.push_back(std::move(e));
+        if (!k.asked || k.asked(runtimes))
+            for (auto& e : k.entries(p)) out.push_back(std::move(e));
     return out;
 }
 
-std::vector<reference_runtime> reference_runtimes() { return {{asio_runtime, "the Boost.Asio yardstick"}}; }
+std::vector<reference_runtime> reference_runtimes() {
+    std::vector<reference_runtime> out{{asio_runtime, "the Boost.Asio yardstick"}};
+    for (auto& r : python_runtimes()) out.push_back(r);
+    return out;
+}
 
-void run_references(const options& o, json& benchmarks, json& declared, json& references) {
+std::vector<std::string> reference_group(const std::string& name) {
+    if (name != python_group) return {};
+    std::vector<std::string> out;
+    for (auto& r : python_runtimes()) out.push_back(r.name);
+    return out;
+}
+
+void run_references(const options& o, json& benchmarks, json& declared, json& references, json& counters) {
     for (const reference_kind& k : catalogue) {
+        if (k.asked && !k.asked(o.runtimes)) continue;
         std::vector<reference_entry> todo;
         for (auto& e : k.entries(o.prof))
             if (o.selected(e.name, e.runtime)) todo.push_back(std::move(e));
-        if (!todo.empty()) k.run(o, todo, benchmarks, declared, references);
+        if (!todo.empty()) k.run(o, todo, benchmarks, declared, references, counters);
     }
 }
 

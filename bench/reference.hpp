@@ -14,9 +14,15 @@
 //       besides the runtimes (without --runtimes it is in). Its entries
 //       carry "reference": true, and the results' context.references.asio
 //       says what it is.
+//   WORKLOAD/py_*/..., echo/py_*/conns:C
+//       the CPython yardsticks (reference_python.hpp): the workloads as a
+//       Python user writes them, run by bench/programs/cpython/cobench_py.py
+//       under Debian's python3, and its echo servers through the same rig;
+//       six names (py_asyncio...; "python" for all six), each with its own
+//       context.references entry.
 //
-// A reference that cannot run here (perf or the server missing) is
-// declared, with the reason, not run.
+// A reference that cannot run here (perf, the server or the interpreter
+// missing) is declared, with the reason, not run.
 #pragma once
 
 #include <string>
@@ -32,10 +38,13 @@ struct reference_entry {
     std::string name;                       // workload/runtime/params
     std::string workload, runtime, params;  // runtime: the name --runtimes selects it by
     std::string what;                       // for --list: "[reference: WHAT]"
+    std::string reason{};                   // known before running that it cannot run here: declared, why
 };
 
-// Every reference entry of a profile, in catalogue order.
-std::vector<reference_entry> reference_entries(profile p);
+// Every reference entry of a profile that the runtimes may select, in
+// catalogue order. A reference whose catalogue costs a child process to read
+// (the CPython one) is asked only when `runtimes` names one of its own.
+std::vector<reference_entry> reference_entries(profile p, const std::vector<std::string>& runtimes);
 
 // The names --runtimes takes besides the registered runtimes, with what each
 // is ("asio": "the Boost.Asio yardstick"); each is in unless a list leaves it out.
@@ -43,12 +52,16 @@ struct reference_runtime {
     std::string name, what;
 };
 std::vector<reference_runtime> reference_runtimes();
+// The reference runtimes a group name stands for in --runtimes ("python":
+// every py_* one); empty for any other name.
+std::vector<std::string> reference_group(const std::string& name);
 
 // Runs every selected reference entry, appending to `benchmarks` (or to
 // `declared` where it cannot run here) and, for a reference program that
-// ran, saying what it is in `references` (the results' context.references).
-// Throws cb::interrupted if a signal arrives.
+// ran, saying what it is in `references` (the results' context.references)
+// and the units and directions of counters of its own in `counters` (for
+// context.counters). Throws cb::interrupted if a signal arrives.
 void run_references(const options& o, nlohmann::json& benchmarks, nlohmann::json& declared,
-                    nlohmann::json& references);
+                    nlohmann::json& references, nlohmann::json& counters);
 
 }  // namespace cb

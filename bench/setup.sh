@@ -4,7 +4,10 @@
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config git libbenchmark-dev libgtest-dev libboost-fiber-dev libboost-context-dev
       libtbb-dev liburing-dev nlohmann-json3-dev libre2-dev python3 python3-matplotlib python3-numpy python3-scipy valgrind
-      linux-perf iproute2 strace)  # iproute2: `ip netns` for the veth test (bench/tests/test_netns.py); strace: bench/syscalls.sh
+      python3-gevent python3-uvloop linux-perf iproute2 strace)
+# gevent, uvloop: the CPython yardsticks (bench/reference_python.hpp); iproute2:
+# `ip netns` for the veth test (bench/tests/test_netns.py); linux-perf, strace:
+# bench/syscalls.sh and bench/where_time_goes.sh
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,9 @@
 // posix_spawn on the rig's listener, it accepts the generator's connections
 // itself and serves the same fixed-size requests. The protocol it speaks:
 //
-//   PROGRAM REQUEST_BYTES UPSTREAM_US
+//   PROGRAM [ARGS...] REQUEST_BYTES UPSTREAM_US
+//         (ARGS: what an interpreted server needs before the sizes, e.g.
+//         python3's script and its subcommand; none for a compiled one)
 //   fd 3  the listening socket (127.0.0.1, already listening)
 //   fd 4  the control pipe (read end): each byte 's' asks for a snapshot; EOF
 //         stops the server
@@ -39,7 +41,8 @@ namespace cb::wl {
 
 // Which program serves a run, where it does not run in this process.
 struct server_program {
-    std::string path;
+    std::string path;               // the executable (an interpreter for a script)
+    std::vector<std::string> args;  // between it and the sizes
 };
 
 class server_process {
@@ -75,7 +78,9 @@ public:
         posix_spawnattr_setsigmask(&at, &none);
         posix_spawnattr_setsigdefault(&at, &defaults);
         posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        std::vector<std::string> a{prog.path, std::to_string(request_size), std::to_string(upstream_us)};
+        std::vector<std::string> a{prog.path};
+        a.insert(a.end(), prog.args.begin(), prog.args.end());
+        a.insert(a.end(), {std::to_string(request_size), std::to_string(upstream_us)});
         std::vector<char*> argv;
         for (auto& x : a) argv.push_back(x.data());
         argv.push_back(nullptr);
