@@ -117,6 +117,12 @@ def _lock(value):
     return "not recorded"
 
 
+def _model(rt):
+    """'thread, one core': the model a yardstick stands for and whether its tasks use several cores."""
+    cores = {True: ", multi-core", False: ", one core"}.get(rt.multi_core, "")
+    return f"{rt.kind or 'no model_kind'}{cores}"
+
+
 def interpreter_lines(r):
     """[(language, line)] for each language of the yardsticks that name an interpreter: version and
     build, the interpreter lock, the runtimes and the model each stands for, and those declared,
@@ -125,7 +131,7 @@ def interpreter_lines(r):
     for s in split(r)[1:]:
         rs = s.results
         ran = [name for name in s.runtimes if rs.points(runtime=name)]
-        models = ", ".join(f"{name} ({rs.runtime(name).kind or 'no model_kind'})" for name in ran) or "none ran"
+        models = ", ".join(f"{name} ({_model(rs.runtime(name))})" for name in ran) or "none ran"
         reasons = {}
         for d in rs.declared:
             if d["runtime"] not in ran:

@@ -25,13 +25,14 @@ import rowsets
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 INTERPRETER = "CPython 3.11.2"
-# name, model kind, multi_core, stack, the C++ runtime whose rows it copies (None: declared)
-PYTHON = (("py_multiprocessing", "process", True, "process", "processes"),
-          ("py_threading", "thread", True, "os_thread", "threads"),
-          ("py_threadpool", "pooled", True, "os_thread", "pool"),
-          ("py_gevent", "fiber", False, "greenlet", "fibers"),
-          ("py_asyncio", "coroutine", False, "stackless", "coroutines"),
-          ("py_uvloop", "coroutine", False, "stackless", None))
+# name, model kind, stack, the C++ runtime whose rows it copies (None: declared). multi_core is
+# true for processes only: the interpreter lock keeps every thread of one process on one core.
+PYTHON = (("py_multiprocessing", "process", "process", "processes"),
+          ("py_threading", "thread", "os_thread", "threads"),
+          ("py_threadpool", "pooled", "os_thread", "pool"),
+          ("py_gevent", "fiber", "per_suspended_task", "fibers"),
+          ("py_asyncio", "coroutine", "stackless", "coroutines"),
+          ("py_uvloop", "coroutine", "stackless", None))
 MISSING = "python3-uvloop is not installed (apt-get install python3-uvloop)"
 # (workload, params text, runtime) -> counters the Python rows report instead of the copied ones.
 NUMBERS = {
@@ -52,11 +53,13 @@ def _good():
         return json.load(f)
 
 
-def with_python(doc=None, interpreter=INTERPRETER, lock=True):
-    """The document with CPython rows beside its C++ ones."""
+def with_python(doc=None, interpreter=INTERPRETER, lock=True, multi_core_threads=False):
+    """The document with CPython rows beside its C++ ones. multi_core_threads: the thread runtimes
+    declare multi_core true (their model's, the lock aside)."""
     doc = copy.deepcopy(doc or _good())
     refs, added = {}, []
-    for name, kind, multi, stack, source in PYTHON:
+    for name, kind, stack, source in PYTHON:
+        multi = kind == "process" or (multi_core_threads and kind in ("thread", "pooled"))
         refs[name] = {"kind": "yardstick", "label": f"CPython {name[3:]}", "interpreter": interpreter,
                       "interpreter_build": "main, Mar 13 2023, GCC 12.2.0", "interpreter_lock": lock,
                       "model_kind": kind, "multi_core": multi, "stack": stack, "shared_memory": kind != "process"}
@@ -104,14 +107,24 @@ class TwoVerdictsTest(unittest.TestCase):
                              (self.cpp[key].verdict, self.cpp[key].rule, self.cpp[key].evidence), key)
             self.assertNotIn("py_", " ".join(c.evidence), key)
 
-    def test_cpu_bound_threads_speed_up_in_cpp_not_in_python(self):
+    def test_cpu_bound_threads_speed_up_in_cpp_and_stay_at_one_core_in_python(self):
+        # As the interpreter declares them (the lock: one core), its threads are judged among the
+        # one-core runtimes, and only processes speed up: the same verdict, for another reason.
         cpp, py = self.both["d"], self.both["d"].also[0]
         self.assertEqual(cpp.verdict, claims.CONFIRMED)
         self.assertIn("threads: speed-up 1.97 (≥ 1.5: agrees)", cpp.evidence)
-        self.assertEqual(py.verdict, claims.MIXED)
-        self.assertIn("py_threading: speed-up 1.02 (< 1.5: disagrees)", py.evidence)
+        self.assertIn("multi_core true (processes, threads, pool)", cpp.rule)
+        self.assertEqual(py.verdict, claims.CONFIRMED)
+        self.assertIn("multi_core true (py_multiprocessing)", py.rule)
+        self.assertIn("py_threading: speed-up 1.02 (≤ 1.2: agrees)", py.evidence)
         self.assertIn("py_multiprocessing: speed-up 1.90 (≥ 1.5: agrees)", py.evidence)
-        self.assertTrue(self.both["d"].differs())
+
+    def test_cpu_bound_differs_where_python_threads_are_declared_multi_core(self):
+        d = by_key(parse(with_python(multi_core_threads=True)))["d"]
+        self.assertEqual(d.verdict, claims.CONFIRMED)
+        self.assertEqual(d.also[0].verdict, claims.MIXED)
+        self.assertIn("py_threading: speed-up 1.02 (< 1.5: disagrees)", d.also[0].evidence)
+        self.assertTrue(d.differs())
 
     def test_switch_cost_factor_from_each_languages_own_pair(self):
         py = self.both["a"].also[0]
@@ -172,7 +185,8 @@ class RowSetsTest(unittest.TestCase):
         self.assertIn("CPython 3.11.2 (main, Mar 13 2023, GCC 12.2.0)", line)
         self.assertIn("interpreter lock held", line)
         self.assertIn(f"not run: py_uvloop (declared: {MISSING})", line)
-        self.assertIn("py_asyncio (coroutine)", line)
+        self.assertIn("py_asyncio (coroutine, one core)", line)
+        self.assertIn("py_multiprocessing (process, multi-core)", line)
 
 
 class NeverRankedTest(unittest.TestCase):
@@ -210,8 +224,11 @@ class ReportTest(unittest.TestCase):
 
     def test_the_report_shows_both_verdicts_and_the_interpreter(self):
         md = self._md(with_python())
-        self.assertIn("in C++: **confirmed**; in CPython 3.11: **mixed** (changes with the language)", md)
+        self.assertIn("| (a) Switching between coroutines costs far less than switching between threads. | "
+                      "in C++: **confirmed**; in CPython 3.11: **mixed** (changes with the language) |", md)
+        self.assertIn("in C++: **not measured**; in CPython 3.11: **not measured** |", md)   # (f)
         self.assertIn("#### (d) in CPython 3.11", md)
+        self.assertIn("Rule: as in C++, on the CPython 3.11 rows alone.", md)
         self.assertIn("interpreter of the CPython 3.11 yardsticks", md)
 
     def test_without_python_rows_nothing_of_it_shows(self):
