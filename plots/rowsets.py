@@ -20,11 +20,12 @@ interpreter_lines(r)  [(language, line)]: version, build, lock, its runtimes and
 Nothing here knows a runtime's name.
 """
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
 from cobench_results import Results
-from cobench_results.runtimes import build
+from cobench_results.runtimes import KINDS, build
 
 NATIVE = "C++"
 # Traits a yardstick's reference entry gives its runtime in its own row set: trait -> (key, type).
@@ -59,12 +60,14 @@ def language(info):
 
 
 def _subset(r, names, context, declared_runtimes):
-    """A Results of r's entries, families and declared pairs whose runtime is in `names`."""
+    """r with only the entries, families and declared pairs whose runtime is in `names`, its
+    runtimes those; whatever else r holds is carried over as it is."""
     entries = [e for e in r.entries if e.runtime in names]
     families = [f for f in r.families if f["runtime"] in names]
     declared = [d for d in r.declared if d["runtime"] in names]
     seen = dict.fromkeys([e.runtime for e in entries] + [x["runtime"] for x in families + declared])
-    return Results(r.source, context, entries, families, declared, r.schema, build(declared_runtimes, seen))
+    return dataclasses.replace(r, context=context, entries=entries, families=families, declared=declared,
+                               runtime_list=build(declared_runtimes, seen), _points=None)
 
 
 def _native(r, theirs):
@@ -78,11 +81,16 @@ def _native(r, theirs):
     return _subset(r, names, context, declared)
 
 
+def _kind_order(kind):
+    return KINDS.index(kind) if kind in KINDS else len(KINDS)
+
+
 def _interpreter_set(r, label, refs):
-    """One language's yardsticks as the runtimes of a row set: the ones that ran first (a runtime
-    that stands for its kind is the first of that kind), then the declared ones."""
+    """One language's yardsticks as the runtimes of a row set, in the order of the C++ kinds
+    (process, thread, pooled, fiber, coroutine), the ones that ran first: a runtime that stands
+    for its kind is the first of that kind, and one that did not run never does."""
     ran = {e.runtime for e in r.successful()}
-    order = sorted(refs, key=lambda name: name not in ran)
+    order = sorted(refs, key=lambda name: (name not in ran, _kind_order(refs[name].get("model_kind"))))
     declared = [{"name": name, **{trait: refs[name][key] for trait, (key, kind) in _TRAITS.items()
                                   if isinstance(refs[name].get(key), kind)}}
                 for name in order]
@@ -138,7 +146,10 @@ def interpreter_lines(r):
                 reasons.setdefault(d["runtime"], []).append(d["reason"])
         gone = [f"{name} (declared: {'; '.join(dict.fromkeys(reasons[name]))})" for name in s.runtimes
                 if name in reasons]
-        gone += [f"{name} (no entries)" for name in s.runtimes if name not in ran and name not in reasons]
+        for name in s.runtimes:
+            if name not in ran and name not in reasons:
+                why = interpreted(r)[name].get("reason")
+                gone.append(f"{name} ({why if isinstance(why, str) and why else 'no entries'})")
         build_text = s.interpreter.get("interpreter_build")
         out.append((s.label, f"{s.interpreter.get('interpreter', s.label)}"
                    + (f" ({build_text})" if isinstance(build_text, str) and build_text else "")

@@ -20,6 +20,7 @@ from pathlib import Path
 import claims
 import cobench_results
 import headline
+import io_workloads
 import report
 import rowsets
 
@@ -60,10 +61,14 @@ def with_python(doc=None, interpreter=INTERPRETER, lock=True, multi_core_threads
     refs, added = {}, []
     for name, kind, stack, source in PYTHON:
         multi = kind == "process" or (multi_core_threads and kind in ("thread", "pooled"))
-        refs[name] = {"kind": "yardstick", "label": f"CPython {name[3:]}", "interpreter": interpreter,
+        refs[name] = {"kind": "yardstick", "label": f"{interpreter} {name[3:]}", "runtime_label": name[3:],
+                      "interpreter": interpreter, "interpreter_version": interpreter.split()[-1],
                       "interpreter_build": "main, Mar 13 2023, GCC 12.2.0", "interpreter_lock": lock,
-                      "model_kind": kind, "multi_core": multi, "stack": stack, "shared_memory": kind != "process"}
+                      "model_kind": kind, "multi_core": multi, "stack": stack, "shared_memory": kind != "process",
+                      "cost": "medium", "yardstick": True, "available": source is not None,
+                      "program": "bench/programs/cpython/cobench_py.py"}
         if source is None:
+            refs[name]["reason"] = MISSING
             doc["declared"] += [{"workload": w, "runtime": name, "reason": MISSING}
                                 for w in ("ping_pong", "echo")]
             continue
@@ -74,12 +79,15 @@ def with_python(doc=None, interpreter=INTERPRETER, lock=True, multi_core_threads
             e = copy.deepcopy(e)
             e["name"] = e["run_name"] = "/".join([workload, name, *params])
             e["reference"] = True
+            e["interpreter"] = interpreter
             for (w, p, rt2), counters in NUMBERS.items():
                 if w == workload and rt2 == name and (p is None or p in params):
                     e.update(counters)
             added.append(e)
     doc["benchmarks"] += added
-    doc["context"]["references"] = {**doc["context"].get("references", {}), **refs}
+    # The harness writes context.references as a JSON object with sorted keys.
+    refs.update(doc["context"].get("references", {}))
+    doc["context"]["references"] = dict(sorted(refs.items()))
     return doc
 
 
@@ -176,7 +184,9 @@ class RowSetsTest(unittest.TestCase):
         kinds = {rt.name: rt.kind for rt in s.results.runtime_list}
         self.assertEqual(kinds["py_asyncio"], "coroutine")
         self.assertEqual(kinds["py_multiprocessing"], "process")
-        self.assertEqual(s.runtimes[-1], "py_uvloop")   # declared: after the ones that ran
+        # In the order of the C++ kinds, the declared one after the ones that ran.
+        self.assertEqual(s.runtimes, ("py_multiprocessing", "py_threading", "py_threadpool", "py_gevent",
+                                      "py_asyncio", "py_uvloop"))
         self.assertEqual(s.results.context.get("references"), None)
 
     def test_declared_python_runtimes_are_listed_with_the_reason(self):
@@ -187,6 +197,13 @@ class RowSetsTest(unittest.TestCase):
         self.assertIn(f"not run: py_uvloop (declared: {MISSING})", line)
         self.assertIn("py_asyncio (coroutine, one core)", line)
         self.assertIn("py_multiprocessing (process, multi-core)", line)
+
+
+    def test_a_runtime_declared_only_in_its_reference_entry_gives_that_reason(self):
+        doc = with_python()
+        doc["declared"] = [d for d in doc["declared"] if d["runtime"] != "py_uvloop"]
+        (_, line), = rowsets.interpreter_lines(parse(doc))
+        self.assertIn(f"not run: py_uvloop ({MISSING})", line)
 
 
 class NeverRankedTest(unittest.TestCase):
@@ -210,6 +227,23 @@ class NeverRankedTest(unittest.TestCase):
         self.assertTrue(row[h.index("py_threading (CPython 3.11 yardstick)")].startswith("1.02"), row)
         self.assertIn("vs best runtime", row[h.index("py_multiprocessing (CPython 3.11 yardstick)")])
         self.assertTrue(any(n.startswith("CPython 3.11 yardstick columns") for n in notes))
+
+    def test_never_a_winner_of_the_decision_map(self):
+        # CPython rows that would win every slow_io cell by far are shown beside it, never ranked.
+        with open(FIXTURES / "io.json", encoding="utf-8") as f:
+            doc = with_python(json.load(f))
+        for e in doc["benchmarks"]:
+            if e["run_name"].startswith("slow_io/py_") and "req_per_s" in e:
+                e["req_per_s"] *= 100
+        r = parse(doc)
+        self.assertTrue(any(p.runtime.startswith("py_") for p in r.points("slow_io")))
+        cells = io_workloads.decision_map(r)
+        self.assertTrue(cells)
+        for cell in cells.values():
+            self.assertFalse(str(cell.winner).startswith("py_"))
+            self.assertFalse(any(str(rt).startswith("py_") for rt in cell.tie))
+        e = by_key(r)["e"]
+        self.assertNotIn("py_", " ".join(e.evidence))
 
     def test_no_python_runtime_in_the_claims_of_the_cpp_rows(self):
         for c in claims.evaluate_all(parse(with_python())):
