@@ -187,6 +187,6 @@ def _yardstick_part(sets, header, rows, notes, made):
             cells += [_yardstick_cell(s.results, entry, row, key, best, info, name) for name in names]
         if names:
             notes.append(f"{s.label} yardstick columns: the same workloads, params and counters, written "
-                         f"in {s.label.split()[0]} as its documentation would ({', '.join(names)}). They are "
+                         f"for {s.label.split()[0]} as its documentation would ({', '.join(names)}). They are "
                          f"never ranked: no yardstick is the best, and its ×k is k times the best C++ "
                          f"runtime's value at the same size (worse by that factor; below 1: better).")

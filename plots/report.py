@@ -176,7 +176,7 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
     doc.h(2, "Claims")
     languages = rowsets.interpreter_lines(r)
     if languages:
-        doc.p("Each claim is judged twice: on the C++ runtimes' rows, and on the rows of "
+        doc.p("Each claim is judged once per language: on the C++ runtimes' rows, and on the rows of "
               + " and of ".join(f"the {label} yardsticks" for label, _ in languages)
               + ", each by the same rule from its own rows alone (a yardstick stands for the model kind "
                 "its entry declares). A claim whose verdict changes with the language is marked so.")
