@@ -6,10 +6,17 @@ headline(r)            (header, rows, notes)
 The rows are the presentation entries' `headline` rows (presentation/), in registry order; each
 names its counter, the params held fixed (None: the param is absent, which keeps sweeps out) and
 the size rule (HeadlineRow).
+
+The yardstick part: where the file has an interpreter's yardsticks (rowsets.py: CPython's
+threading, asyncio, ...), they follow the runtimes as columns of their own, at the size the row
+chose for the runtimes; they are never the best and never move a runtime's ×k (the runtimes'
+part is computed from the C++ rows alone). Other references (the Asio yardstick) are shown by
+their own sections.
 """
 
 import re
 
+import rowsets
 from presentation import registry
 from cobench_results import fmt, held, human
 from tables import LOWER_BOUNDS, STOP_KINDS, STOP_MEANING, missing, natural, params_text, stop_kind, stop_marker
@@ -45,11 +52,22 @@ def _choose(r, workload, counter, fixed, rule, cands):
 def headline(r):
     """(header, rows, notes). Each cell: the median in a readable unit and, for counters with a
     direction, how many times the best runtime's value it is ("×1" is the best; "≈" where the two
-    ranges of repetitions overlap: not a measurable difference)."""
+    ranges of repetitions overlap: not a measurable difference). An interpreter's yardsticks follow
+    as columns of their own (the yardstick part)."""
+    sets = rowsets.split(r)
+    header, rows, notes, made = _runtimes_part(sets[0].results)
+    if len(sets) > 1:
+        _yardstick_part(sets[1:], header, rows, notes, made)
+    return header, rows, notes
+
+
+def _runtimes_part(r):
+    """(header, rows, notes, made): the table over the runtimes; made holds, per row, what the
+    yardstick part needs (entry, row, size key, the best runtime's value, counter info)."""
     refs = r.context.get("references") if isinstance(r.context.get("references"), dict) else {}
     # A reference (the Asio yardstick) is not a runtime: the echo and slow I/O sections show it.
     runtimes = [rt for rt in r.runtimes_in_run() if r.points(runtime=rt) and rt not in refs]
-    rows, notes, row_ns = [], [], []
+    rows, notes, row_ns, made = [], [], [], []
     stops_seen = set()
     for entry, row in registry.headline_rows():
         workload, counter, fixed, rule = entry.workload, row.counter, row.fixed, row.rule
@@ -110,6 +128,7 @@ def headline(r):
                          + ([key] if key and key != "—" else []))
         rows.append([f"{label}: `{workload}`{' ' + where if where else ''}", *cells])
         row_ns.append(row_n)
+        made.append((entry, row, key, vals[best] if best is not None else None, info))
     ns = set().union(*row_ns) if row_ns else set()
     common = max(ns, key=lambda n: sum(n in s for s in row_ns)) if ns else None
     for row, row_n in zip(rows, row_ns):
@@ -129,4 +148,45 @@ def headline(r):
                      + "." + (" Counts marked (cap) or (time limit) are lower bounds; `cobench "
                               "--profile limits` pushes every runtime to what the machine holds."
                               if set(LOWER_BOUNDS) & set(stops) else ""))
-    return ["", *runtimes], rows, notes
+    return ["", *runtimes], rows, notes, made
+
+
+def _yardstick_cell(rs, entry, row, key, best, info, name):
+    """A yardstick's cell: its value at the size the runtimes' row chose (its own largest under the
+    "own" rule) and ×k against the best runtime's value, never ranked."""
+    cands = [p for p in entry.points(rs) if p.runtime == name and row.counter in p.counters
+             and _matches(p, row.fixed)]
+    if row.rule == "own":
+        p = _choose(rs, entry.workload, row.counter, row.fixed, row.rule, cands)[0].get(name)
+    else:
+        p = next((p for p in cands if params_text({k: v for k, v in p.params.items()
+                                                   if k not in row.fixed}) == key), None)
+    if p is None:
+        return f"– ({'other sizes' if cands else missing(rs, entry.workload, name, None)[0]})"
+    v = p.counters[row.counter]
+    kind = stop_kind(p.label)[0] if entry.held else None
+    text = ("≥ " if kind in LOWER_BOUNDS else "") + human(v, info.unit)
+    if entry.held:
+        text += stop_marker(kind) or " (no reason given)"
+    if row.counter in p.warmup:
+        text += " †"
+    if row.rule == "own" and p.params:
+        text += f" at {params_text({k: x for k, x in p.params.items() if k not in row.fixed})}"
+    if best is not None and best > 0 and v > 0:
+        ratio = v / best if info.better == "lower" else best / v
+        text += f" · ×{fmt(ratio, 2)} vs best runtime"
+    return text
+
+
+def _yardstick_part(sets, header, rows, notes, made):
+    """The interpreters' yardsticks as columns after the runtimes, a note naming each language."""
+    for s in sets:
+        names = [name for name in s.runtimes if s.results.points(runtime=name)]
+        header += [f"{name} ({s.label} yardstick)" for name in names]
+        for cells, (entry, row, key, best, info) in zip(rows, made):
+            cells += [_yardstick_cell(s.results, entry, row, key, best, info, name) for name in names]
+        if names:
+            notes.append(f"{s.label} yardstick columns: the same workloads, params and counters, written "
+                         f"for {s.label.split()[0]} as its documentation would ({', '.join(names)}). They are "
+                         f"never ranked: no yardstick is the best, and its ×k is k times the best C++ "
+                         f"runtime's value at the same size (worse by that factor; below 1: better).")

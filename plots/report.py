@@ -23,6 +23,7 @@ import cobench_results as cr
 import headline
 import io_workloads
 import reactor_backends
+import rowsets
 import tables
 import yardstick
 from cobench_results import OutputError, ResultsError, fmt
@@ -84,10 +85,22 @@ def run_conditions(r):
                       ("injected_work", "injected work")):
         if key in ctx:
             rows.append([what, str(ctx[key])])
+    for label, line in rowsets.interpreter_lines(r):
+        rows.append([f"interpreter of the {label} yardsticks", line])
     if str(ctx.get("cpu_scaling_enabled")).lower() == "true":
         warnings.append("**Warning:** CPU frequency scaling was enabled: the clock may have changed "
                         "during the run.")
     return rows, warnings
+
+
+def verdicts_text(c):
+    """'**confirmed**', or with several row sets 'in C++: **confirmed**; in CPython 3.11: **mixed**'
+    and whether the verdict changes with the language."""
+    if not c.also:
+        return f"**{c.verdict}**"
+    both = sum(judged.verdict not in (claims.NOT_MEASURED, claims.NOT_JUDGED) for _, judged in c.judgements())
+    return ("; ".join(f"in {language}: **{judged.verdict}**" for language, judged in c.judgements())
+            + ("" if both < 2 else " (changes with the language)" if c.differs() else " (unchanged by the language)"))
 
 
 def statistics_lines(r):
@@ -163,7 +176,14 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
         doc.p("No benchmark reported an error.")
 
     doc.h(2, "Claims")
-    doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", f"**{c.verdict}**"] for c in claim_list])
+    languages = rowsets.interpreter_lines(r)
+    if languages:
+        doc.p("Each claim is judged once per language: on the C++ runtimes' rows, and on the rows of "
+              + " and of ".join(f"the {label} yardsticks" for label, _ in languages)
+              + ", each by the same rule from its own rows alone (a yardstick stands for the model kind "
+                "its entry declares). A claim whose verdict changes with the language is marked so.")
+        doc.bullets([f"{label}: {line}" for label, line in languages])
+    doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", verdicts_text(c)] for c in claim_list])
     doc.p("Thresholds (named constants in `plots/claims/records.py` and, for the sections that judge, in "
           "their modules: " + ", ".join(f"`plots/{name}.py`" for name, _, _ in THRESHOLD_MODULES) + "):")
     doc.table(["constant", "value", "meaning"], [[n, f"{v:g}", m] for n, v, m in claims.THRESHOLDS]
@@ -171,9 +191,14 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
                  for n, v, m in module.THRESHOLDS])
     for c in claim_list:
         doc.h(3, f"({c.key}) {c.statement}")
-        doc.p(f"Verdict: **{c.verdict}**")
-        doc.p(f"Rule: {c.rule}")
-        doc.bullets(c.evidence)
+        doc.p(f"Verdict: {verdicts_text(c)}")
+        for language, judged in c.judgements():
+            if language is not None:
+                doc.h(4, f"({c.key}) in {language}")
+                doc.p(f"Verdict in {language}: **{judged.verdict}**")
+            doc.p(f"Rule: {judged.rule}" if judged is c or judged.rule != c.rule else
+                  f"Rule: as in {c.language}, on the {language} rows alone.")
+            doc.bullets(judged.evidence)
 
     overview = [c for c in charts if c.name == "overview"]
     if overview:
@@ -417,7 +442,8 @@ def run(args):
         return EXIT_FAILURE
     md_path = args.report.with_suffix(".md")
     print(f"wrote {md_path}, {md_path.with_suffix('.html')} and {n_charts * 2} charts in {args.out_dir}")
-    print("claims: " + ", ".join(f"({c.key}) {c.verdict}" for c in claim_list))
+    print("claims: " + ", ".join(f"({c.key}) {c.verdict}" + "".join(f"; {o.language} {o.verdict}" for o in c.also)
+                                 for c in claim_list))
     if results.failed() or results.failed_families():
         print("report.py: the results record failed benchmarks or runtime families; "
               "the report lists them under \"Problems in this run\"", file=sys.stderr)

@@ -6,6 +6,11 @@ kind thread, for coroutines the one of kind coroutine, for multi-core those with
 and claim (f) compares the hybrids (kind hybrid) with the best runtime of any other kind. A file
 without traits (schema 1) gets the verdict NOT_JUDGED for such claims, with the reason.
 
+A file whose yardsticks name an interpreter (rowsets.py: CPython's threading, asyncio, ...) is
+judged once per language: the C++ rows, then each interpreter's rows, where those runtimes stand
+for their model_kind. Each verdict comes from its own rows by the same records; the C++ Claim
+carries the others in .also. A file without them is judged as it always was.
+
 records.py   the claims as data (rule, runtimes by traits, entries, thresholds) and THRESHOLDS
 engine.py    Record, Kinds (runtimes by traits), Entries (workload and params), evaluate()
 rules.py     the rules a record names
@@ -14,6 +19,8 @@ verdicts.py  the verdict words, Claim, and how several verdicts make one
 A new claim is one Record in records.CLAIMS; a new kind of judgement, one rule in rules.py.
 evaluate_all(results) -> list of Claim, one per claim key.
 """
+
+import rowsets
 
 from . import engine, rules
 from .engine import Entries, Kinds, Record
@@ -38,7 +45,20 @@ __all__ = [
 
 
 def evaluate_all(results):
-    return engine.evaluate_all(results, CLAIMS)
+    """One Claim per key, judged on the C++ rows; where the file has an interpreter's yardsticks,
+    each Claim's .also holds the same claim judged on that language's rows alone."""
+    sets = rowsets.split(results)
+    out = engine.evaluate_all(sets[0].results, CLAIMS)
+    if len(sets) > 1:
+        for c in out:
+            c.language = sets[0].label
+        for s in sets[1:]:
+            theirs = {c.key: c for c in engine.evaluate_all(s.results, CLAIMS)}
+            for c in out:
+                if c.key in theirs:
+                    theirs[c.key].language = s.label
+                    c.also.append(theirs[c.key])
+    return out
 
 
 def light_runtimes(r):

@@ -1,4 +1,5 @@
-"""The engine that judges a claim record against one results file.
+"""The engine that judges a claim record against one row set of a results file (rowsets.py: the
+C++ rows, or one interpreter's yardsticks as runtimes), itself a Results: rules read only its rows.
 
 A Record says which rule decides the claim, which runtimes it compares (Kinds: by the traits the
 file declares, never by name), which entries it reads (Entries: a workload and its params) and its

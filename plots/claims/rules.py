@@ -1,8 +1,9 @@
 """The rules that decide a claim record, one per kind of judgement.
 
-A rule is rule(r, claim, roles, record): it reads the entries the record selects, among the
-runtimes its roles chose, against the record's thresholds (record.thresholds, by the names the
-record's text uses), sets claim.verdict and adds the evidence. The claims themselves are data in
+A rule is rule(r, claim, roles, record): r is one row set (rowsets.py; the whole file where it
+has one language); the rule reads the entries the record selects, among the runtimes its roles
+chose, against the record's thresholds (record.thresholds, by the names the record's text uses),
+sets claim.verdict and adds the evidence. The claims themselves are data in
 records.py; nothing here knows a claim's key or a runtime's name.
 
 factors        a factor between two runtimes per measure (Factor, Held), graded and combined: (a), (b)

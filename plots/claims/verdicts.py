@@ -30,6 +30,16 @@ class Claim:
     verdict: str
     rule: str
     evidence: list = field(default_factory=list)
+    language: str = None   # the row set judged ("C++", "CPython 3.11") where the file has several
+    also: list = field(default_factory=list)   # the same claim judged on each other row set's rows
+
+    def judgements(self):
+        """[(language, Claim)]: this one, then the other row sets'; [(None, self)] with one set."""
+        return [(self.language, self)] + [(c.language, c) for c in self.also]
+
+    def differs(self):
+        """True when another row set's verdict is not this one's."""
+        return any(c.verdict != self.verdict for c in self.also)
 
 
 def grade(factor, confirm, refute):
