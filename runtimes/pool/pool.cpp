@@ -42,7 +42,6 @@ std::atomic<pool_io_service*> started_service{nullptr};
 
 pool_io_service& pool_io_service::get() {
     static pool_io_service s;
-    started_service.store(&s, std::memory_order_release);
     return s;
 }
 
@@ -61,7 +60,9 @@ pool_io_service::pool_io_service()
           // workers, which keep the process's name.
           ::pthread_setname_np(::pthread_self(), "cb-pool-io");
           loop();
-      }) {}
+      }) {
+    started_service.store(this, std::memory_order_release);
+}
 
 pool_io_service::~pool_io_service() {
     started_service.store(nullptr, std::memory_order_release);
