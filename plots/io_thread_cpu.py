@@ -14,6 +14,7 @@ IO_THREAD = "io_thread_cpu_frac"
 CLOSED = "server_cpu_ns_per_req"
 OPEN = "open_server_cpu_ns_per_req"
 NOT_REPORTED = "– (not reported)"
+HEADING = "Echo: CPU between requests (runtimes with an I/O thread)"
 
 
 def io_thread_points(r):
@@ -41,24 +42,27 @@ def io_thread_section(doc, r, level=2):
     rows = io_thread_rows(r)
     if not rows:
         return False
-    names = ", ".join(dict.fromkeys(row[0] for row in rows))
+    names = list(dict.fromkeys(row[0] for row in rows))
+    pooled = [n for n in names if getattr(r.runtime(n), "kind", None) == "pooled"]
     tbb = r.context.get("tbb_version")
-    doc.h(level, "Echo: the pool's CPU between requests")
-    doc.p(f"{names} waits on sockets in an I/O thread of its own (epoll; it resumes the suspended "
-          "task) and runs tasks on oneTBB's threads: the arena's workers and the thread that waits in "
-          "`task_group::wait`. In the closed loop the server never idles; at the open loop's fixed rate "
-          "it idles between requests, and the CPU per request it spends there beyond the closed loop's "
-          "is what idling costs it. The I/O thread's share of the process's CPU (over both phases) "
-          "says which threads spend it.")
-    doc.p(f"oneTBB{' ' + str(tbb) if tbb else ''} puts an idle thread to sleep only after a bounded "
-          "spin, set in its sources with no setting to change it: a worker that finds no task pauses "
-          "(`prolonged_pause`, about 1000 TSC ticks of `pause`) and calls `sched_yield` some 100 "
-          "times, then asks to leave the arena and yields for up to 80 µs more before it sleeps; the "
-          "thread in `task_group::wait` spins ten times as many rounds. Requests closer together "
-          "than that keep every such thread spinning, never asleep. What a user of this oneTBB can "
-          "set only changes how many threads spin (a smaller arena, `global_control` "
-          "`max_allowed_parallelism`, a caller that waits outside the arena), not how long; oneTBB "
-          "2022's preview `task_arena::leave_policy::fast` is the setting made for it.")
+    doc.h(level, HEADING)
+    doc.p(f"{', '.join(names)} {'waits' if len(names) == 1 else 'wait'} on sockets in an I/O thread of "
+          "its own (it resumes the waiting task) and runs tasks on other threads. In the closed loop "
+          "the server never idles; at the open loop's fixed rate it idles between requests, and the CPU "
+          "per request it spends there beyond the closed loop's is what idling costs it. The I/O "
+          "thread's share of the process's CPU (over both phases) says which threads spend it.")
+    if pooled:
+        version = f"oneTBB {tbb}" if tbb else "oneTBB"
+        doc.p(f"{', '.join(pooled)} runs tasks on a oneTBB arena: its workers and the thread that waits "
+              f"in `task_group::wait`. {version} puts an idle thread to sleep only after a spin set in its "
+              "sources, with no setting to change it: a worker that finds no task pauses "
+              "(`prolonged_pause`, about 1000 TSC ticks of `pause`) and calls `sched_yield` some 100 "
+              "times, then asks to leave the arena and yields for up to 80 µs more before it sleeps; "
+              "the thread in `task_group::wait` spins ten times as many rounds. Requests closer "
+              "together than that keep every such thread spinning, never asleep. What a user of this "
+              "oneTBB can set changes only how many threads spin (a smaller arena, `global_control` "
+              "`max_allowed_parallelism`, a caller that waits outside the arena), not how long; "
+              "oneTBB 2022's preview `task_arena::leave_policy::fast` is the setting made for it.")
     doc.table(["runtime", "params", "server CPU / req, closed loop", "server CPU / req, open loop",
                "open / closed", "share of the server's CPU"], rows,
               [f"Share: {IO_THREAD}, the I/O thread's CPU over the server process's (every thread, the "

@@ -47,9 +47,16 @@ class IoThreadSectionTest(unittest.TestCase):
     def test_section_names_the_runtime_and_the_spin(self):
         shown, text = section(with_share())
         self.assertTrue(shown)
-        for phrase in ("## Echo: the pool's CPU between requests", "pool waits on sockets", "prolonged_pause",
-                       "leave_policy::fast"):
+        for phrase in ("## " + io_thread_cpu.HEADING, "pool waits on sockets", "pool runs tasks on a oneTBB arena",
+                       "prolonged_pause", "leave_policy::fast"):
             self.assertIn(phrase, text)
+
+    def test_the_onetbb_paragraph_follows_the_traits(self):
+        d = with_share()
+        next(rt for rt in d["context"]["runtimes"] if rt["name"] == "pool")["kind"] = "thread"
+        shown, text = section(d)
+        self.assertTrue(shown)
+        self.assertNotIn("prolonged_pause", text)
 
     def test_the_sweep_is_left_out(self):
         d = with_share()
