@@ -158,8 +158,7 @@ def _fit_table(doc, r):
 # ---- echo: the closed loop here, the open loop in io_workloads ------------------------------------
 
 # echo's open-loop counters: shown in the open loop's own table (io_workloads.open_table).
-# io_thread_cpu_frac: in the section on the pool's CPU between requests (io_thread_cpu.py).
-OPEN_LOOP = re.compile(r"^(open_|gen_|hiccup_|steal_frac$|io_thread_cpu_frac$)")
+OPEN_LOOP = re.compile(r"^(open_|gen_|hiccup_|steal_frac$)")
 
 
 def _echo_intro(doc, r, plain):
