@@ -64,6 +64,8 @@ void bench_pair(benchmark::State& st, const typename W::params& p) {
     for (auto& [k, v] : W::report(p, m)) st.counters[k] = v;
     st.counters["ops"] = ops;
     if (auto it = m.sums.find("loop_syscalls"); it != m.sums.end()) st.counters["syscalls_per_op"] = it->second / ops;
+    if (auto it = m.sums.find("io_thread_cpu_ns"); it != m.sums.end() && m.sums["run_cpu_ns"] > 0)
+        st.counters["io_thread_cpu_frac"] = it->second / m.sums["run_cpu_ns"];
     if (m.workers) st.counters["workers"] = static_cast<double>(m.workers);
     st.counters["cpu_user_ns_per_op"] = (u1.user - u0.user) * 1e9 / ops;
     st.counters["cpu_sys_ns_per_op"] = (u1.sys - u0.sys) * 1e9 / ops;
@@ -135,6 +137,7 @@ nlohmann::json results_metadata() {
         {"vcsw_per_op", "switches/op", better::lower, 1, true},
         {"ivcsw_per_op", "switches/op", better::lower, 1, true},
         {"syscalls_per_op", "syscalls/op", better::lower, 1, true},
+        {"io_thread_cpu_frac", "fraction", better::none},
         {"max_tasks", "tasks", better::higher},
         {"bytes_per_task", "B", better::lower},
         {"budget_bytes", "B", better::none},

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from cobench_results import fmt, fmt_range, held, human
 
 # Counters that are not results: the divisor and the worker count.
-NOT_RESULTS = {"ops", "workers"}
+# io_thread_cpu_frac explains one runtime's CPU, in its own section (io_thread_cpu.py), not a table per workload.
+NOT_RESULTS = {"ops", "workers", "io_thread_cpu_frac"}
 
 
 def natural(text):

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include <time.h>
 #include <valgrind/callgrind.h>
 
 #include "workloads/workload.hpp"
@@ -14,6 +17,23 @@
 #include "runtimes/core/reactor.hpp"
 
 namespace cb {
+
+// A runtime that keeps an I/O thread of its own, which runs no task (the
+// pool), says how much CPU that thread has used: run_once reads it and this
+// process's CPU clock around each run, outside the clock ("io_thread_cpu_ns"
+// and "run_cpu_ns" in the sums; the harness reports io_thread_cpu_frac, the
+// thread's share of the process's CPU over the runs).
+template <class R>
+concept reports_io_thread_cpu = requires {
+    { R::io_thread_cpu_ns() } -> std::convertible_to<std::uint64_t>;
+};
+
+// Every thread of this process (not its children), in ns.
+inline std::uint64_t process_cpu_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 template <class W, class S>
 run_options options_for(const typename W::params& p, S& s) {
@@ -43,16 +63,24 @@ run_result run_once(const typename W::params& p, measurement& m, bool instrument
     // (traits.counts_syscalls) has them read around the run: "loop_syscalls"
     // in the sums, reported as syscalls_per_op by the harness.
     const std::uint64_t sys0 = loop_syscalls.total();
+    std::uint64_t io0 = 0, cpu0 = 0;
+    if constexpr (reports_io_thread_cpu<R>) io0 = R::io_thread_cpu_ns(), cpu0 = process_cpu_ns();
     const auto t0 = std::chrono::steady_clock::now();
     if (instrument) CALLGRIND_START_INSTRUMENTATION;
     std::vector<std::uint64_t> res = R::run(W::tasks(p), body, o);
     if (instrument) CALLGRIND_STOP_INSTRUMENTATION;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::uint64_t sys1 = loop_syscalls.total();
+    std::uint64_t io1 = 0, cpu1 = 0;
+    if constexpr (reports_io_thread_cpu<R>) io1 = R::io_thread_cpu_ns(), cpu1 = process_cpu_ns();
     run_result r{secs, W::verify(s, p, res)};
     if constexpr (counts_workers<C>) m.workers = C::workers_for(W::tasks(p), o);
     if (r.error.empty()) {
         if constexpr (R::traits.counts_syscalls) m.sums["loop_syscalls"] += static_cast<double>(sys1 - sys0);
+        if constexpr (reports_io_thread_cpu<R>) {
+            m.sums["io_thread_cpu_ns"] += static_cast<double>(io1 - io0);
+            m.sums["run_cpu_ns"] += static_cast<double>(cpu1 - cpu0);
+        }
         m.seconds += secs;
         ++m.iterations;
         if constexpr (collects<W, S>) W::collect(s, p, res, m);

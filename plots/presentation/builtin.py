@@ -1,7 +1,8 @@
 """The presentation entries of the workloads this repository ships, in report order (ENTRIES), and
 the notes and tables of their own that the entries point at. Subject modules hold the larger
 pieces: capacity.py (walls, stack sizes, the worker sweep), io_workloads.py (echo's open loop, the
-decision map, the pitfall), yardstick.py (our loop against Asio), reactor_backends.py, pipeline.py.
+decision map, the pitfall), yardstick.py (our loop against Asio), io_thread_cpu.py (the pool's CPU
+between requests), reactor_backends.py, pipeline.py.
 """
 
 import dataclasses
@@ -9,6 +10,7 @@ import re
 
 import capacity
 import claims
+import io_thread_cpu
 import io_workloads
 import pipeline
 import reactor_backends
@@ -290,7 +292,8 @@ ENTRIES = (
                      HeadlineRow("echo p99 latency, most connections", "p99_us", NO_RATE),
                      HeadlineRow("echo server CPU per request, most connections", "server_cpu_ns_per_req",
                                  NO_RATE)),
-                 sections=(io_workloads.echo_open_section, yardstick.section, io_workloads.load_section)),
+                 sections=(io_workloads.echo_open_section, yardstick.section, io_workloads.load_section,
+                           io_thread_cpu.io_thread_section)),
     Presentation("echo_accept", notes=_saturated_notes, tables=_accept_tables),
     Presentation("slow_io", section=io_workloads.slow_io_tables, sections=(io_workloads.slow_io_section,)),
     Presentation("blocking_pitfall", sections=(io_workloads.pitfall_section,)),

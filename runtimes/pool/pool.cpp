@@ -8,7 +8,9 @@
 #include <string>
 
 #include <oneapi/tbb/global_control.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <time.h>
 
 namespace cb {
 
@@ -33,14 +35,37 @@ tbb::task_arena& pool_runtime::sized_arena(int k) {
     return *a;
 }
 
+namespace {
+// The started service, for cpu_ns_if_started: reading it must not start it.
+std::atomic<pool_io_service*> started_service{nullptr};
+}  // namespace
+
 pool_io_service& pool_io_service::get() {
     static pool_io_service s;
     return s;
 }
 
-pool_io_service::pool_io_service() : thread_([this] { loop(); }) {}
+std::uint64_t pool_io_service::cpu_ns_if_started() {
+    pool_io_service* s = started_service.load(std::memory_order_acquire);
+    if (!s) return 0;
+    clockid_t id{};
+    timespec ts{};
+    if (::pthread_getcpuclockid(s->thread_.native_handle(), &id) != 0 || ::clock_gettime(id, &ts) != 0) return 0;
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+pool_io_service::pool_io_service()
+    : thread_([this] {
+          // Named so that a profile or /proc/PID/task tells it from oneTBB's
+          // workers, which keep the process's name.
+          ::pthread_setname_np(::pthread_self(), "cb-pool-io");
+          loop();
+      }) {
+    started_service.store(this, std::memory_order_release);
+}
 
 pool_io_service::~pool_io_service() {
+    started_service.store(nullptr, std::memory_order_release);
     stop_.store(true);
     reactor_.wake();
     thread_.join();

@@ -44,6 +44,9 @@ class pool_io_service {
 public:
     static pool_io_service& get();
     ~pool_io_service();
+    // CPU the I/O thread has used (its thread CPU clock), in ns; 0 before
+    // the service starts. Read by the harness around a run, never inside it.
+    static std::uint64_t cpu_ns_if_started();
     void add_timer(steady::time_point when, timer_waiter* w);
     void arm(int fd, std::uint32_t events, io_waiter* w) { reactor_.arm(fd, events, w); }
 
@@ -179,6 +182,13 @@ int checked_workers(std::size_t k);
 
 struct pool_runtime : runtime_of<pool_context> {
     static int workers() { return static_cast<int>(pool_default_workers()); }
+
+    // The CPU of the I/O thread (epoll, timers, tbb::task::resume), which
+    // runs no task: workloads/run.hpp reads it around each run and the
+    // harness reports its share of the process's CPU (io_thread_cpu_frac);
+    // the rest is oneTBB's threads: the tasks, and the stealing loop they
+    // spin in before they sleep (README, "The pool between requests").
+    static std::uint64_t io_thread_cpu_ns() { return pool_io_service::cpu_ns_if_started(); }
 
     // A pool lives longer than one group of tasks: unpinned runs share one
     // arena, started on first use, so a run pays for its tasks and not for

@@ -239,6 +239,24 @@ TEST(EchoAcceptWorkload, StateRefusesAWorkerCountTheRuntimeDoesNotRun) {
     EXPECT_THROW(W::state<cb::coro_context>({4, 20, accept_mode::reuseport, 2}), std::runtime_error);
 }
 
+// The pool waits on fds in an I/O thread of its own: a run whose tasks wait
+// on pipes has that thread's CPU in its sums (the harness reports it as
+// io_thread_cpu_frac), and a runtime without one has no such sum.
+TEST(IoThreadCpu, ThePoolsIoThreadIsReadAroundARun) {
+    static_assert(cb::reports_io_thread_cpu<cb::pool_runtime>);
+    static_assert(!cb::reports_io_thread_cpu<cb::threads_runtime>);
+    using W = wl::pipe_pong;
+    const W::params p = W::sizes(cb::profile::test, cb::pool_traits).front();
+    cb::measurement m;
+    ASSERT_EQ((cb::run_once<cb::pool_runtime, W>(p, m).error), "");
+    ASSERT_TRUE(m.sums.contains("io_thread_cpu_ns"));
+    EXPECT_GT(m.sums["io_thread_cpu_ns"], 0);  // it waited in epoll and resumed every wait
+    EXPECT_LE(m.sums["io_thread_cpu_ns"], m.sums["run_cpu_ns"]);  // one of the process's threads
+    cb::measurement t;
+    ASSERT_EQ((cb::run_once<cb::threads_runtime, W>(p, t).error), "");
+    EXPECT_FALSE(t.sums.contains("io_thread_cpu_ns"));
+}
+
 // One OS thread switching only at yields: no load/store pair is ever split.
 template <class R>
 void expect_no_lost_updates() {
