@@ -267,7 +267,7 @@ class ReportTest(unittest.TestCase):
 
     def test_without_python_rows_nothing_of_it_shows(self):
         md = self._md(_good())
-        for text in ("CPython", "yardstick", "in C++", "####"):
+        for text in ("CPython", "yardsticks", "in C++", "####"):
             self.assertNotIn(text, md)
 
     def test_same_report_as_before_where_the_claims_have_one_row_set(self):
