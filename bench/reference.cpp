@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench/families.hpp"
+#include "bench/other_load.hpp"
 #include "bench/supervise.hpp"
 #include "workloads/echo.hpp"
 #include "workloads/io/program_run.hpp"
@@ -75,6 +76,7 @@ void run_kernel(const options& o, const std::vector<reference_entry>& todo, json
         if (runs_threads(ref.runtime)) args.push_back("-T");  // the two tasks are threads of one process
         co.timeout_s = o.family_timeout;
         for (int rep = 0; rep < o.repetitions; ++rep) {
+            const load_window load;
             const child_result r = run_child(args, co);
             std::string number;
             if (r.status != "ok" || !RE2::PartialMatch(r.output, usecs, &number)) {
@@ -89,6 +91,7 @@ void run_kernel(const options& o, const std::vector<reference_entry>& todo, json
                                   {"repetitions", o.repetitions}, {"repetition_index", rep},
                                   {"iterations", loops}, {"real_time", round_trip_ns}, {"cpu_time", round_trip_ns},
                                   {"time_unit", "ns"}, {"switch_ns", round_trip_ns / 2}, {"label", "perf bench sched pipe"}});
+            put_load(benchmarks.back(), load.read());
         }
     }
 }
@@ -193,6 +196,7 @@ void run_asio(const options& o, const std::vector<reference_entry>& selected, js
         for (int rep = 0; rep < reps; ++rep) {
             measurement m;
             std::string error;
+            const load_window load;
             try {
                 error = e.run(prog, m).error;
             } catch (const std::exception& ex) {
@@ -212,6 +216,7 @@ void run_asio(const options& o, const std::vector<reference_entry>& selected, js
                    {"real_time", wall_ms}, {"cpu_time", wall_ms}, {"time_unit", "ms"},
                    {"reference", true}, {"label", asio_label()}, {"ops", e.ops}};
             for (auto& [k, v] : e.report(m)) b[k] = v;
+            put_load(b, load.read());
             benchmarks.push_back(b);
             ++ok;
         }
@@ -240,7 +245,9 @@ void run_references(const options& o, json& benchmarks, json& declared, json& re
         std::vector<reference_entry> todo;
         for (auto& e : k.entries(o.prof))
             if (o.selected(e.name, e.runtime)) todo.push_back(std::move(e));
-        if (!todo.empty()) k.run(o, todo, benchmarks, declared, references);
+        if (todo.empty()) continue;
+        (void)wait_until_quiet(o.quiet_wait, "the references from " + todo.front().name);
+        k.run(o, todo, benchmarks, declared, references);
     }
 }
 

@@ -17,6 +17,7 @@ table is headline.py's; which workload gets which table is the presentation regi
 import re
 from dataclasses import dataclass
 
+import cobench_results as cr
 from cobench_results import fmt, fmt_range, held, human
 
 # Counters that are not results: the divisor and the worker count.
@@ -126,6 +127,9 @@ def missing(r, workload, runtime, params=None, counter=None):
     for e in r.failed():
         if e.workload == workload and e.runtime == runtime and (params is None or e.params == params):
             return "errored", f"errored: {e.error}"
+    if r.lost_to_load(workload, runtime, params) and not any(
+            params is None or p.params == params for p in r.points(workload, runtime)):
+        return "other load", f"measured beside other work ({cr.LOADED_RULE})"
     fam = next((f for f in r.families if f["runtime"] == runtime), None)
     if fam and fam.get("status") != "ok":
         return "errored", f"its runtime family {fam['status']}" + (f": {fam['message']}" if fam.get("message") else "")
