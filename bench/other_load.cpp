@@ -154,7 +154,7 @@ double wait_until_quiet(double bound_s, const std::string& before_what) {
         if (r.other_load_frac < other_load_threshold) break;
         if (!said) {
             std::fprintf(stderr,
-                         "cobench: before %s: other work uses %.0f%% of the machine; waiting up to %.0f s for it to "
+                         "cobench: before %s: other work uses %.0f%% of the machine; waiting up to %g s for it to "
                          "fall below %.0f%% (--quiet-wait)...\n",
                          before_what.c_str(), r.other_load_frac * 100, bound_s, other_load_threshold * 100);
             said = true;

@@ -150,7 +150,6 @@ class LoadedEntries(unittest.TestCase):
         self.assertEqual(len(cobench_results.other_load.rows(r.loaded)), 1)
 
 
-
 class WarmupRule(unittest.TestCase):
     def fold(self, counter, values):
         doc = good_doc()
