@@ -3,35 +3,24 @@ out of every view (points, claims, headline), listed in the report, and the head
 lost them say so; files without the counter load as before. And the warm-up rule, which leaves
 out only a first repetition worse than the rest in its counter's own direction.
 
-Built in memory from fixtures/good.json (changed where a test needs other numbers).
+Built in memory from fixtures/good.json (changed where a test needs other numbers), with
+test_trust's helpers.
 """
 
-import copy
-import json
 import unittest
-from pathlib import Path
 
 import claims
 import cobench_results
 import headline
-import report
+from fixture_files import parse, read
+from test_trust import markdown, repeat
 
-HERE = Path(__file__).resolve().parent
-GOOD = HERE / "fixtures" / "good.json"
 LOADED = 0.5   # half the machine: well over the threshold
 QUIET = 0.02
 
 
 def good_doc():
-    return json.loads(GOOD.read_text(encoding="utf-8"))
-
-
-def parse(doc):
-    return cobench_results.parse(copy.deepcopy(doc), "test")
-
-
-def markdown(r):
-    return report.build_report(r, claims.evaluate_all(r), [], [], lambda c: "").markdown(lambda c: "")
+    return read("good.json")
 
 
 def with_load(doc, run_prefix, value, repetitions=None):
@@ -44,14 +33,6 @@ def with_load(doc, run_prefix, value, repetitions=None):
         e.setdefault("steal_frac", 0.001)
     doc["context"]["counters"]["other_load_frac"] = {"unit": "fraction", "better": "none"}
     return doc
-
-
-def repeat(doc, run_name, values):
-    """A benchmark's entries replaced by one iteration entry per repetition ({counter: value})."""
-    base = next(e for e in doc["benchmarks"] if e["run_name"] == run_name and e["run_type"] == "iteration")
-    doc["benchmarks"] = [e for e in doc["benchmarks"] if e["run_name"] != run_name]
-    for i, counters in enumerate(values):
-        doc["benchmarks"].append(dict(base, repetitions=len(values), repetition_index=i, **counters))
 
 
 def verdicts(r):
