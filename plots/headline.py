@@ -90,7 +90,7 @@ def headline(r):
             if counter in p.warmup:
                 text += " †"
             if r.lost_to_load(workload, rt, p.params):
-                text += " ‡"
+                text += " §"
                 lost_cells = True
             if rule == "own" and p.params:
                 text += f" at {params_text({k: v for k, v in p.params.items() if k not in fixed})}"
@@ -127,7 +127,7 @@ def headline(r):
                      "harness's own cap or time limit, a lower bound. †: the first repetition was left out as a warm-up "
                      "outlier. – (tag): why the cell is empty.")
     if lost_cells:
-        notes.append("‡: repetitions of this cell measured beside other work were left out; the median is of "
+        notes.append("§: repetitions of this cell measured beside other work were left out; the median is of "
                      "the rest. – (other load): every repetition was. The list is under Problems in this run.")
     stops = [k for k in STOP_KINDS if k in stops_seen]
     if stops:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import cobench_results as cr
 from cobench_results import fmt, fmt_range, held, human
 
-# Counters that are not results: the divisor and the worker count.
-NOT_RESULTS = {"ops", "workers"}
+# Counters that are not results: the divisor, the worker count, and the run conditions every
+# entry records (the other load beside it and steal; the report states them apart).
+NOT_RESULTS = {"ops", "workers", cr.OTHER_LOAD, cr.other_load.STEAL}
 
 
 def natural(text):

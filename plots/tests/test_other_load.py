@@ -52,15 +52,19 @@ class LoadedEntries(unittest.TestCase):
         text = markdown(r)
         self.assertNotIn("Left out", text)
         self.assertNotIn("Other load:", text)
-        self.assertNotIn("‡", text)
+        self.assertNotIn("§", text)
 
     def test_quiet_entries_are_kept_and_the_run_says_how_quiet(self):
         doc = with_load(good_doc(), "", QUIET)
         r = parse(doc)
         self.assertEqual(r.loaded, [])
         self.assertEqual(verdicts(r), verdicts(parse(good_doc())))
+        text = markdown(r)
         self.assertIn("Other load: the largest share of the machine other work used while an entry ran was 2%",
-                      markdown(r))
+                      text)
+        # A run condition, not a result: no table or chart of its own.
+        self.assertNotIn("other_load_frac", text)
+        self.assertNotIn("steal_frac", text)
 
     def test_loaded_entries_are_left_out_of_every_verdict_as_if_never_measured(self):
         # Every echo entry ran beside other work: the verdicts are those of a run without echo.
@@ -100,8 +104,8 @@ class LoadedEntries(unittest.TestCase):
         self.assertEqual((p.n["switch_ns"], p.counters["switch_ns"]), (2, 2105.0))
         rows, notes = headline_cells(r)
         col = ["", *r.runtimes_in_run()].index("threads")
-        self.assertTrue(any("‡" in row[col] for row in rows if "`ping_pong`" in row[0]), rows)
-        self.assertIn("‡: repetitions of this cell measured beside other work were left out", notes)
+        self.assertTrue(any("§" in row[col] for row in rows if "`ping_pong`" in row[0]), rows)
+        self.assertIn("§: repetitions of this cell measured beside other work were left out", notes)
 
     def test_a_run_known_only_from_aggregates_goes_by_its_median(self):
         doc = good_doc()
