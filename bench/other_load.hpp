@@ -41,7 +41,7 @@
 namespace cb {
 
 // A fraction of the machine above which an entry counts as measured beside
-// other work (the report's threshold, plots/cobench_results/load_marks.py,
+// other work (the report's threshold, plots/cobench_results/other_load.py,
 // says the same): a tenth of the machine is a fifth of a CPU on 2 CPUs,
 // more than the scheduler noise of an idle VM and enough to move a timing
 // that shares a core by several percent.
