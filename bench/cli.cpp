@@ -75,6 +75,11 @@ options:
   --family-timeout S    seconds a family may run before it is killed and
                         recorded as "timeout", 1 to 86400 (default: 300 quick,
                         1800 full)
+  --quiet-wait S        before each family and reference group, wait up to S
+                        seconds (0 to 3600) for other work to fall below a
+                        tenth of the machine, saying so on stderr (default: 10,
+                        test: 0). Every entry records the other load it ran
+                        beside (other_load_frac) and steal (steal_frac)
   --repetitions N       repetitions of every benchmark, 1 to 100 (default: 1,
                         full: 5)
   --instructions        deterministic mode: count instructions of the
@@ -264,6 +269,8 @@ options parse_args(int argc, char** argv) {
             o.memory_budget = parse_size(a, value());
         } else if (a == "--family-timeout") {
             o.family_timeout = parse_seconds(a, value(), 1, 86400);
+        } else if (a == "--quiet-wait") {
+            o.quiet_wait = parse_seconds(a, value(), 0, 3600);
         } else if (a == "--repetitions") {
             o.repetitions = static_cast<int>(parse_integer(a, value(), 1, 100));
         } else if (a == "--instructions") {
@@ -315,6 +322,7 @@ options parse_args(int argc, char** argv) {
         for (auto& x : reference_runtimes()) o.runtimes.push_back(x.name);
     }
     if (o.repetitions == 0) o.repetitions = o.prof == profile::full ? 5 : 1;
+    if (o.quiet_wait < 0) o.quiet_wait = o.prof == profile::test ? 0 : 10;
     if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full || o.prof == profile::limits ? 1800 : 300;
     if (o.instructions && o.prof == profile::limits)
         throw bad_input("--instructions counts the workloads' instructions; the limits profile runs none");

@@ -37,6 +37,7 @@ struct options {
     std::vector<std::string> runtimes;  // selected, in registry order, each once
     name_filter filter;
     double family_timeout = 0;
+    double quiet_wait = -1;  // --quiet-wait; -1: the profile's default
     int repetitions = 0;
     int workers = 0;  // --workers; 0: the default
     double memory_budget = 0;  // --memory-budget in bytes; 0: the default (half of MemAvailable)

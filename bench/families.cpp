@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "bench/name_filter.hpp"
+#include "bench/other_load.hpp"
 #include "bench/probe.hpp"
 #include "bench/product.hpp"
 #include "runtimes/registry.hpp"
@@ -41,6 +42,8 @@ struct usage {
 template <class R, class W>
 void bench_pair(benchmark::State& st, const typename W::params& p) {
     measurement m;
+    // The family's parent is the orchestrator that supervises it: ours too.
+    const load_window load(::getppid());
     const usage u0 = usage::now();
     for (auto _ : st) {
         run_result r;
@@ -71,11 +74,13 @@ void bench_pair(benchmark::State& st, const typename W::params& p) {
     st.counters["cpu_sys_ns_per_op"] = (u1.sys - u0.sys) * 1e9 / ops;
     st.counters["vcsw_per_op"] = (u1.vcsw - u0.vcsw) / ops;
     st.counters["ivcsw_per_op"] = (u1.ivcsw - u0.ivcsw) / ops;
+    put_load_counters(st.counters, load.read());
 }
 
 template <class R>
 void bench_probe(benchmark::State& st, profile prof, const wl::idle_memory::params& proto) {
     probe_outcome o;
+    const load_window load(::getppid());
     for (auto _ : st) {
         const auto t0 = std::chrono::steady_clock::now();
         o = probe_max_tasks<R>(prof, proto);
@@ -85,6 +90,7 @@ void bench_probe(benchmark::State& st, profile prof, const wl::idle_memory::para
     if (o.bytes_per_task > 0) st.counters["bytes_per_task"] = o.bytes_per_task;
     st.counters["budget_bytes"] = o.budget;
     st.SetLabel(o.reason);
+    put_load_counters(st.counters, load.read());
 }
 
 double min_time(profile p) { return p == profile::full ? 0.5 : p == profile::test ? 0.0 : 0.2; }
@@ -144,6 +150,9 @@ nlohmann::json results_metadata() {
         {"workers", "workers", better::none},
         {"instructions_per_op", "instructions/op", better::lower},
         {"instructions", "instructions", better::none},
+        // Every entry's other load (bench/other_load.hpp): what the rest of the machine did, not a result.
+        {other_load_counter, "fraction", better::none},
+        {steal_counter, "fraction", better::none},
     };
     for (const counter_meta& c : harness) put(c);
     // Runtimes with several workers: how many they start unless a workload

@@ -16,6 +16,8 @@
 //                  beside them, one results file; --family in the child
 //   merge.*        a family's output merged into the results document
 //   supervise.*    running children: signals, deadlines, output relay
+//   other_load.*   the other load beside every entry (other_load_frac,
+//                  steal_frac), and the wait for a quiet machine (--quiet-wait)
 //   reference*     references, one kind of catalogue entry: the kernel's
 //                  scheduler benchmark, the Asio echo server and the CPython
 //                  yardsticks (reference_python.*), the echo rig's program

@@ -11,6 +11,7 @@
 
 #include "bench/families.hpp"
 #include "bench/merge.hpp"
+#include "bench/other_load.hpp"
 #include "bench/output.hpp"
 #include "bench/reference.hpp"
 #include "bench/supervise.hpp"
@@ -75,6 +76,8 @@ int run_benchmarks(const options& o) {
                 std::find(names.begin(), names.end(), p.name) == names.end())
                 names.push_back(p.name);
         if (names.empty()) continue;
+        // Before the family's line: a reader (or a test) that sees it finds the family starting.
+        (void)wait_until_quiet(o.quiet_wait, fam);
         std::fprintf(stderr, "cobench: [%zu/%zu] %s: %zu benchmarks, profile %s...\n", k, o.runtimes.size(), fam.c_str(),
                      names.size(), std::string(profile_name(o.prof)).c_str());
         const std::string part = target.scratch(fam + ".json");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench/families.hpp"
+#include "bench/other_load.hpp"
 #include "bench/reference_program.hpp"
 #include "bench/reference_python.hpp"
 #include "bench/supervise.hpp"
@@ -79,6 +80,7 @@ void run_kernel(const options& o, const std::vector<reference_entry>& todo, json
         if (runs_threads(ref.runtime)) args.push_back("-T");  // the two tasks are threads of one process
         co.timeout_s = o.family_timeout;
         for (int rep = 0; rep < o.repetitions; ++rep) {
+            const load_window load;
             const child_result r = run_child(args, co);
             std::string number;
             if (r.status != "ok" || !RE2::PartialMatch(r.output, usecs, &number)) {
@@ -93,6 +95,7 @@ void run_kernel(const options& o, const std::vector<reference_entry>& todo, json
                                   {"repetitions", o.repetitions}, {"repetition_index", rep},
                                   {"iterations", loops}, {"real_time", round_trip_ns}, {"cpu_time", round_trip_ns},
                                   {"time_unit", "ns"}, {"switch_ns", round_trip_ns / 2}, {"label", "perf bench sched pipe"}});
+            put_load(benchmarks.back(), load.read());
         }
     }
 }
@@ -201,7 +204,9 @@ void run_references(const options& o, json& benchmarks, json& declared, json& re
         std::vector<reference_entry> todo;
         for (auto& e : k.entries(o.prof))
             if (o.selected(e.name, e.runtime)) todo.push_back(std::move(e));
-        if (!todo.empty()) k.run(o, todo, benchmarks, declared, references, counters);
+        if (todo.empty()) continue;
+        (void)wait_until_quiet(o.quiet_wait, "the references from " + todo.front().name);
+        k.run(o, todo, benchmarks, declared, references, counters);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "bench/other_load.hpp"
 #include "bench/supervise.hpp"
 
 namespace cb {
@@ -32,6 +33,7 @@ void run_program_entries(const options& o, const std::vector<program_entry>& tod
         for (int rep = 0; rep < reps; ++rep) {
             measurement m;
             std::string error;
+            const load_window load;  // the server program is our child: counted as ours
             try {
                 error = e.run(prog, m).error;
             } catch (const std::exception& ex) {
@@ -53,6 +55,7 @@ void run_program_entries(const options& o, const std::vector<program_entry>& tod
             const json extra = fields(e);  // named: items() of a temporary would dangle in the loop
             for (auto& [k, v] : extra.items()) b[k] = v;
             for (auto& [k, v] : e.report(m)) b[k] = v;
+            put_load(b, load.read());
             benchmarks.push_back(b);
             ++ok;
         }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's main command: installs what is missing, builds Release, runs
-# the benchmarks (default: the quick profile, about 2 minutes on 2 cores) and
+# The README's main command: installs what is missing, builds Release (only
+# the binaries a run starts), runs the benchmarks (default: the quick
+# profile, about 2 minutes on 2 cores) and
 # then draws the charts and writes the report from the results.
 #
 # Arguments go to the benchmark binary, e.g. `bash bench/run.sh --profile full`.
@@ -87,7 +88,10 @@ if [ -n "${COBENCH_BIN:-}" ]; then
 else
   bash bench/setup.sh || die 1 "setup failed"
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null || die 1 "cmake could not configure the build"
-  cmake --build build -j"$(nproc)" || die 1 "the build failed"
+  # Only what a run starts: cobench and the programs it spawns (the load
+  # generator, the Asio yardstick); bench/test.sh builds the test binaries.
+  cmake --build build -j"$(nproc)" --target cobench cobench_echo_client cobench_asio_echo ||
+    die 1 "the build failed"
   bin=./build/cobench
 fi
 if [ "$passthrough" = 1 ]; then

@@ -69,6 +69,7 @@ def _runtimes_part(r):
     runtimes = [rt for rt in r.runtimes_in_run() if r.points(runtime=rt) and rt not in refs]
     rows, notes, row_ns, made = [], [], [], []
     stops_seen = set()
+    lost_cells = False
     for entry, row in registry.headline_rows():
         workload, counter, fixed, rule = entry.workload, row.counter, row.fixed, row.rule
         label = row.label
@@ -106,6 +107,9 @@ def _runtimes_part(r):
                 text += stop_marker(kinds[rt]) or " (no reason given)"
             if counter in p.warmup:
                 text += " †"
+            if r.lost_to_load(workload, rt, p.params):
+                text += " §"
+                lost_cells = True
             if rule == "own" and p.params:
                 text += f" at {params_text({k: v for k, v in p.params.items() if k not in fixed})}"
             if best is not None:
@@ -141,6 +145,9 @@ def _runtimes_part(r):
                      "the difference is inside the run-to-run spread. ≥: a count stopped by the "
                      "harness's own cap or time limit, a lower bound. †: the first repetition was left out as a warm-up "
                      "outlier. – (tag): why the cell is empty.")
+    if lost_cells:
+        notes.append("§: repetitions of this cell measured beside other work were left out; the median is of "
+                     "the rest. – (other load): every repetition was. The list is under Problems in this run.")
     stops = [k for k in STOP_KINDS if k in stops_seen]
     if stops:
         notes.append("Most tasks held, what stopped each count: "

@@ -116,6 +116,7 @@ def statistics_lines(r):
                "to 3 significant figures.",
              f"Warm-up rule: {cr.WARMUP_RULE}. Flagged here: {flagged} counter value(s), marked † "
              "where they appear.",
+             *([line] if (line := cr.other_load.summary(r.entries, r.loaded)) else []),
              "Two runtimes whose min–max ranges overlap are called indistinguishable: the difference "
              "is inside the run-to-run spread, and no verdict counts it as a win."]
     for n in sorted(counts):
@@ -168,6 +169,9 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
     else:
         doc.p("All runtime families finished with status ok." if r.families
               else "The file lists no runtime families.")
+    if r.loaded:
+        doc.p(f"**Left out:** these repetitions ran beside other work: {cr.LOADED_RULE}.")
+        doc.table(["benchmark", "repetition", "other load", "steal"], cr.other_load.rows(r.loaded))
     failed = r.failed()
     if failed:
         doc.p("**Error:** these benchmarks ran and failed; they are not plotted.")

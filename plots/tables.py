@@ -17,11 +17,13 @@ table is headline.py's; which workload gets which table is the presentation regi
 import re
 from dataclasses import dataclass
 
+import cobench_results as cr
 from cobench_results import fmt, fmt_range, held, human
 
-# Counters that are not results: the divisor and the worker count.
-# io_thread_cpu_frac explains one runtime's CPU, in its own section (io_thread_cpu.py), not a table per workload.
-NOT_RESULTS = {"ops", "workers", "io_thread_cpu_frac"}
+# Counters that are not results: the divisor, the worker count, the run conditions every
+# entry records (the other load beside it and steal; the report states them apart), and
+# io_thread_cpu_frac, which explains one runtime's CPU in its own section (io_thread_cpu.py).
+NOT_RESULTS = {"ops", "workers", "io_thread_cpu_frac", cr.OTHER_LOAD, cr.other_load.STEAL}
 
 
 def natural(text):
@@ -127,6 +129,9 @@ def missing(r, workload, runtime, params=None, counter=None):
     for e in r.failed():
         if e.workload == workload and e.runtime == runtime and (params is None or e.params == params):
             return "errored", f"errored: {e.error}"
+    if r.lost_to_load(workload, runtime, params) and not any(
+            params is None or p.params == params for p in r.points(workload, runtime)):
+        return "other load", f"measured beside other work ({cr.LOADED_RULE})"
     fam = next((f for f in r.families if f["runtime"] == runtime), None)
     if fam and fam.get("status") != "ok":
         return "errored", f"its runtime family {fam['status']}" + (f": {fam['message']}" if fam.get("message") else "")

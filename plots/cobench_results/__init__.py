@@ -22,6 +22,9 @@ Results (see results.py)
     counters: .counter(name) -> CounterInfo (unit, better, quantum, per,
         .resolution(ops)) from context.counters, else the naming rules of old
         files, which counter_by_rule(name) applies alone
+    other load (other_load.py): .loaded, the entries measured beside other work (other_load_frac
+        above LOADED_THRESHOLD), left out of .entries and so of every view below;
+        .lost_to_load(workload, runtime, params=None); other_load.rows/summary for the report
     views: .points() .series() .value() .speedups() .cpu_count() .failed()
         .successful() .failed_families() .is_instruction_counts, and .samples()
         (one value per repetition, for the gate)
@@ -40,6 +43,8 @@ from .counters import INSTRUCTIONS, OPS, TICK_NS, CounterInfo
 from .counters import by_rule as counter_by_rule
 from .load import SCHEMA_VERSION, ResultsError, load, parse, read_json
 from .names import parse_name
+from . import other_load
+from .other_load import LOADED_RULE, LOADED_THRESHOLD, OTHER_LOAD
 from .results import WARMUP_RULE, Entry, Point, Results, Samples, warmup_outlier
 from .runtimes import Runtime
 from .text import count, fmt, fmt_range, held, human, si
@@ -49,5 +54,5 @@ __all__ = [
     "INSTRUCTIONS", "OPS", "TICK_NS", "CounterInfo", "counter_by_rule",
     "SCHEMA_VERSION", "ResultsError", "load", "parse", "read_json",
     "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "count", "fmt", "fmt_range", "held", "human", "si",
-    "WARMUP_RULE", "warmup_outlier",
+    "WARMUP_RULE", "warmup_outlier", "other_load", "LOADED_RULE", "LOADED_THRESHOLD", "OTHER_LOAD",
 ]

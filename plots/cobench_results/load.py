@@ -5,6 +5,7 @@ import json
 import math
 
 from . import counters as _counters
+from . import other_load as _other_load
 from . import runtimes as _runtimes
 from .names import parse_name
 from .results import Entry, Results, time_scale
@@ -132,8 +133,9 @@ def parse(doc, source="<results>", require_cobench=False):
     families = _records(doc, "families", ("runtime", "status"), source)
     declared = _records(doc, "declared", ("workload", "runtime", "reason"), source)
     seen = [e.runtime for e in entries if e.runtime] + [r["runtime"] for r in families + declared]
-    return Results(source, context, entries, families, declared, schema,
-                   _runtimes.build(declared_runtimes, dict.fromkeys(seen)))
+    kept, loaded = _other_load.split(entries)
+    return Results(source, context, kept, families, declared, schema,
+                   _runtimes.build(declared_runtimes, dict.fromkeys(seen)), loaded)
 
 
 def read_json(path):

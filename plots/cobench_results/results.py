@@ -6,6 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from . import counters as _counters
+from . import other_load as _other_load
 from .counters import INSTRUCTIONS
 
 _TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
@@ -30,27 +31,32 @@ class Entry:
 
 
 # Warm-up rule (stated in the report): with at least WARMUP_MIN_N repetitions, the first one is
-# a warm-up outlier for a counter when it lies more than WARMUP_MAD_FACTOR x the median absolute
-# deviation (MAD) of the other repetitions, and more than WARMUP_MIN_REL of their median, away
-# from that median. It is then left out of that counter's median and min-max, and flagged.
+# a warm-up outlier for a counter when it is worse than the others' median, in the counter's own
+# direction (`better`), by more than WARMUP_MAD_FACTOR x their median absolute deviation (MAD) and
+# more than WARMUP_MIN_REL of that median. It is then left out of that counter's median and
+# min-max, and flagged. A warm-up makes a run slower, never faster: a first repetition better than
+# the rest is kept, and a counter without a direction (better = none, or unknown) keeps it too.
 WARMUP_MIN_N = 3
 WARMUP_MAD_FACTOR = 3.0
 WARMUP_MIN_REL = 0.1
 WARMUP_RULE = (f"with n >= {WARMUP_MIN_N} repetitions, the first repetition is a warm-up outlier for "
-               f"a counter when it lies more than {WARMUP_MAD_FACTOR:g} x the median absolute deviation "
-               f"of the other repetitions, and more than {WARMUP_MIN_REL:.0%} of their median, away from "
-               f"that median; it is then left out of that counter's median and min-max, and flagged")
+               f"a counter when it is worse than the median of the other repetitions, in that counter's "
+               f"own direction (higher or lower is better), by more than {WARMUP_MAD_FACTOR:g} x their "
+               f"median absolute deviation and more than {WARMUP_MIN_REL:.0%} of that median; it is then "
+               f"left out of that counter's median and min-max, and flagged. A first repetition better "
+               f"than the others, or of a counter with no direction, is always kept")
 
 
-def warmup_outlier(values):
-    """True when values[0] (the first repetition) is a warm-up outlier by WARMUP_RULE."""
-    if len(values) < WARMUP_MIN_N:
+def warmup_outlier(values, better):
+    """True when values[0] (the first repetition) is a warm-up outlier by WARMUP_RULE; better is
+    the counter's direction ("lower", "higher", or "none"/None: never an outlier)."""
+    if len(values) < WARMUP_MIN_N or better not in ("lower", "higher"):
         return False
     first, rest = values[0], values[1:]
     med = statistics.median(rest)
     mad = statistics.median(abs(v - med) for v in rest)
-    dev = abs(first - med)
-    return dev > WARMUP_MAD_FACTOR * mad and dev > WARMUP_MIN_REL * abs(med)
+    worse_by = first - med if better == "lower" else med - first
+    return worse_by > WARMUP_MAD_FACTOR * mad and worse_by > WARMUP_MIN_REL * abs(med)
 
 
 @dataclass
@@ -112,6 +118,7 @@ class Results:
     declared: list
     schema: int = None            # context.cobench_schema, None for a plain Google Benchmark file
     runtime_list: list = field(default_factory=list)   # Runtime, display order
+    loaded: list = field(default_factory=list)   # entries measured beside other work, not in entries
     _points: list = field(default=None, repr=False)
 
     # ---- runtimes ---------------------------------------------------------
@@ -127,7 +134,7 @@ class Results:
     def runtimes_in_run(self):
         """Names, in display order, of the runtimes this run touched (entries, families, declared
         pairs); context.runtimes lists every registered runtime, also those not asked for."""
-        touched = {e.runtime for e in self.entries}
+        touched = {e.runtime for e in self.entries + self.loaded}
         touched.update(r["runtime"] for r in self.families + self.declared)
         return [name for name in self.runtimes() if name in touched]
 
@@ -165,6 +172,11 @@ class Results:
     def successful(self):
         return [e for e in self.entries if e.error is None]
 
+    def lost_to_load(self, workload, runtime, params=None):
+        """Entries of (workload, runtime[, params]) left out as measured beside other work
+        (other_load.py); empty for files without the other_load_frac counter."""
+        return _other_load.lost(self.loaded, workload, runtime, params)
+
     def failed_families(self):
         return [f for f in self.families if f.get("status") != "ok"]
 
@@ -194,7 +206,7 @@ class Results:
                 # The median resists one disturbed repetition better than the mean.
                 for name in dict.fromkeys(c for e in iters for c in e.counters):
                     vals = [e.counters[name] for e in iters if name in e.counters]
-                    if warmup_outlier(vals):
+                    if warmup_outlier(vals, self.counter(name).better):
                         warm[name], vals = vals[0], vals[1:]
                     counters[name] = statistics.median(vals)
                     lo[name], hi[name], n[name] = min(vals), max(vals), len(vals)

@@ -70,7 +70,7 @@ class StatisticsTest(unittest.TestCase):
         self.assertEqual(p.range("switch_ns"), (2100.0, 2110.0))
         self.assertIn("warm-up outlier", markdown(parse(doc)))
         # A first repetition inside the others' spread stays in.
-        self.assertFalse(cobench_results.warmup_outlier([2150.0, 2100.0, 2200.0]))
+        self.assertFalse(cobench_results.warmup_outlier([2150.0, 2100.0, 2200.0], "lower"))
 
     def test_significant_figures(self):
         self.assertEqual(cobench_results.fmt(40956.3), "41,000")

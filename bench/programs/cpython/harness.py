@@ -95,6 +95,7 @@ def tasks(w, p):
 class Measurement:
     def __init__(self):
         self.seconds, self.iterations, self.sums = 0.0, 0, defaultdict(float)
+        self.load = {}
 
     def per_iteration(self):
         return self.seconds / self.iterations if self.iterations else 0.0
@@ -123,6 +124,36 @@ def usage():
     return (a.ru_utime + b.ru_utime, a.ru_stime + b.ru_stime, a.ru_nvcsw + b.ru_nvcsw, a.ru_nivcsw + b.ru_nivcsw)
 
 
+def machine_cpu():
+    """(busy s, steal s) of every CPU from /proc/stat, or None where it cannot be read."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(v) < 8:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = v
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+# Two ticks of /proc/stat's rounding are forgiven, as the C++ side does
+# (bench/other_load.hpp): a short repetition on a quiet machine reads 0.
+MACHINE_TICKS_MARGIN = 2
+
+
+def other_load(m0, m1, own_s, wall_s):
+    """{other_load_frac, steal_frac} of one repetition: the CPU the rest of the machine used
+    (every CPU's busy time less this process tree's) and steal, as fractions of wall × CPUs."""
+    if m0 is None or m1 is None or wall_s <= 0:
+        return {}
+    cap = wall_s * (os.cpu_count() or 1)
+    margin = MACHINE_TICKS_MARGIN / os.sysconf("SC_CLK_TCK")
+    other = max(0.0, (m1[0] - m0[0]) - own_s - margin)
+    return {"other_load_frac": min(1.0, other / cap), "steal_frac": min(1.0, (m1[1] - m0[1]) / cap)}
+
+
 class EntryTimeout(Exception):
     pass
 
@@ -132,9 +163,10 @@ def _alarm(signum, frame):
 
 
 def measure(w, rt, p, profile, min_time):
-    """(Measurement, usage delta, "" or the error) of one repetition."""
+    """(Measurement, usage delta, "" or the error) of one repetition; m.load holds the other
+    load beside it."""
     m = Measurement()
-    u0, wall0 = usage(), time.perf_counter()
+    u0, wall0, mc0 = usage(), time.perf_counter(), machine_cpu()
     fixed = w.iterations(p) if hasattr(w, "iterations") else (1 if profile == "test" else None)
     rt.start()
     try:
@@ -144,7 +176,9 @@ def measure(w, rt, p, profile, min_time):
                 return m, None, error
             enough = m.seconds >= min_time or time.perf_counter() - wall0 >= MAX_WALL[profile]
             if (fixed and m.iterations >= fixed) or (not fixed and enough):
-                return m, [b - a for a, b in zip(u0, usage())], ""
+                u = [b - a for a, b in zip(u0, usage())]
+                m.load = other_load(mc0, machine_cpu(), u[0] + u[1], time.perf_counter() - wall0)
+                return m, u, ""
     finally:
         rt.stop()
 
@@ -183,6 +217,7 @@ def rows(w, rt, p, profile, repetitions):
                         "vcsw_per_op": u[2] / ops, "ivcsw_per_op": u[3] / ops})
             if rt.workers:
                 row["workers"] = rt.workers
+            row.update(m.load)
             yield row
     finally:
         signal.alarm(0)
