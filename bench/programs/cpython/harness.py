@@ -49,6 +49,9 @@ HARNESS_COUNTERS = {
     "vcsw_per_op": {"unit": "switches/op", "better": "lower", "quantum": 1, "per": "ops"},
     "ivcsw_per_op": {"unit": "switches/op", "better": "lower", "quantum": 1, "per": "ops"},
     "workers": {"unit": "workers", "better": "none"},
+    # The run conditions every row records (other_load below), as the C++ rows declare them.
+    "other_load_frac": {"unit": "fraction", "better": "none"},
+    "steal_frac": {"unit": "fraction", "better": "none"},
 }
 
 
