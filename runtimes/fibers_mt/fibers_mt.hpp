@@ -1,30 +1,40 @@
-// fibers_mt: Boost.Fiber on W threads that share one ready queue (work
-// sharing), W = workers_for(n, options) (core/worker_group.hpp).
+// fibers_mt: Boost.Fiber on W threads, one ready queue per thread, idle
+// threads steal (work stealing), W = workers_for(n, options)
+// (core/worker_group.hpp).
 //
-// Why a scheduling algorithm of our own: Boost's shared_work sleeps on a
-// condition variable that only its own thread's notify() ends, so a fiber put
-// in the shared queue does not wake an idle thread (it waits for that thread's
-// timeout, or spins with suspend = false); work_stealing keeps a static set of
-// schedulers, set up once per process. mt_algorithm is shared_work plus:
+// Why a scheduling algorithm of our own: Boost's work_stealing keeps a static
+// set of schedulers, set up once per process, and sleeps on a condition
+// variable (or spins); shared_work's one locked queue is what this runtime
+// used first, and a profile of skynet on 2 threads showed that queue's mutex
+// (futex waits and wake-ups), Boost's spinlocks around cross-thread joins
+// (every fiber migrated, so most joins crossed threads) and cache misses on
+// contexts made by the other thread, and no speed-up. mt_algorithm is
+// work_stealing's shape plus:
+//  - each thread's queue is a lock-free ring (mt_ready_ring): the owner
+//    pushes and takes in FIFO order (a yielding fiber goes behind the others,
+//    so fibers that spin on yield cannot starve a third), idle threads take
+//    from the same end, the oldest fiber, in skynet the largest subtree;
 //  - an idle thread sleeps in its own epoll_reactor (fd waits and sleeping
-//    fibers' deadlines, no spinning), and whoever queues a fiber while a
-//    thread sleeps wakes one sleeper through its reactor's eventfd;
+//    fibers' deadlines, no spinning); whoever queues a fiber while some
+//    thread sleeps wakes one sleeper through its reactor's eventfd, and no
+//    thread is woken while none sleeps (a fence and an atomic count: one
+//    load on the hot path);
 //  - a fiber waiting on an fd arms the reactor of the thread it runs on. Only
 //    that thread can fire it, and only after the fiber has suspended, so the
-//    wake-up is a plain local schedule(); the fiber then goes back to the
-//    shared queue and may resume on another thread.
+//    wake-up is a plain local schedule(); the fiber then goes to that
+//    thread's queue and may be stolen.
 // Each thread's main fiber waits for every task of the run, not only its own:
 // a thread must not leave while a fiber attached to it could still be woken.
 //
 // Stacks: one slab for the process behind a mutex (stack_slab of fibers/,
-// 64 KiB, no guard pages, MAP_NORESERVE). A fiber may end, and its stack be
-// given back, on any thread (it migrates through the shared queue; Boost
-// frees a context where its last reference drops), so per-thread slabs would
-// need a hand-back path; one lock per stack costs ~20 ns uncontended. A group
-// takes all its stacks up front, under one lock: if that fails nothing has
-// started, and creating a fiber on a taken stack cannot fail (Boost places the
-// context record on the stack itself), so no started fiber can wait forever on
-// a sibling that was never born.
+// 64 KiB, no guard pages, MAP_NORESERVE), and in front of it a cache per
+// worker thread of the run, which the thread takes from and gives back to
+// without a lock (a fiber that ends on another thread gives its stack to that
+// thread's cache); a cache refills and overflows in batches, one lock each,
+// and goes back to the slab when the run ends. A group takes all its stacks
+// up front: if that fails nothing has started, and creating a fiber on a taken
+// stack cannot fail (Boost places the context record on the stack itself), so
+// no started fiber can wait forever on a sibling that was never born.
 #pragma once
 
 #include <atomic>
@@ -54,9 +64,11 @@ namespace cb {
 class mt_stack_pool {
 public:
     static mt_stack_pool& get();
-    // n stacks at once, or none (spawn_error).
-    std::vector<void*> take(std::size_t n);
+    // n stacks appended to `out` at once, or none (spawn_error).
+    void take(std::size_t n, std::vector<void*>& out);
     void put(void* p) noexcept;
+    // Gives back out[from, end) and shrinks out to `from`.
+    void put_tail(std::vector<void*>& out, std::size_t from) noexcept;
     std::pair<std::size_t, std::size_t> usage();  // {stack size, resident bytes of stacks in use}
     void trim() noexcept;
     std::size_t stack_size() const noexcept { return slab_.stack_size(); }  // fixed at construction
@@ -66,7 +78,33 @@ private:
     stack_slab slab_{default_fiber_stack};
 };
 
-// Hands Boost one stack taken beforehand; gives it back to the pool.
+// A worker thread's stacks, owned by the run, used by that thread alone. It
+// holds at most `most` stacks, so what a run's caches keep from the slab (and
+// count as in use in mt_stack_pool::usage) is bounded; empty when a run
+// starts, so a run whose tasks spawn nothing (idle_memory) has none cached.
+class mt_stack_cache {
+public:
+    static constexpr std::size_t most = 256, batch = 64;
+    mt_stack_cache() { free_.reserve(most + 1); }  // put() never allocates
+    ~mt_stack_cache() { mt_stack_pool::get().put_tail(free_, 0); }
+    mt_stack_cache(const mt_stack_cache&) = delete;
+    mt_stack_cache& operator=(const mt_stack_cache&) = delete;
+    // n stacks at once, or none (spawn_error); a refill takes a batch more.
+    std::vector<void*> take(std::size_t n);
+    void put(void* p) noexcept {
+        free_.push_back(p);
+        if (free_.size() > most) mt_stack_pool::get().put_tail(free_, most - batch);
+    }
+
+private:
+    std::vector<void*> free_;  // latest given back last: its pages are the warmest
+};
+
+// Gives a stack back: to the calling thread's cache on a worker thread of a
+// run, else to the slab.
+void mt_put_stack(void* p) noexcept;
+
+// Hands Boost one stack taken beforehand; gives it back where it ends.
 struct mt_given_stack {
     void* base;
     boost::context::stack_context allocate() const noexcept {
@@ -75,17 +113,16 @@ struct mt_given_stack {
         sc.sp = static_cast<char*>(base) + sc.size;
         return sc;
     }
-    void deallocate(boost::context::stack_context& sc) const noexcept {
-        mt_stack_pool::get().put(static_cast<char*>(sc.sp) - sc.size);
-    }
+    void deallocate(boost::context::stack_context& sc) const noexcept { mt_put_stack(static_cast<char*>(sc.sp) - sc.size); }
 };
 
-// Stacks taken for a group; whatever no fiber took goes back on the way out.
+// Stacks taken for a group (from the calling thread's cache, or the slab
+// outside a worker thread); whatever no fiber took goes back on the way out.
 struct mt_taken_stacks {
-    explicit mt_taken_stacks(std::size_t n) : v(mt_stack_pool::get().take(n)) {}
+    explicit mt_taken_stacks(std::size_t n);
     ~mt_taken_stacks() {
         for (void* p : v)
-            if (p) mt_stack_pool::get().put(p);
+            if (p) mt_put_stack(p);
     }
     mt_taken_stacks(const mt_taken_stacks&) = delete;
     mt_taken_stacks& operator=(const mt_taken_stacks&) = delete;
@@ -95,25 +132,75 @@ struct mt_taken_stacks {
 
 // ---- scheduling -------------------------------------------------------------
 
-// One worker thread's waiting place. Owned by the run, not the thread, so a
-// waker may still touch it after the sleeper has gone on (and even exited).
-struct mt_worker {
+// One worker's ready fibers: a ring that its owner alone pushes to, and that
+// the owner and thieves take from at the other end with a compare-and-swap on
+// `head_` (Chase and Lev's deque, "Dynamic circular work-stealing deque",
+// SPAA 2005, with the owner taking from the thieves' end: FIFO). A take that
+// read a slot the owner has since reused fails its CAS, because the reuse
+// needed `head_` to move first. Growing copies the live slots into a ring
+// twice the size; the old rings stay until the run ends, since a thief may
+// still read one (it holds the same fibers at the same indices), which costs
+// at most the final ring's size again. No lock: a thread preempted in the
+// middle of a take or a push blocks nobody, which matters when workers
+// outnumber cores.
+class mt_ready_ring {
+public:
+    mt_ready_ring() : ring_(new ring(256)) {}
+    ~mt_ready_ring();
+    mt_ready_ring(const mt_ready_ring&) = delete;
+    mt_ready_ring& operator=(const mt_ready_ring&) = delete;
+    // Owner only. Allocates when the ring is full (std::bad_alloc ends the
+    // process, as in Boost's own queues: the caller is noexcept).
+    void push(boost::fibers::context* c);
+    // Anyone; nullptr when empty.
+    boost::fibers::context* take() noexcept;
+    bool empty() const noexcept {
+        return head_.load(std::memory_order_seq_cst) >= tail_.load(std::memory_order_seq_cst);
+    }
+
+private:
+    struct ring {
+        explicit ring(std::size_t n) : mask(n - 1), slot(new std::atomic<boost::fibers::context*>[n]) {}
+        std::size_t mask;
+        std::unique_ptr<std::atomic<boost::fibers::context*>[]> slot;
+    };
+    alignas(64) std::atomic<std::size_t> head_{0};  // next to take: thieves and owner
+    alignas(64) std::atomic<std::size_t> tail_{0};  // next free: owner only
+    std::atomic<ring*> ring_;
+    std::vector<ring*> old_;  // owner only
+};
+
+// One worker thread's queue and waiting place. Owned by the run, not the
+// thread, so a thief or a waker may still touch it after the thread has gone
+// on (and even exited).
+struct alignas(64) mt_worker {
+    mt_ready_ring queue;
     epoll_reactor reactor;  // opened now: wake() from other threads must not race a lazy open
-    bool asleep = false;    // in the idle list; guarded by mt_shared::m
-    bool stuck = false;     // asleep with no deadline, no fd armed, no wake-up posted; guarded by mt_shared::m
-    bool notified = false;  // a remote wake-up posted and not yet taken in; guarded by mt_shared::m
+    mt_stack_cache stacks;  // this worker's thread only
+    // In the idle list. Written under mt_shared::m; read without it by
+    // notify(), paired with `notified` (each side stores its flag, then
+    // loads the other's, both seq_cst: one of them sees the other).
+    std::atomic<bool> asleep{false};
+    // A remote wake-up posted (Boost's remote ready queue) and not yet taken in.
+    std::atomic<bool> notified{false};
+    bool stuck = false;  // asleep with no deadline, no fd armed, no wake-up posted; guarded by mt_shared::m
 };
 
 // What one run's threads share.
 struct mt_shared {
-    explicit mt_shared(std::size_t w) : workers(w), slots(new mt_worker[w]) {}
-    std::mutex m;
-    boost::fibers::scheduler::ready_queue_type queue;  // ready fibers, detached from any thread
-    std::atomic<std::size_t> queued{0};                // queue's size, readable without m
-    std::vector<mt_worker*> idle;                      // asleep in their reactor, latest last
-    std::size_t stuck = 0;                             // workers stuck: all of them is a deadlock
+    explicit mt_shared(std::size_t w) : workers(w), slots(new mt_worker[w]) { idle.reserve(w); }
     const std::size_t workers;
     std::unique_ptr<mt_worker[]> slots;
+    // Workers in the idle list: a thread that queues a fiber reads this (one
+    // load) to know whether it must wake one.
+    std::atomic<std::size_t> sleeping{0};
+    std::mutex m;                  // the idle list: taken only on the way to sleep and to wake a sleeper
+    std::vector<mt_worker*> idle;  // asleep in their reactor, latest last (reserved: no allocation under m)
+    std::size_t stuck = 0;         // workers stuck: all of them is a deadlock
+    // Wakes one sleeper, if any: called after queueing a fiber.
+    void wake_one() noexcept;
+    // Some worker's queue holds a fiber.
+    bool any_ready() const noexcept;
 };
 
 class mt_algorithm final : public boost::fibers::algo::algorithm {
@@ -129,16 +216,20 @@ public:
     epoll_reactor& reactor() noexcept { return self_.reactor; }
 
 private:
+    boost::fibers::context* steal() noexcept;
     mt_shared& s_;
     mt_worker& self_;
+    const std::size_t index_;
     boost::fibers::scheduler::ready_queue_type local_;  // pinned contexts: this thread's main and dispatcher
     unsigned picks_ = 0;
+    std::uint32_t seed_;  // where a steal starts looking
 };
 
 // The calling thread's place in the run it works for (none outside a run).
 struct mt_thread {
     mt_algorithm* algo = nullptr;
     std::size_t index = 0;
+    mt_stack_cache* stacks = nullptr;
 };
 inline thread_local mt_thread t_fibers_mt;
 
@@ -175,7 +266,7 @@ private:
 };
 
 inline constexpr runtime_traits fibers_mt_traits{
-    .name = "fibers_mt", .label = "Boost.Fiber on K threads (work sharing)", .kind = task_kind::fiber,
+    .name = "fibers_mt", .label = "Boost.Fiber on K threads (work stealing)", .kind = task_kind::fiber,
     .multi_core = true, .shared_memory = true, .stack = stack_model::fixed_user_stack, .cost = cost_class::light, .sized_workers = true};
 
 class fibers_mt_context
@@ -189,7 +280,7 @@ public:
         return {};
     }
 
-    // Children go to the shared queue: any thread may run them.
+    // Children go to this thread's queue: an idle thread may steal them.
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
         std::vector<result_slot> slots(n);
@@ -201,8 +292,8 @@ public:
         return {sum(collect(slots))};
     }
 
-    // The thread the calling task runs on now, in [0, W). Under work sharing
-    // a task may resume on another thread after any wait.
+    // The thread the calling task runs on now, in [0, W). A task may resume
+    // on another thread after any wait (an idle thread steals it).
     std::size_t worker() const noexcept { return t_fibers_mt.index; }
     static std::size_t workers_for(std::size_t n, const run_options& o) { return cb::workers_for(n, o); }
 
