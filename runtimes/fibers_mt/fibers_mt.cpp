@@ -79,41 +79,73 @@ mt_taken_stacks::mt_taken_stacks(std::size_t n) {
     }
 }
 
-// ---- ready rings ------------------------------------------------------------
+// ---- ready queues -----------------------------------------------------------
 
-mt_ready_ring::~mt_ready_ring() {
-    delete ring_.load(std::memory_order_relaxed);
-    for (ring* r : old_) delete r;
+mt_ring_storage::ring* mt_ring_storage::for_push(std::int64_t first, std::int64_t last) {
+    ring* r = cur_.load(std::memory_order_relaxed);
+    if (static_cast<std::size_t>(last - first) < r->capacity()) return r;
+    auto bigger = std::make_unique<ring>(2 * r->capacity());
+    for (std::int64_t i = first; i != last; ++i) bigger->at(i).store(r->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
+    old_.emplace_back(r);
+    r = bigger.release();
+    cur_.store(r, std::memory_order_release);
+    return r;
 }
 
-void mt_ready_ring::push(fctx* c) {
-    const std::size_t t = tail_.load(std::memory_order_relaxed);
-    const std::size_t h = head_.load(std::memory_order_acquire);
-    ring* r = ring_.load(std::memory_order_relaxed);
-    if (t - h > r->mask) {
-        // Full: the live slots [h, t) keep their indices in a ring twice the
-        // size; a thief that still reads the old one finds the same fibers.
-        auto* bigger = new ring(2 * (r->mask + 1));
-        for (std::size_t i = h; i != t; ++i)
-            bigger->slot[i & bigger->mask].store(r->slot[i & r->mask].load(std::memory_order_relaxed), std::memory_order_relaxed);
-        old_.push_back(r);
-        r = bigger;
-        ring_.store(r, std::memory_order_release);
+void mt_work_deque::push(fctx* c) {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    const std::int64_t t = top_.load(std::memory_order_acquire);
+    ring_.for_push(t, b)->at(b).store(c, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    bottom_.store(b + 1, std::memory_order_relaxed);
+}
+
+fctx* mt_work_deque::pop() noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    mt_ring_storage::ring* r = ring_.owner_ring();
+    bottom_.store(b, std::memory_order_relaxed);
+    // Claims slot b before looking at top: a thief that read the old bottom
+    // meanwhile meets this in the CAS below when one fiber is left.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::int64_t t = top_.load(std::memory_order_relaxed);
+    if (t > b) {  // empty
+        bottom_.store(b + 1, std::memory_order_relaxed);
+        return nullptr;
     }
-    r->slot[t & r->mask].store(c, std::memory_order_relaxed);
+    fctx* c = r->at(b).load(std::memory_order_relaxed);
+    if (t == b) {  // the last one: race the thieves for it
+        if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) c = nullptr;
+        bottom_.store(b + 1, std::memory_order_relaxed);
+    }
+    return c;
+}
+
+fctx* mt_work_deque::steal() noexcept {
+    for (;;) {
+        std::int64_t t = top_.load(std::memory_order_acquire);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        const std::int64_t b = bottom_.load(std::memory_order_acquire);
+        if (t >= b) return nullptr;
+        fctx* c = ring_.reader_ring()->at(t).load(std::memory_order_relaxed);
+        if (top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) return c;
+        // Lost to another taker: the next one, if any.
+    }
+}
+
+void mt_yield_ring::push(fctx* c) {
+    const std::int64_t t = tail_.load(std::memory_order_relaxed);
+    const std::int64_t h = head_.load(std::memory_order_acquire);
+    ring_.for_push(h, t)->at(t).store(c, std::memory_order_relaxed);
     tail_.store(t + 1, std::memory_order_release);  // publishes the slot (and a new ring)
 }
 
-fctx* mt_ready_ring::take() noexcept {
-    std::size_t h = head_.load(std::memory_order_acquire);
+fctx* mt_yield_ring::take() noexcept {
+    std::int64_t h = head_.load(std::memory_order_acquire);
     for (;;) {
-        const std::size_t t = tail_.load(std::memory_order_acquire);
-        if (h >= t) return nullptr;
-        // Loaded after tail_: at least the ring that slot t - 1 was written to.
-        ring* r = ring_.load(std::memory_order_acquire);
-        fctx* c = r->slot[h & r->mask].load(std::memory_order_relaxed);
+        if (h >= tail_.load(std::memory_order_acquire)) return nullptr;
+        fctx* c = ring_.reader_ring()->at(h).load(std::memory_order_relaxed);
         if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return c;
-        // Lost to another taker (h now holds the new head): try the next one.
+        // Lost to another taker (h now holds the new head): the next one.
     }
 }
 
@@ -154,7 +186,7 @@ void mt_shared::wake_one() noexcept {
 
 bool mt_shared::any_ready() const noexcept {
     for (std::size_t i = 0; i < workers; ++i)
-        if (!slots[i].queue.empty()) return true;
+        if (!slots[i].work.empty() || !slots[i].yielded.empty()) return true;
     return false;
 }
 
@@ -174,7 +206,12 @@ void mt_algorithm::awakened(fctx* ctx) noexcept {
         return;
     }
     ctx->detach();  // from this thread: whichever thread takes it attaches it
-    self_.queue.push(ctx);
+    if (t_fibers_mt.yielding == ctx) {
+        t_fibers_mt.yielding = nullptr;
+        self_.yielded.push(ctx);
+    } else {
+        self_.work.push(ctx);
+    }
     // Paired with the seq_cst increment of `sleeping` in suspend_until, which
     // then looks at every queue: either this sees the sleeper, or the sleeper
     // sees this fiber. While nobody sleeps, queueing costs this one load.
@@ -193,33 +230,43 @@ fctx* mt_algorithm::steal() noexcept {
     for (std::size_t k = 0; k < w; ++k) {
         const std::size_t v = (first + k) % w;
         if (v == index_) continue;
-        if (fctx* c = s_.slots[v].queue.take()) return c;
+        if (fctx* c = s_.slots[v].work.steal()) return c;
+        if (fctx* c = s_.slots[v].yielded.take()) return c;
     }
     return nullptr;
 }
 
-fctx* mt_algorithm::pick_next() noexcept {
-    ++picks_;
-    // Own queue first, but every 32nd pick the pinned contexts go first:
-    // this thread's dispatcher moves its sleeping fibers and remote wake-ups
-    // to ready, and would never run while the queue stays busy.
-    if ((picks_ & 31) == 0 && !local_.empty()) {
+fctx* mt_algorithm::fair_pick() noexcept {
+    if (!local_.empty()) {
         fctx* ctx = &local_.front();
         local_.pop_front();
         return ctx;
     }
-    fctx* ctx = self_.queue.take();
+    if (fctx* c = self_.yielded.take()) return c;
+    return self_.work.steal();  // the oldest
+}
+
+fctx* mt_algorithm::pick_next() noexcept {
+    fctx* ctx = nullptr;
+    // Every 32nd pick, what has waited longest: the pinned contexts (this
+    // thread's dispatcher moves its sleeping fibers and remote wake-ups to
+    // ready, and would never run while the deque stays busy), then the
+    // yielded fibers, then the deque's oldest.
+    if ((++picks_ & 31) == 0) ctx = fair_pick();
+    if (!ctx) ctx = self_.work.pop();
     if (!ctx) {
-        // Nothing of our own: the dispatcher (or main fiber) first, which
-        // takes in remote wake-ups; it steals when it gets here again.
+        // Nothing made or woken here: the dispatcher (or main fiber) before
+        // the yielded fibers, as it may have woken ones to run first; it
+        // steals when it gets here again.
         if (!local_.empty()) {
             ctx = &local_.front();
             local_.pop_front();
             return ctx;
         }
-        ctx = steal();
+        ctx = self_.yielded.take();
+        if (!ctx) ctx = steal();
     }
-    if (ctx) fctx::active()->attach(ctx);
+    if (ctx && !ctx->is_context(boost::fibers::type::pinned_context)) fctx::active()->attach(ctx);
     // A thread kept busy never reaches suspend_until, where its reactor is
     // polled: look at fds now and then. Only when returning a fiber: the poll
     // consumes the wake-up eventfd, and the dispatcher takes in remote
@@ -228,7 +275,9 @@ fctx* mt_algorithm::pick_next() noexcept {
     return ctx;
 }
 
-bool mt_algorithm::has_ready_fibers() const noexcept { return !local_.empty() || !self_.queue.empty(); }
+bool mt_algorithm::has_ready_fibers() const noexcept {
+    return !local_.empty() || !self_.work.empty() || !self_.yielded.empty();
+}
 
 void mt_algorithm::suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept {
     const bool forever = tp == std::chrono::steady_clock::time_point::max();

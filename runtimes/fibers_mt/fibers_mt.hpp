@@ -10,10 +10,12 @@
 // (every fiber migrated, so most joins crossed threads) and cache misses on
 // contexts made by the other thread, and no speed-up. mt_algorithm is
 // work_stealing's shape plus:
-//  - each thread's queue is a lock-free ring (mt_ready_ring): the owner
-//    pushes and takes in FIFO order (a yielding fiber goes behind the others,
-//    so fibers that spin on yield cannot starve a third), idle threads take
-//    from the same end, the oldest fiber, in skynet the largest subtree;
+//  - each thread has two lock-free queues: a work-stealing deque of the
+//    fibers made or woken on it, run last in first out (depth first), and a
+//    FIFO ring of the fibers that yielded. An idle thread steals the oldest
+//    fiber (in skynet, the largest subtree). Every 32nd pick takes the
+//    oldest of this thread's own instead, so no ready fiber waits forever
+//    behind a pair that keeps waking each other;
 //  - an idle thread sleeps in its own epoll_reactor (fd waits and sleeping
 //    fibers' deadlines, no spinning); whoever queues a fiber while some
 //    thread sleeps wakes one sleeper through its reactor's eventfd, and no
@@ -132,49 +134,88 @@ struct mt_taken_stacks {
 
 // ---- scheduling -------------------------------------------------------------
 
-// One worker's ready fibers: a ring that its owner alone pushes to, and that
-// the owner and thieves take from at the other end with a compare-and-swap on
-// `head_` (Chase and Lev's deque, "Dynamic circular work-stealing deque",
-// SPAA 2005, with the owner taking from the thieves' end: FIFO). A take that
-// read a slot the owner has since reused fails its CAS, because the reuse
-// needed `head_` to move first. Growing copies the live slots into a ring
-// twice the size; the old rings stay until the run ends, since a thief may
-// still read one (it holds the same fibers at the same indices), which costs
-// at most the final ring's size again. No lock: a thread preempted in the
-// middle of a take or a push blocks nobody, which matters when workers
-// outnumber cores.
-class mt_ready_ring {
+// The storage of a growing ring of fibers: slot i of a ring of 2^k lives at
+// i mod 2^k. Growing copies the live slots [first, last) into a ring twice
+// the size at the same indices; the old rings stay until the run ends, since
+// a thief may still read one (it holds the same fibers at the same indices),
+// which costs at most the final ring's size again. A reader loads the ring
+// after the index that published its slot (acquire), so it gets a ring
+// holding that slot.
+class mt_ring_storage {
 public:
-    mt_ready_ring() : ring_(new ring(256)) {}
-    ~mt_ready_ring();
-    mt_ready_ring(const mt_ready_ring&) = delete;
-    mt_ready_ring& operator=(const mt_ready_ring&) = delete;
-    // Owner only. Allocates when the ring is full (std::bad_alloc ends the
-    // process, as in Boost's own queues: the caller is noexcept).
-    void push(boost::fibers::context* c);
-    // Anyone; nullptr when empty.
-    boost::fibers::context* take() noexcept;
+    struct ring {
+        explicit ring(std::size_t n) : mask(n - 1), slot(new std::atomic<boost::fibers::context*>[n]) {}
+        std::atomic<boost::fibers::context*>& at(std::int64_t i) noexcept { return slot[static_cast<std::size_t>(i) & mask]; }
+        std::size_t capacity() const noexcept { return mask + 1; }
+        const std::size_t mask;
+        const std::unique_ptr<std::atomic<boost::fibers::context*>[]> slot;
+    };
+    mt_ring_storage() : cur_(new ring(256)) {}
+    ~mt_ring_storage() { delete cur_.load(std::memory_order_relaxed); }
+    mt_ring_storage(const mt_ring_storage&) = delete;
+    mt_ring_storage& operator=(const mt_ring_storage&) = delete;
+    ring* owner_ring() const noexcept { return cur_.load(std::memory_order_relaxed); }
+    ring* reader_ring() const noexcept { return cur_.load(std::memory_order_acquire); }
+    // Owner only: the ring to write slot `last` to, grown if [first, last]
+    // would not fit. Allocates (std::bad_alloc ends the process, as in
+    // Boost's own queues: the callers are noexcept).
+    ring* for_push(std::int64_t first, std::int64_t last);
+
+private:
+    std::atomic<ring*> cur_;
+    std::vector<std::unique_ptr<ring>> old_;  // owner only
+};
+
+// A worker's fibers made or woken on it: Chase and Lev's deque ("Dynamic
+// circular work-stealing deque", SPAA 2005; the C11 orderings of Le et al.,
+// PPoPP 2013). Its owner pushes and pops at the bottom (LIFO: a spawn tree
+// runs depth first, so a parent's children end, and give their stacks back,
+// before the next subtree starts, and a woken fiber runs while what it
+// touched is warm); thieves, and the owner's fair picks, take the oldest at
+// the top with a compare-and-swap. No lock: a thread preempted in the middle
+// of a push or a take blocks nobody, which matters when workers outnumber
+// cores.
+class mt_work_deque {
+public:
+    void push(boost::fibers::context* c);       // owner
+    boost::fibers::context* pop() noexcept;     // owner; nullptr when empty
+    boost::fibers::context* steal() noexcept;   // anyone; nullptr when empty
     bool empty() const noexcept {
-        return head_.load(std::memory_order_seq_cst) >= tail_.load(std::memory_order_seq_cst);
+        return bottom_.load(std::memory_order_seq_cst) <= top_.load(std::memory_order_seq_cst);
     }
 
 private:
-    struct ring {
-        explicit ring(std::size_t n) : mask(n - 1), slot(new std::atomic<boost::fibers::context*>[n]) {}
-        std::size_t mask;
-        std::unique_ptr<std::atomic<boost::fibers::context*>[]> slot;
-    };
-    alignas(64) std::atomic<std::size_t> head_{0};  // next to take: thieves and owner
-    alignas(64) std::atomic<std::size_t> tail_{0};  // next free: owner only
-    std::atomic<ring*> ring_;
-    std::vector<ring*> old_;  // owner only
+    alignas(64) std::atomic<std::int64_t> top_{0};     // thieves
+    alignas(64) std::atomic<std::int64_t> bottom_{0};  // owner
+    mt_ring_storage ring_;
+};
+
+// A worker's yielded fibers, first in first out: a yield goes behind every
+// fiber that was waiting, as on one thread (lost_updates' interleavings and
+// idle_conns' "yield behind every task's first step" rely on it), which a
+// LIFO deque would not give. Its owner pushes at the tail; the owner and
+// thieves take at the head with a compare-and-swap (a take that read a slot
+// since reused fails it: the reuse needed the head to move first).
+class mt_yield_ring {
+public:
+    void push(boost::fibers::context* c);      // owner
+    boost::fibers::context* take() noexcept;   // anyone; nullptr when empty
+    bool empty() const noexcept {
+        return tail_.load(std::memory_order_seq_cst) <= head_.load(std::memory_order_seq_cst);
+    }
+
+private:
+    alignas(64) std::atomic<std::int64_t> head_{0};  // takers
+    alignas(64) std::atomic<std::int64_t> tail_{0};  // owner
+    mt_ring_storage ring_;
 };
 
 // One worker thread's queue and waiting place. Owned by the run, not the
 // thread, so a thief or a waker may still touch it after the thread has gone
 // on (and even exited).
 struct alignas(64) mt_worker {
-    mt_ready_ring queue;
+    mt_work_deque work;     // made or woken here
+    mt_yield_ring yielded;  // yielded here
     epoll_reactor reactor;  // opened now: wake() from other threads must not race a lazy open
     mt_stack_cache stacks;  // this worker's thread only
     // In the idle list. Written under mt_shared::m; read without it by
@@ -199,7 +240,7 @@ struct mt_shared {
     std::size_t stuck = 0;         // workers stuck: all of them is a deadlock
     // Wakes one sleeper, if any: called after queueing a fiber.
     void wake_one() noexcept;
-    // Some worker's queue holds a fiber.
+    // Some worker holds a ready fiber.
     bool any_ready() const noexcept;
 };
 
@@ -217,6 +258,7 @@ public:
 
 private:
     boost::fibers::context* steal() noexcept;
+    boost::fibers::context* fair_pick() noexcept;
     mt_shared& s_;
     mt_worker& self_;
     const std::size_t index_;
@@ -230,6 +272,10 @@ struct mt_thread {
     mt_algorithm* algo = nullptr;
     std::size_t index = 0;
     mt_stack_cache* stacks = nullptr;
+    // The fiber inside fibers_mt_context::yield(): awakened() puts it with
+    // the yielded ones. Set just before the switch, taken in right after it
+    // on the same thread (Boost schedules the yielder from the next context).
+    boost::fibers::context* yielding = nullptr;
 };
 inline thread_local mt_thread t_fibers_mt;
 
@@ -275,12 +321,21 @@ class fibers_mt_context
 public:
     static constexpr const runtime_traits& traits = fibers_mt_traits;
 
+    ready<void> yield() {  // hides fiber_waits::yield: behind the fibers waiting (mt_yield_ring)
+        t_fibers_mt.yielding = boost::fibers::context::active();
+        boost::this_fiber::yield();
+        return {};
+    }
+
     ready<void> park() {  // hides parking_context::park (see mt_park_barrier)
         park_.arrive_and_wait(tasks, opts);
         return {};
     }
 
-    // Children go to this thread's queue: an idle thread may steal them.
+    // Children go to this thread's deque: an idle thread may steal them.
+    // Made in order, so the last runs first and the first, which the
+    // parent joins first, ends last: the other joins then find their
+    // child done and do not switch.
     template <class F>
     ready<std::uint64_t> spawn_all(std::size_t n, F f) {
         std::vector<result_slot> slots(n);
@@ -326,7 +381,9 @@ struct fibers_mt_runtime : runtime_of<fibers_mt_context> {
         // makes none of them run (spawn_error).
         run_thread_workers(w, n, opts.cpus, [&](slice s) {
             boost::fibers::use_scheduling_algorithm<mt_algorithm>(shared, s.worker);
-            for (std::size_t i = s.first; i < s.last; ++i)
+            // Last first: the deque runs the latest made first, so the
+            // slice starts in task order (thieves take its last tasks).
+            for (std::size_t i = s.last; i-- > s.first;)
                 fs[i] = boost::fibers::fiber(std::allocator_arg, stacks.give(i), [&, i] {
                     run_blocking(body, ctx, i, slots[i]);
                     done.arrive();
