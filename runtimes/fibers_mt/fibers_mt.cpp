@@ -92,37 +92,19 @@ mt_ring_storage::ring* mt_ring_storage::for_push(std::int64_t first, std::int64_
     return r;
 }
 
-void mt_work_deque::push(fctx* c) {
+void mt_ready_ring::push(fctx* c) {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed);
     const std::int64_t t = top_.load(std::memory_order_acquire);
     ring_.for_push(t, b)->at(b).store(c, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    bottom_.store(b + 1, std::memory_order_relaxed);
+    bottom_.store(b + 1, std::memory_order_release);  // publishes the slot (and a new ring)
 }
 
-fctx* mt_work_deque::pop() noexcept {
-    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
-    mt_ring_storage::ring* r = ring_.owner_ring();
-    bottom_.store(b, std::memory_order_relaxed);
-    // Claims slot b before looking at top: a thief that read the old bottom
-    // meanwhile meets this in the CAS below when one fiber is left.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    std::int64_t t = top_.load(std::memory_order_relaxed);
-    if (t > b) {  // empty
-        bottom_.store(b + 1, std::memory_order_relaxed);
-        return nullptr;
-    }
-    fctx* c = r->at(b).load(std::memory_order_relaxed);
-    if (t == b) {  // the last one: race the thieves for it
-        if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) c = nullptr;
-        bottom_.store(b + 1, std::memory_order_relaxed);
-    }
-    return c;
-}
-
-fctx* mt_work_deque::steal() noexcept {
+fctx* mt_ready_ring::take_oldest() noexcept {
     for (;;) {
         std::int64_t t = top_.load(std::memory_order_acquire);
+        // Top before bottom, as in Chase-Lev's steal: with the owner's pop,
+        // which moves bottom before it reads top, one of the two sees the
+        // other when a single fiber is left, and the CAS settles who gets it.
         std::atomic_thread_fence(std::memory_order_seq_cst);
         const std::int64_t b = bottom_.load(std::memory_order_acquire);
         if (t >= b) return nullptr;
@@ -132,21 +114,23 @@ fctx* mt_work_deque::steal() noexcept {
     }
 }
 
-void mt_yield_ring::push(fctx* c) {
-    const std::int64_t t = tail_.load(std::memory_order_relaxed);
-    const std::int64_t h = head_.load(std::memory_order_acquire);
-    ring_.for_push(h, t)->at(t).store(c, std::memory_order_relaxed);
-    tail_.store(t + 1, std::memory_order_release);  // publishes the slot (and a new ring)
-}
-
-fctx* mt_yield_ring::take() noexcept {
-    std::int64_t h = head_.load(std::memory_order_acquire);
-    for (;;) {
-        if (h >= tail_.load(std::memory_order_acquire)) return nullptr;
-        fctx* c = ring_.reader_ring()->at(h).load(std::memory_order_relaxed);
-        if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return c;
-        // Lost to another taker (h now holds the new head): the next one.
+fctx* mt_work_deque::pop() noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    mt_ring_storage::ring* r = ring_.owner_ring();
+    bottom_.store(b, std::memory_order_relaxed);
+    // Claims slot b before looking at top (see take_oldest).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::int64_t t = top_.load(std::memory_order_relaxed);
+    if (t > b) {  // empty
+        bottom_.store(b + 1, std::memory_order_relaxed);
+        return nullptr;
     }
+    fctx* c = r->at(b).load(std::memory_order_relaxed);
+    if (t == b) {  // the last one: race the takers for it
+        if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) c = nullptr;
+        bottom_.store(b + 1, std::memory_order_relaxed);
+    }
+    return c;
 }
 
 // ---- scheduling -------------------------------------------------------------
@@ -230,8 +214,8 @@ fctx* mt_algorithm::steal() noexcept {
     for (std::size_t k = 0; k < w; ++k) {
         const std::size_t v = (first + k) % w;
         if (v == index_) continue;
-        if (fctx* c = s_.slots[v].work.steal()) return c;
-        if (fctx* c = s_.slots[v].yielded.take()) return c;
+        if (fctx* c = s_.slots[v].work.take_oldest()) return c;
+        if (fctx* c = s_.slots[v].yielded.take_oldest()) return c;
     }
     return nullptr;
 }
@@ -242,8 +226,8 @@ fctx* mt_algorithm::fair_pick() noexcept {
         local_.pop_front();
         return ctx;
     }
-    if (fctx* c = self_.yielded.take()) return c;
-    return self_.work.steal();  // the oldest
+    if (fctx* c = self_.yielded.take_oldest()) return c;
+    return self_.work.take_oldest();
 }
 
 fctx* mt_algorithm::pick_next() noexcept {
@@ -263,7 +247,7 @@ fctx* mt_algorithm::pick_next() noexcept {
             local_.pop_front();
             return ctx;
         }
-        ctx = self_.yielded.take();
+        ctx = self_.yielded.take_oldest();
         if (!ctx) ctx = steal();
     }
     if (ctx && !ctx->is_context(boost::fibers::type::pinned_context)) fctx::active()->attach(ctx);

@@ -166,48 +166,39 @@ private:
     std::vector<std::unique_ptr<ring>> old_;  // owner only
 };
 
-// A worker's fibers made or woken on it: Chase and Lev's deque ("Dynamic
-// circular work-stealing deque", SPAA 2005; the C11 orderings of Le et al.,
-// PPoPP 2013). Its owner pushes and pops at the bottom (LIFO: a spawn tree
-// runs depth first, so a parent's children end, and give their stacks back,
-// before the next subtree starts, and a woken fiber runs while what it
-// touched is warm); thieves, and the owner's fair picks, take the oldest at
-// the top with a compare-and-swap. No lock: a thread preempted in the middle
-// of a push or a take blocks nobody, which matters when workers outnumber
-// cores.
-class mt_work_deque {
+// A ring of ready fibers that one thread (its owner) pushes to at the
+// bottom, and that any thread takes the oldest from at the top with a
+// compare-and-swap: a take that read a slot since reused fails it, because
+// the reuse needed the top to move first. No lock: a thread preempted in the
+// middle of a push or a take blocks nobody, which matters when workers
+// outnumber cores. As it is, first in first out: a worker's yielded fibers,
+// so a yield goes behind every fiber that was waiting, as on one thread
+// (lost_updates' interleavings and idle_conns' "yield behind every task's
+// first step" rely on it).
+class mt_ready_ring {
 public:
-    void push(boost::fibers::context* c);       // owner
-    boost::fibers::context* pop() noexcept;     // owner; nullptr when empty
-    boost::fibers::context* steal() noexcept;   // anyone; nullptr when empty
+    void push(boost::fibers::context* c);            // owner
+    boost::fibers::context* take_oldest() noexcept;  // anyone; nullptr when empty
     bool empty() const noexcept {
         return bottom_.load(std::memory_order_seq_cst) <= top_.load(std::memory_order_seq_cst);
     }
 
-private:
-    alignas(64) std::atomic<std::int64_t> top_{0};     // thieves
-    alignas(64) std::atomic<std::int64_t> bottom_{0};  // owner
+protected:
+    alignas(64) std::atomic<std::int64_t> top_{0};     // the oldest: takers
+    alignas(64) std::atomic<std::int64_t> bottom_{0};  // one past the newest: the owner
     mt_ring_storage ring_;
 };
 
-// A worker's yielded fibers, first in first out: a yield goes behind every
-// fiber that was waiting, as on one thread (lost_updates' interleavings and
-// idle_conns' "yield behind every task's first step" rely on it), which a
-// LIFO deque would not give. Its owner pushes at the tail; the owner and
-// thieves take at the head with a compare-and-swap (a take that read a slot
-// since reused fails it: the reuse needed the head to move first).
-class mt_yield_ring {
+// A worker's fibers made or woken on it: the ring plus the owner's pop of
+// the newest, which makes it Chase and Lev's deque ("Dynamic circular
+// work-stealing deque", SPAA 2005; the C11 orderings of Le et al., PPoPP
+// 2013). The owner runs last in first out: a spawn tree runs depth first, so
+// a parent's children end, and give their stacks back, before the next
+// subtree starts, and a woken fiber runs while what it touched is warm.
+// Thieves, and the owner's fair picks, take the oldest.
+class mt_work_deque : public mt_ready_ring {
 public:
-    void push(boost::fibers::context* c);      // owner
-    boost::fibers::context* take() noexcept;   // anyone; nullptr when empty
-    bool empty() const noexcept {
-        return tail_.load(std::memory_order_seq_cst) <= head_.load(std::memory_order_seq_cst);
-    }
-
-private:
-    alignas(64) std::atomic<std::int64_t> head_{0};  // takers
-    alignas(64) std::atomic<std::int64_t> tail_{0};  // owner
-    mt_ring_storage ring_;
+    boost::fibers::context* pop() noexcept;  // owner; nullptr when empty
 };
 
 // One worker thread's queue and waiting place. Owned by the run, not the
@@ -215,7 +206,7 @@ private:
 // on (and even exited).
 struct alignas(64) mt_worker {
     mt_work_deque work;     // made or woken here
-    mt_yield_ring yielded;  // yielded here
+    mt_ready_ring yielded;  // yielded here
     epoll_reactor reactor;  // opened now: wake() from other threads must not race a lazy open
     mt_stack_cache stacks;  // this worker's thread only
     // In the idle list. Written under mt_shared::m; read without it by
@@ -321,7 +312,7 @@ class fibers_mt_context
 public:
     static constexpr const runtime_traits& traits = fibers_mt_traits;
 
-    ready<void> yield() {  // hides fiber_waits::yield: behind the fibers waiting (mt_yield_ring)
+    ready<void> yield() {  // hides fiber_waits::yield: behind the fibers waiting (mt_ready_ring)
         t_fibers_mt.yielding = boost::fibers::context::active();
         boost::this_fiber::yield();
         return {};
