@@ -238,18 +238,17 @@ fctx* mt_algorithm::pick_next() noexcept {
     // yielded fibers, then the deque's oldest.
     if ((++picks_ & 31) == 0) ctx = fair_pick();
     if (!ctx) ctx = self_.work.pop();
-    if (!ctx) {
-        // Nothing made or woken here: the dispatcher (or main fiber) before
-        // the yielded fibers, as it may have woken ones to run first; it
-        // steals when it gets here again.
-        if (!local_.empty()) {
-            ctx = &local_.front();
-            local_.pop_front();
-            return ctx;
-        }
-        ctx = self_.yielded.take_oldest();
-        if (!ctx) ctx = steal();
+    // Then the yielded fibers: a yield switches straight to the next one, as
+    // in a one-thread round-robin queue, not through the dispatcher.
+    if (!ctx) ctx = self_.yielded.take_oldest();
+    if (!ctx && !local_.empty()) {
+        // Nothing ready here: the dispatcher (or main fiber), which takes in
+        // remote wake-ups and due sleepers; it steals when it gets here again.
+        ctx = &local_.front();
+        local_.pop_front();
+        return ctx;
     }
+    if (!ctx) ctx = steal();
     if (ctx && !ctx->is_context(boost::fibers::type::pinned_context)) fctx::active()->attach(ctx);
     // A thread kept busy never reaches suspend_until, where its reactor is
     // polled: look at fds now and then. Only when returning a fiber: the poll
