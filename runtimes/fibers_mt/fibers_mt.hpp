@@ -28,6 +28,11 @@
 // Each thread's main fiber waits for every task of the run, not only its own:
 // a thread must not leave while a fiber attached to it could still be woken.
 //
+// What it costs beyond the fibers: per worker, an epoll fd, an eventfd and
+// two rings of 8-byte slots, 256 to start, doubled when full, the old ones
+// kept to the end of the run: 16 to 32 bytes for each fiber that was ready
+// at once (a run starting 100,000 tasks on 2 workers: ~2 MiB until it ends).
+//
 // Stacks: one slab for the process behind a mutex (stack_slab of fibers/,
 // 64 KiB, no guard pages, MAP_NORESERVE), and in front of it a cache per
 // worker thread of the run, which the thread takes from and gives back to
@@ -201,7 +206,7 @@ public:
     boost::fibers::context* pop() noexcept;  // owner; nullptr when empty
 };
 
-// One worker thread's queue and waiting place. Owned by the run, not the
+// One worker thread's queues and waiting place. Owned by the run, not the
 // thread, so a thief or a waker may still touch it after the thread has gone
 // on (and even exited).
 struct alignas(64) mt_worker {
