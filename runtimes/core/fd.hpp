@@ -73,8 +73,13 @@ public:
     int release() noexcept { return std::exchange(fd_, -1); }
     void reset(int fd = -1) noexcept {
         if (fd_ >= 0) {
+            // Before the close, not after: once closed, another thread may
+            // get the same number (accept, socket) and renew it, and a bump
+            // made after that would mark the new file's registration stale
+            // (its read failed with EBADF). Until the close the number is
+            // ours, and this thread, which is closing it, arms no wait on it.
+            fd_reuse::closed(fd_);
             ::close(fd_);
-            fd_reuse::closed(fd_);  // after the close: no registration of the new generation can name the old file
         }
         fd_ = fd;
     }
