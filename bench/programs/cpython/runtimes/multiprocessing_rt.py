@@ -1,6 +1,14 @@
 """py_multiprocessing: a multiprocessing.Process a task with the fork start
 method, results in shared memory (multiprocessing.RawArray), hand-offs
-through multiprocessing.Queue, as the multiprocessing docs write them.
+through multiprocessing.SimpleQueue, as the multiprocessing docs write them.
+
+SimpleQueue, not Queue: a Queue's put() hands the message to a feeder
+thread that writes it to the pipe later, so a sentinel that the last
+producer puts after every producer counted itself done can reach the pipe
+before messages another producer put earlier, and the consumers stop with
+those messages unread (producer_consumer's verify caught it). A
+SimpleQueue's put() writes into the pipe, under a lock, before it returns.
+Its bound is the pipe's buffer (64 KiB), not the queue size asked for.
 
 The one Python runtime whose tasks run Python on several cores at once:
 each process has its own interpreter and its own GIL. Tasks share nothing
@@ -29,7 +37,7 @@ class Processes(Runtime):
     multi_core, shared_memory, os_threads = True, False, True
 
     def queue(self, maxsize):
-        return fork.Queue(maxsize)
+        return fork.SimpleQueue()  # see the head: bounded by the pipe, not by maxsize
 
     def lock(self):
         return fork.Lock()
