@@ -256,7 +256,8 @@ def profile(runtime, kind, conns, seconds, bins, tmp):
         raise RuntimeError(f"perf record failed: {(rec.stderr.strip().splitlines() or ['no message'])[-1]}")
     rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--sort", "sym,dso", "-t", "\t"],
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
-    m = re.search(r"^# Samples: (\d+)", rep.stdout, re.M)
+    # perf prints the count rounded with a suffix ("# Samples: 1K of event ..."), not exactly.
+    m = re.search(r"^# Samples: (\d+(?:\.\d+)?)([KMG]?)\b", rep.stdout, re.M)
     rows, kernel, user, epoll = parse_report(rep.stdout)
     if not rows:
         raise RuntimeError(f"perf report found no samples ({(rep.stderr.strip().splitlines() or [''])[-1]})")
@@ -264,7 +265,8 @@ def profile(runtime, kind, conns, seconds, bins, tmp):
     return {"load": "closed loop (saturation)", "server": server.command, "seconds": seconds,
             "tool": f"{version}: record -F {FREQ} -p SERVER (cpu-clock where the VM has no PMU), "
                     "report --sort sym,dso (self time)",
-            "samples": int(m.group(1)) if m else len(rows), "server_cpu_frac": round(cpu_frac, 3),
+            "samples": round(float(m.group(1)) * {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}[m.group(2)]) if m
+            else len(rows), "server_cpu_frac": round(cpu_frac, 3),
             "kernel_frac": round(kernel, 4), "user_frac": round(user, 4), "epoll_frac": round(epoll, 4),
             "top": [{"symbol": s, "where": w, "dso": d, "self_frac": round(f, 4)}
                     for f, w, s, d in sorted(rows, key=lambda r: -r[0])[:TOP]]}

@@ -104,6 +104,21 @@ def worker_sweep_section(doc, r, level=2):
     return True
 
 
+# Below this fraction of its speed-up at K = CPUs, a curve is said to lose when oversubscribed.
+OVERSUBSCRIBED_LOSS = 0.9
+
+
+def _oversubscribed(pts, cpus):
+    """'; oversubscribed (K = 8) it keeps 74% of its K = 2 speed-up' where the curve falls by
+    more than OVERSUBSCRIBED_LOSS from K = CPUs to its largest K; '' otherwise. Workers beyond the
+    CPUs share cores: a task woken by another worker waits until its own worker's OS thread runs."""
+    at = dict(pts)
+    top = max(at)
+    if cpus not in at or top <= cpus or at[cpus] <= 0 or at[top] >= OVERSUBSCRIBED_LOSS * at[cpus]:
+        return ""
+    return f"; oversubscribed (K = {top}) it keeps {at[top] / at[cpus]:.0%} of its K = {cpus} speed-up"
+
+
 def _best_lines(r, workload, task_workers):
     """Where each curve peaks, and how far that is from the ideal."""
     w = tables.worker_curves(r, workload, task_workers)
@@ -113,5 +128,6 @@ def _best_lines(r, workload, task_workers):
         line = f"{label}: best {s:.2f}× at K = {k}"
         if w["cpus"]:
             line += f", {s / min(k, w['cpus']):.0%} of the ideal {min(k, w['cpus'])}×"
+            line += _oversubscribed(pts, w["cpus"])
         out.append(line)
     return out

@@ -352,3 +352,17 @@ class LimitsReportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OversubscribedTest(unittest.TestCase):
+    def test_a_curve_that_falls_beyond_the_cpus_says_so(self):
+        import capacity
+        pts = [(1, 1.0), (2, 1.98), (4, 1.9), (8, 1.47)]
+        self.assertEqual(capacity._oversubscribed(pts, 2),
+                         "; oversubscribed (K = 8) it keeps 74% of its K = 2 speed-up")
+
+    def test_a_flat_or_short_curve_says_nothing(self):
+        import capacity
+        self.assertEqual(capacity._oversubscribed([(1, 1.0), (2, 2.0), (8, 1.95)], 2), "")
+        self.assertEqual(capacity._oversubscribed([(1, 1.0), (2, 2.0)], 2), "")
+        self.assertEqual(capacity._oversubscribed([(1, 1.0), (4, 1.0)], 2), "")
