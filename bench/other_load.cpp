@@ -98,7 +98,7 @@ load_window::sample load_window::take(pid_t also) {
             unsigned long long v[8] = {};  // user nice system idle iowait irq softirq steal
             for (auto& x : v)
                 if (!(in >> x)) return s;
-            s.busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
+            s.busy_ticks = v[0] + v[1] + v[2];  // not irq, softirq: see the header
             s.steal_ticks = v[7];
             s.ok = true;
         } else {

@@ -6,8 +6,11 @@
 // One window a measured run: load_window starts at construction and read()
 // gives, since then,
 //   other_load_frac  CPU time the rest of the machine used (every CPU's busy
-//                    time from /proc/stat: user, nice, system, irq, softirq;
-//                    not idle, iowait or steal) less this process tree's,
+//                    time from /proc/stat: user, nice, system; not idle,
+//                    iowait or steal, and not irq or softirq: the kernel
+//                    charges a run's own loopback traffic there rather than
+//                    to its processes, so an echo run would read its own
+//                    network work as other load) less this process tree's,
 //                    over wall time x CPUs;
 //   steal_frac       steal time of every CPU over wall time x CPUs (the same
 //                    counter the echo workloads report over their open-loop
