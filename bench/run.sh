@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is missing, builds Release (only
 # the binaries a run starts), runs the benchmarks (default: the quick
-# profile, about 2 minutes on 2 cores) and
+# profile, about 3 minutes on 2 cores) and
 # then draws the charts and writes the report from the results.
 #
 # Arguments go to the benchmark binary, e.g. `bash bench/run.sh --profile full`.
