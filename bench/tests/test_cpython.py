@@ -246,3 +246,26 @@ class Serve(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@needs_python
+class OtherLoad(unittest.TestCase):
+    """Each row records the CPU the rest of the machine used beside it (other_load_frac),
+    measured inside the harness: a spinning process that is not the harness's own shows."""
+
+    def test_a_spinning_neighbour_is_measured(self):
+        spinners = [subprocess.Popen(["/usr/bin/python3", "-c", "while True: pass"])
+                    for _ in range(os.cpu_count() or 1)]
+        try:
+            r = cobench_py("run", "--profile", "quick", "--runtimes", "py_asyncio",
+                           "--filter", "^timer_fanout/py_asyncio/tasks:100/")
+        finally:
+            for s in spinners:
+                s.kill()
+                s.wait()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = rows(r.stdout)
+        self.assertTrue(got, r.stderr)
+        for row in got:
+            self.assertGreater(row["other_load_frac"], 0.15, row)
+            self.assertIn("steal_frac", row)
