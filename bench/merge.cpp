@@ -16,6 +16,8 @@ bool name_output_error(child_result& r, const std::string& path) {
     return true;
 }
 
+std::string entry_walls_path(const std::string& family_out) { return family_out + ".walls"; }
+
 family_part merge_family(const std::string& path, child_result& r, json& benchmarks, json& context) {
     family_part m;
     // What it wrote is cut short, or was never synced: none of it is kept.
@@ -42,6 +44,14 @@ family_part merge_family(const std::string& path, child_result& r, json& benchma
         }
     } else if (r.status == "ok") {
         r = {"error", "the family wrote no results", "", r.wall_s};
+    }
+    // A family cut short (a timeout, a crash) wrote none: its estimate then
+    // comes from the family's wall time alone.
+    if (std::ifstream f(entry_walls_path(path)); f) {
+        try {
+            if (json w = json::parse(f); w.is_object()) m.entry_walls = std::move(w);
+        } catch (const std::exception&) {
+        }
     }
     return m;
 }

@@ -1,6 +1,7 @@
 #include "orchestrate.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -9,6 +10,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include "bench/estimate.hpp"
 #include "bench/families.hpp"
 #include "bench/merge.hpp"
 #include "bench/other_load.hpp"
@@ -27,18 +29,50 @@ using json = nlohmann::json;
 // exits 0). Google Benchmark only calls a file reporter when --benchmark_out
 // names a file, so it names /dev/null, and this reporter points itself at
 // its own stream as the run starts.
+//
+// It also times each benchmark as a whole: Google Benchmark reports a
+// benchmark once all its repetitions have run (its runs, then its
+// aggregates), so the time from one report to the next is that benchmark's
+// wall time, set-up, warm-up and every repetition included. These times are
+// what a profile's estimate is made of (bench/estimate.hpp).
 class family_json_reporter : public benchmark::JSONReporter {
 public:
     explicit family_json_reporter(std::ostream& out) : out_(out) {}
     bool ReportContext(const Context& c) override {
         SetOutputStream(&out_);
         SetErrorStream(&out_);
+        last_ = std::chrono::steady_clock::now();
         return JSONReporter::ReportContext(c);
     }
+    void ReportRuns(const std::vector<Run>& runs) override {
+        const auto now = std::chrono::steady_clock::now();
+        if (!runs.empty() && runs.front().run_type == Run::RT_Iteration)
+            walls_[runs.front().run_name.function_name] = {
+                {"wall_s", std::chrono::duration<double>(now - last_).count()},
+                {"repetitions", runs.size()}};
+        JSONReporter::ReportRuns(runs);
+        last_ = std::chrono::steady_clock::now();
+    }
+    const json& walls() const { return walls_; }
 
 private:
     std::ostream& out_;
+    std::chrono::steady_clock::time_point last_{};
+    json walls_ = json::object();
 };
+
+// Before anything runs: how long the selected entries will take, from the
+// timings a whole earlier run measured (bench/estimate.hpp).
+void say_estimate(const options& o, const std::vector<planned_pair>& planned) {
+    std::vector<planned_pair> chosen;
+    for (const planned_pair& p : planned)
+        if (o.selected(p.name, p.runtime)) chosen.push_back(p);
+    for (const reference_entry& r : reference_entries(o.prof, o.runtimes))
+        if (r.reason.empty() && o.selected(r.name, r.runtime)) chosen.push_back({r.name, r.runtime, false, 0});
+    const run_estimate e = estimate_run(o, chosen, default_timings_path());
+    std::fprintf(stderr, "cobench: profile %s, %zu entries, %d repetitions each (fewer where a workload caps them): %s\n",
+                 std::string(profile_name(o.prof)).c_str(), chosen.size(), o.repetitions, describe(e).c_str());
+}
 
 }  // namespace
 
@@ -59,6 +93,10 @@ int run_family(const options& o) {
     benchmark::RunSpecifiedBenchmarks(nullptr, &json_out);
     benchmark::Shutdown();
     if (const int err = out.close(); err != 0) return output_failed(o.family, o.family_out, err);
+    // Beside the results: {name: {wall_s, repetitions}} (entry_walls_path).
+    checked_file walls(entry_walls_path(o.family_out));
+    walls.stream() << json_out.walls().dump() << '\n';
+    if (const int err = walls.close(); err != 0) return output_failed(o.family, entry_walls_path(o.family_out), err);
     return 0;
 }
 
@@ -67,6 +105,7 @@ int run_benchmarks(const options& o) {
     json families = json::array(), benchmarks = json::array(), context;
     const std::string exe = self_exe();
     const auto planned = planned_pairs(o.prof);
+    say_estimate(o, planned);
     std::size_t k = 0;
     for (auto& fam : o.runtimes) {
         ++k;
@@ -93,7 +132,7 @@ int run_benchmarks(const options& o) {
         const std::size_t got = m.benchmarks, errors = m.errors;
         const std::string& first_error = m.first_error;
         families.push_back({{"runtime", fam}, {"status", r.status}, {"message", r.message}, {"wall_s", r.wall_s},
-                            {"benchmarks", got}, {"errors", errors}});
+                            {"benchmarks", got}, {"errors", errors}, {"entry_walls", m.entry_walls}});
         if (r.status != "ok")
             std::fprintf(stderr, "cobench: [%zu/%zu] %s: %s in %.1f s: %s (%zu entries kept, %zu errored)\n", k,
                          o.runtimes.size(), fam.c_str(), r.status.c_str(), r.wall_s, r.message.c_str(), got, errors);
