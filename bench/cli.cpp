@@ -34,9 +34,10 @@ Runs every workload under every runtime and writes one results JSON
 (format: results/README.md). Each runtime family runs in a process of its own.
 
 options:
-  --profile NAME        quick (default; about 3 minutes on 2 cores), full (with
-                        5 repetitions, so that two runs can differ
-                        significantly; about 55 minutes), test (tiny sizes),
+  --profile NAME        quick (default; about 3 minutes on 2 cores), full (every
+                        workload, sweep and yardstick with 5 repetitions, so
+                        that two runs can differ significantly; under an hour
+                        on 2 cores), test (tiny sizes),
                         limits (only max_tasks: each runtime holds tasks until
                         the machine's own wall or the memory budget; also per
                         stack size where a runtime takes one; about 8 minutes here)
@@ -94,7 +95,10 @@ family; --benchmark_out, _out_format, _filter, _repetitions and _list_tests
 are cobench's own (--out, --filter, --repetitions, --list).
 
 Progress goes to stderr, one line per family; Google Benchmark's table to
-stdout. A closed stdout or stderr (`| head`) does not stop the run.
+stdout. A closed stdout or stderr (`| head`) does not stop the run. The
+first line estimates the run's length from each entry's wall time in a
+whole earlier run (bench/timings.json, kept by bench/timings.py;
+COBENCH_TIMINGS=FILE reads another).
 
 Exit status:
   0    every benchmark succeeded; results written

@@ -64,6 +64,7 @@ std::vector<probe_variant> probe_variants(profile prof) {
 struct planned_pair {
     std::string name, runtime;
     bool deterministic;  // counted in instructions by --instructions
+    int max_repetitions = 0;  // the workload's cap on repetitions (0: as asked)
 };
 
 template <class Runtimes, class Workloads>
@@ -173,12 +174,13 @@ struct product<std::tuple<R...>, std::tuple<W...>> {
             for (const auto& p : Wl::sizes(prof, Rt::traits))
                 if (why_not<Rt, Wl>(p, prof).empty())
                     out.push_back({bench_name<Wl>(Rt::traits.name, p), std::string(Rt::traits.name),
-                                   deterministic<Rt, Wl>()});
+                                   deterministic<Rt, Wl>(), repetitions_cap<Wl>(p)});
         });
         (
             [&] {
                 if (probes<R>(prof))
-                    for (const probe_variant& v : probe_variants<R>(prof)) out.push_back({v.name, std::string(R::traits.name), false});
+                    for (const probe_variant& v : probe_variants<R>(prof))
+                        out.push_back({v.name, std::string(R::traits.name), false, 1});
             }(),
             ...);
         return out;

@@ -36,7 +36,7 @@ program_entry program_entry_of(const typename W::params& p, const runtime_traits
     program_entry e;
     e.ref = {std::string(W::name) + "/" + runtime + "/" + p.label(), std::string(W::name), runtime, p.label(), what};
     e.unsupported = W::unsupported(t, p);
-    e.max_repetitions = W::max_repetitions(p);
+    e.max_repetitions = repetitions_cap<W>(p) > 0 ? repetitions_cap<W>(p) : e.max_repetitions;
     e.ops = static_cast<double>(W::served(p));
     e.run = [p](const wl::server_program& prog, measurement& m) { return wl::run_on_program<W>(prog, p, m); };
     e.report = [p](const measurement& m) { return W::report(p, m); };

@@ -142,6 +142,12 @@ template <class W>
 concept caps_repetitions = requires(const typename W::params& p) {
     { W::max_repetitions(p) } -> std::convertible_to<int>;
 };
+// The cap, or 0 for none.
+template <class W>
+int repetitions_cap(const typename W::params& p) {
+    if constexpr (caps_repetitions<W>) return W::max_repetitions(p);
+    else return 0;
+}
 
 // W::deterministic = true: nothing in a run waits on the OS, so under a
 // runtime whose one thread runs every task its instruction count repeats
