@@ -33,7 +33,7 @@ TEST(SlowIo, LabelsNameTheLatencyReadably) {
 
 TEST(SlowIo, FullProfileIsTheWholeGridAndHeavyRuntimesStopAt1000) {
     std::set<std::string> want;
-    for (const char* l : {"0us", "100us", "1ms", "10ms", "100ms"})
+    for (const char* l : {"0us", "100us", "1ms", "100ms"})
         for (int n : {1, 10, 100, 1000, 10000}) want.insert(std::string("upstream:") + l + "/conns:" + std::to_string(n));
     cb::for_each_runtime([&](auto r) {
         using R = decltype(r);
@@ -57,19 +57,19 @@ TEST(SlowIo, RoundsGiveEveryCellAPercentile) {
         for (const auto& p : W::sizes(pr, cb::threads_runtime::traits)) {
             EXPECT_GE(p.requests, W::min_rounds) << p.label();
             if (p.conns <= 10) {
-                EXPECT_GE(p.requests, 20u) << p.label();
+                EXPECT_GE(p.requests, 10u) << p.label();
             }
             if (p.upstream_us == 0) {
                 EXPECT_GE(p.conns * p.requests, 10000u) << p.label();
             }
         }
-    // Full: about 1 s of waiting a connection, but 20 round trips for few connections.
-    EXPECT_EQ(W::rounds(100'000, 1, 20'000, 1'000'000), 20u);
-    EXPECT_EQ(W::rounds(100'000, 100, 20'000, 1'000'000), 10u);
-    EXPECT_EQ(W::rounds(100'000, 10'000, 20'000, 1'000'000), W::min_rounds);
-    EXPECT_EQ(W::rounds(1000, 1, 20'000, 1'000'000), 1000u);
-    EXPECT_EQ(W::rounds(0, 1, 20'000, 1'000'000), 20'000u);
-    EXPECT_EQ(W::rounds(0, 1000, 20'000, 1'000'000), 20u);
+    // Full: about 0.4 s of waiting a connection, but 10 round trips for few connections.
+    EXPECT_EQ(W::rounds(100'000, 1, 10'000, 400'000), 10u);
+    EXPECT_EQ(W::rounds(100'000, 100, 10'000, 400'000), 5u);
+    EXPECT_EQ(W::rounds(100'000, 10'000, 10'000, 400'000), W::min_rounds);
+    EXPECT_EQ(W::rounds(1000, 1, 10'000, 400'000), 400u);
+    EXPECT_EQ(W::rounds(0, 1, 10'000, 400'000), 10'000u);
+    EXPECT_EQ(W::rounds(0, 1000, 10'000, 400'000), 10u);
 }
 
 TEST(SlowIo, ReportComputesIdealAndUpstream) {
