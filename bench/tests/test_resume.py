@@ -1,8 +1,8 @@
 """--resume: a run killed outright (SIGKILL) after its first family keeps that family on disk, takes no
 child with it into the afterlife, and a resume runs only the rest and writes the file an uninterrupted
 run writes; a resume of another build, profile or options is refused with exit 2 and the kept state
-left as it was; a SIGINT-interrupted run keeps its state too and says how to resume; a run without
---resume discards a kept state and says so."""
+left as it was; a SIGINT-interrupted run keeps its state too and says how to resume; a family that
+crashed is not kept, so a resume runs it again; a run without --resume discards a kept state and says so."""
 
 import json
 import os
@@ -11,8 +11,8 @@ import signal
 import subprocess
 import unittest
 
-from cobench_util import (TempDirCase, kill_session, load, needs_bin, read_text, run, start, wait_for_line,
-                          wait_gone)
+from cobench_util import (BIN, TempDirCase, kill_session, load, needs_bin, parent_of, processes_running, read_text,
+                          run, start, wait_for_line, wait_gone)
 
 # Three cheap families, run in this order, no wait for a quiet machine; three repetitions make each
 # take a second or two, time enough to interrupt the run between its first family and its end.
@@ -128,6 +128,34 @@ class Resume(TempDirCase):
         self.assertFalse(os.path.exists(self.state(out)))
         self.assertEqual([f["status"] for f in load(out)["families"]], ["ok", "ok", "ok"])
         self.assertOnly(self.dir, ["results.json"])
+
+    def test_a_failed_family_stays_to_run_again(self):
+        # The second family's process killed from outside: that family "crashed", the run goes on,
+        # writes what it has (exit 3) and keeps the others; a resume runs only the crashed one.
+        out = self.path("results.json")
+        err = self.path("..", os.path.basename(self.dir) + ".crash.stderr")
+        self.addCleanup(lambda: os.path.exists(err) and os.unlink(err))
+        with open(err, "w") as e:
+            p = start(*THREE, "--out", out, stdout=subprocess.DEVNULL, stderr=e)
+        self.addCleanup(kill_session, p.pid)
+        wait_for_line(err, "[2/3] coroutines: ", 120)
+        family = [q for q in processes_running(BIN) if parent_of(q) == p.pid]
+        self.assertEqual(len(family), 1, read_text(err)[-2000:])
+        os.kill(family[0], signal.SIGKILL)
+        self.assertEqual(p.wait(timeout=120), 3, read_text(err)[-2000:])
+        text = read_text(err)
+        self.assertIn("[2/3] coroutines: crashed", text)
+        self.assertIn("2 finished families are kept", text.strip().splitlines()[-1])
+        self.assertEqual(sorted(os.listdir(self.state(out))),
+                         ["family-fibers.json", "family-threads.json", "manifest.json"])
+
+        r = run(*THREE, "--out", out, "--resume")
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertRegex(r.stderr, r"\[2/3\] coroutines: \d+ benchmarks, profile")
+        self.assertEqual(len(re.findall(r"\d+ benchmarks, profile", r.stderr)), 1, r.stderr[-3000:])
+        self.assertEqual([(f["runtime"], f["status"]) for f in load(out)["families"]],
+                         [("threads", "ok"), ("coroutines", "ok"), ("fibers", "ok")])
+        self.assertFalse(os.path.exists(self.state(out)))
 
     def test_resume_with_nothing_kept_is_refused(self):
         out = self.path("results.json")
