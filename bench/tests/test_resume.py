@@ -8,11 +8,10 @@ import json
 import os
 import re
 import signal
-import subprocess
 import unittest
 
-from cobench_util import (BIN, TempDirCase, kill_session, load, needs_bin, parent_of, processes_running, read_text,
-                          run, start, wait_for_line, wait_gone)
+from cobench_util import (BIN, TempDirCase, load, needs_bin, parent_of, processes_running, read_text, run,
+                          wait_for_line, wait_gone)
 
 # Three cheap families, run in this order, no wait for a quiet machine; three repetitions make each
 # take a second or two, time enough to interrupt the run between its first family and its end.
@@ -28,11 +27,7 @@ def entry_names(doc):
 class Resume(TempDirCase):
     def interrupted_run(self, sig, out):
         """THREE into out, sent sig as soon as its first family is done; returns its stderr."""
-        err = self.path("..", os.path.basename(self.dir) + f".{sig}.stderr")
-        self.addCleanup(lambda: os.path.exists(err) and os.unlink(err))
-        with open(err, "w") as e:
-            p = start(*THREE, "--out", out, stdout=subprocess.DEVNULL, stderr=e)
-        self.addCleanup(kill_session, p.pid)
+        p, err = self.start_logged(*THREE, "--out", out, tag=str(sig))
         wait_for_line(err, FIRST, 120)
         p.send_signal(sig)
         rc = p.wait(timeout=30)
@@ -133,11 +128,7 @@ class Resume(TempDirCase):
         # The second family's process killed from outside: that family "crashed", the run goes on,
         # writes what it has (exit 3) and keeps the others; a resume runs only the crashed one.
         out = self.path("results.json")
-        err = self.path("..", os.path.basename(self.dir) + ".crash.stderr")
-        self.addCleanup(lambda: os.path.exists(err) and os.unlink(err))
-        with open(err, "w") as e:
-            p = start(*THREE, "--out", out, stdout=subprocess.DEVNULL, stderr=e)
-        self.addCleanup(kill_session, p.pid)
+        p, err = self.start_logged(*THREE, "--out", out, tag="crash")
         wait_for_line(err, "[2/3] coroutines: ", 120)
         family = [q for q in processes_running(BIN) if parent_of(q) == p.pid]
         self.assertEqual(len(family), 1, read_text(err)[-2000:])
