@@ -223,8 +223,11 @@ void resume_state::keep(const json& record, const json& benchmarks, std::size_t 
         }
         return;
     }
-    // EEXIST, ENOTEMPTY: another run with the same --out keeps its state there.
-    say(err == EEXIST || err == ENOTEMPTY ? path_ : made, err);
+    if (err == EEXIST || err == ENOTEMPTY)
+        std::fprintf(stderr, "cobench: note: another run with the same --out keeps its finished families in '%s'; "
+                     "this run keeps none for --resume\n", path_.c_str());
+    else
+        say(made, err);
     disabled_ = true;
     if (dir_ >= 0) ::close(dir_);
     dir_ = -1;
