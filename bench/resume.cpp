@@ -97,7 +97,7 @@ bool is_dir(const std::string& path, bool& exists) {
 std::string resume_state_path(const std::string& out) { return out + ".resume"; }
 
 resume_state::resume_state(const options& o, output_target& target)
-    : o_(o), target_(target), path_(resume_state_path(target.path())) {
+    : target_(target), path_(resume_state_path(target.path())) {
     bool exists = false;
     const bool dir = is_dir(path_, exists);
     if (exists && !dir)
@@ -132,8 +132,8 @@ resume_state::resume_state(const options& o, output_target& target)
                         "run without --resume");
     const std::string diff = differences(old.value("identity", json::object()), manifest_["identity"]);
     if (old.value("cobench_resume", 0) != 1 || !diff.empty())
-        throw bad_input("--resume: the families kept in '" + path_ + "' were measured by another build or with other "
-                        "options, so they cannot be merged with this run's: " +
+        throw bad_input("--resume: the families kept in '" + path_ + "' were measured by another build, on another "
+                        "machine or with other options, so they cannot be merged with this run's: " +
                         (diff.empty() ? std::string("a state of another cobench version") : diff) +
                         ".\n  The interrupted run was: " + old.value("command", std::string("?")) +
                         "\n  Run that with --resume, or " + over);

@@ -72,7 +72,6 @@ public:
 private:
     bool write(const std::string& name, const nlohmann::json& j);
 
-    const options& o_;
     output_target& target_;
     std::string path_;
     nlohmann::json manifest_, kept_;  // kept_: family name -> its unit
