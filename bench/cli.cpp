@@ -91,9 +91,12 @@ options:
                         failed family); --resume loads those, runs the other
                         families and the references (these always run again)
                         and writes the whole file. Refused unless the build
-                        (commit, dirty flag), machine, profile and the options
-                        that change what is measured are the same; without
-                        --resume a kept state is discarded (said on stderr)
+                        (commit, dirty flag), machine, profile, runtimes,
+                        filter, repetitions, workers, memory budget and
+                        --benchmark_* flags are the same (--family-timeout
+                        and --quiet-wait may differ: a family that timed out
+                        runs again); without --resume a kept state is
+                        discarded (said on stderr)
   --list                print the benchmarks and declared pairs, run nothing
   --help                this text
 
