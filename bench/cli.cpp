@@ -86,6 +86,18 @@ options:
   --instructions        deterministic mode: count instructions of the
                         single-threaded benchmarks under valgrind's callgrind
                         (default output: results/instructions.json)
+  --resume              continue an interrupted run: as it goes, a run keeps
+                        each family that finished ok in FILE.resume/ beside
+                        --out (removed once the results are written with no
+                        failed family); --resume loads those, runs the other
+                        families and the references (these always run again)
+                        and writes the whole file. Refused unless the build
+                        (commit, dirty flag), machine, profile, runtimes,
+                        filter, repetitions, workers, memory budget and
+                        --benchmark_* flags are the same (--family-timeout
+                        and --quiet-wait may differ: a family that timed out
+                        runs again); without --resume a kept state is
+                        discarded (said on stderr)
   --list                print the benchmarks and declared pairs, run nothing
   --help                this text
 
@@ -105,12 +117,15 @@ Exit status:
   1    a failure: no benchmark succeeded (the previous results file is kept),
        or the results could not be written
   2    bad input: unknown flag, bad value, bad --out, bad --filter or one that
-       matches nothing, a --benchmark_* flag the library rejects; nothing ran
+       matches nothing, a --benchmark_* flag the library rejects, --resume
+       with nothing to resume or a kept state of another build or options;
+       nothing ran
   3    results written, but some benchmarks or families errored (see
        "error_message" in "benchmarks" and "status" in "families")
   128+N  killed by signal N (SIGINT, SIGTERM, SIGHUP): the running family's
        processes are killed, temporary files removed, the previous results
-       file left byte for byte as it was
+       file left byte for byte as it was; the families that finished stay in
+       FILE.resume/ and the last line says how to --resume
 )";
 
 std::vector<std::string> split_list(const std::string& flag, const std::string& s) {
@@ -130,6 +145,17 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
     std::string s;
     for (auto& x : v) s += (s.empty() ? "" : sep) + x;
     return s;
+}
+
+// As a POSIX shell reads it back: plain words as they are, others in single quotes.
+std::string shell_quoted(const std::string& w) {
+    const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_-+=,.:/@%").find(c) != std::string_view::npos;
+    });
+    if (plain) return w;
+    std::string q = "'";
+    for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
 }
 
 bool all_digits(std::string_view t) {
@@ -210,6 +236,7 @@ bool options::selected(std::string_view name, std::string_view runtime) const {
 options parse_args(int argc, char** argv) {
     options o;
     const auto known = runtime_names();
+    for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + shell_quoted(argv[i]);
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i], v;
         const bool is_long = a.rfind("--", 0) == 0;
@@ -270,7 +297,8 @@ options parse_args(int argc, char** argv) {
         } else if (a == "--workers") {
             o.workers = static_cast<int>(parse_integer(a, value(), 1, 4096));
         } else if (a == "--memory-budget") {
-            o.memory_budget = parse_size(a, value());
+            o.memory_budget_arg = value();
+            o.memory_budget = parse_size(a, o.memory_budget_arg);
         } else if (a == "--family-timeout") {
             o.family_timeout = parse_seconds(a, value(), 1, 86400);
         } else if (a == "--quiet-wait") {
@@ -283,6 +311,9 @@ options parse_args(int argc, char** argv) {
         } else if (a == "--list") {
             no_value();
             o.list = true;
+        } else if (a == "--resume") {
+            no_value();
+            o.resume = true;
         } else if (a == "--family") {
             o.family = value();
             if (std::find(known.begin(), known.end(), o.family) == known.end())
@@ -330,6 +361,9 @@ options parse_args(int argc, char** argv) {
     if (o.family_timeout == 0) o.family_timeout = o.prof == profile::full || o.prof == profile::limits ? 1800 : 300;
     if (o.instructions && o.prof == profile::limits)
         throw bad_input("--instructions counts the workloads' instructions; the limits profile runs none");
+    if (o.resume && (o.list || o.instructions || !o.family.empty() || !o.instr_one.empty()))
+        throw bad_input(std::string("--resume continues an interrupted benchmark run; it cannot go with ") +
+                        (o.list ? "--list" : o.instructions ? "--instructions" : !o.family.empty() ? "--family" : "--instr-one"));
     if (o.out.empty()) o.out = o.instructions ? "results/instructions.json" : "results/latest.json";
     if (o.instructions && !o.gbench_flags.empty())
         throw bad_input("--instructions runs no Google Benchmark, so '" + o.gbench_flags.front() + "' would do nothing");

@@ -41,7 +41,10 @@ struct options {
     int repetitions = 0;
     int workers = 0;  // --workers; 0: the default
     double memory_budget = 0;  // --memory-budget in bytes; 0: the default (half of MemAvailable)
+    std::string memory_budget_arg;  // as given: "50%" stays the same request when MemAvailable moves
     bool instructions = false, list = false, help = false;
+    bool resume = false;  // --resume (bench/resume.hpp)
+    std::string command;  // the command line, shell-quoted: what to run again with --resume
     std::vector<std::string> gbench_flags;
     // Internal modes: one runtime family (--family), one callgrind run
     // (--instr-one), started by the orchestrator with its pid (--supervisor).

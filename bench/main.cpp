@@ -15,6 +15,7 @@
 //   orchestrate.*  run_benchmarks(): the families as children, the references
 //                  beside them, one results file; --family in the child
 //   merge.*        a family's output merged into the results document
+//   resume.*       finished families kept on disk as a run goes; --resume
 //   supervise.*    running children: signals, deadlines, output relay
 //   other_load.*   the other load beside every entry (other_load_frac,
 //                  steal_frac), and the wait for a quiet machine (--quiet-wait)
@@ -42,6 +43,7 @@
 #include "bench/orchestrate.hpp"
 #include "bench/programs/serve/serve.hpp"
 #include "bench/reference.hpp"
+#include "bench/resume.hpp"
 #include "bench/supervise.hpp"
 #include "runtimes/core/inject.hpp"
 
@@ -95,8 +97,16 @@ int run(int argc, char** argv) {
     } catch (const interrupted& e) {
         std::fprintf(stderr, "cobench: stopped by SIG%s: the running family was killed, temporary files removed, '%s' "
                      "left as it was\n", sigabbrev_np(e.sig), o.out.c_str());
+        say_how_to_resume(o);
         throw;
+    } catch (const bad_input&) {
+        throw;
+    } catch (const std::exception& e) {  // the results could not be written: what was kept stays for --resume
+        std::fprintf(stderr, "cobench: %s\n", e.what());
+        say_how_to_resume(o);
+        return exit_failure;
     }
+    if (status != exit_ok) say_how_to_resume(o);
     // A signal held back during the final rename: the results were written
     // (the summary says so), and the exit still reports the signal.
     throw_if_interrupted();

@@ -16,6 +16,7 @@
 #include "bench/other_load.hpp"
 #include "bench/output.hpp"
 #include "bench/reference.hpp"
+#include "bench/resume.hpp"
 #include "bench/supervise.hpp"
 
 namespace cb {
@@ -63,10 +64,11 @@ private:
 
 // Before anything runs: how long the selected entries will take, from the
 // timings a whole earlier run measured (bench/estimate.hpp).
-void say_estimate(const options& o, const std::vector<planned_pair>& planned) {
+// Families kept from an interrupted run (--resume) do not run again.
+void say_estimate(const options& o, const std::vector<planned_pair>& planned, const resume_state& kept) {
     std::vector<planned_pair> chosen;
     for (const planned_pair& p : planned)
-        if (o.selected(p.name, p.runtime)) chosen.push_back(p);
+        if (o.selected(p.name, p.runtime) && !kept.holds(p.runtime)) chosen.push_back(p);
     for (const reference_entry& r : reference_entries(o.prof, o.runtimes))
         if (r.reason.empty() && o.selected(r.name, r.runtime)) chosen.push_back({r.name, r.runtime, false, 0});
     const run_estimate e = estimate_run(o, chosen, default_timings_path());
@@ -105,7 +107,8 @@ int run_benchmarks(const options& o) {
     json families = json::array(), benchmarks = json::array(), context;
     const std::string exe = self_exe();
     const auto planned = planned_pairs(o.prof);
-    say_estimate(o, planned);
+    resume_state kept(o, target);  // finished families on disk, for --resume (bench/resume.hpp)
+    say_estimate(o, planned, kept);
     std::size_t k = 0;
     for (auto& fam : o.runtimes) {
         ++k;
@@ -115,6 +118,7 @@ int run_benchmarks(const options& o) {
                 std::find(names.begin(), names.end(), p.name) == names.end())
                 names.push_back(p.name);
         if (names.empty()) continue;
+        if (kept.restore(fam, k, o.runtimes.size(), benchmarks, context, families)) continue;
         // Before the family's line: a reader (or a test) that sees it finds the family starting.
         (void)wait_until_quiet(o.quiet_wait, fam);
         std::fprintf(stderr, "cobench: [%zu/%zu] %s: %zu benchmarks, profile %s...\n", k, o.runtimes.size(), fam.c_str(),
@@ -128,11 +132,15 @@ int run_benchmarks(const options& o) {
         child_options co;
         co.timeout_s = o.family_timeout;
         child_result r = run_child(args, co);
-        const family_part m = merge_family(part, r, benchmarks, context);
+        const std::size_t first = benchmarks.size();
+        json own_context;  // this family's, kept with it; the run's is the first family's
+        const family_part m = merge_family(part, r, benchmarks, own_context);
+        if (context.is_null()) context = own_context;
         const std::size_t got = m.benchmarks, errors = m.errors;
         const std::string& first_error = m.first_error;
         families.push_back({{"runtime", fam}, {"status", r.status}, {"message", r.message}, {"wall_s", r.wall_s},
                             {"benchmarks", got}, {"errors", errors}, {"entry_walls", m.entry_walls}});
+        kept.keep(families.back(), benchmarks, first, own_context);
         if (r.status != "ok")
             std::fprintf(stderr, "cobench: [%zu/%zu] %s: %s in %.1f s: %s (%zu entries kept, %zu errored)\n", k,
                          o.runtimes.size(), fam.c_str(), r.status.c_str(), r.wall_s, r.message.c_str(), got, errors);
@@ -152,7 +160,9 @@ int run_benchmarks(const options& o) {
     json doc{{"context", context_json(o, context)}, {"benchmarks", benchmarks}, {"families", families}, {"declared", declared}};
     if (!references.empty()) doc["context"]["references"] = references;
     for (auto& [k, v] : reference_counters.items()) doc["context"]["counters"].emplace(k, v);  // the workloads' own win
-    return finish(target, doc, std::to_string(declared.size()) + " declared pairs");
+    const int status = finish(target, doc, std::to_string(declared.size()) + " declared pairs");
+    kept.done();
+    return status;
 }
 
 }  // namespace cb

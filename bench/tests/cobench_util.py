@@ -149,6 +149,16 @@ class TempDirCase(unittest.TestCase):
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
+    def start_logged(self, *args, tag="run"):
+        """start(*args) with stderr in a file beside self.dir (not in it: tests list that folder);
+        returns (process, stderr path). Its session is killed and the file removed at cleanup."""
+        err = self.path("..", os.path.basename(self.dir) + f".{tag}.stderr")
+        self.addCleanup(lambda: os.path.exists(err) and os.unlink(err))
+        with open(err, "w") as e:
+            p = start(*args, stdout=subprocess.DEVNULL, stderr=e)
+        self.addCleanup(kill_session, p.pid)
+        return p, err
+
     def assertOnly(self, folder, names, msg=""):
         """Nothing but `names` in folder: no temporary or .part files left."""
         self.assertEqual(sorted(os.listdir(folder)), sorted(names), msg or f"left behind in {folder}")

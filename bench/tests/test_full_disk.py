@@ -78,13 +78,13 @@ class FileSizeLimit(TempDirCase):
     # results file (with the machine and metadata context) several times that.
     ARGS = ["--profile", "test", "--runtimes", "coroutines", "--filter", "^ping_pong/"]
 
-    def check(self, r, old, before, says):
+    def check(self, r, old, before, says, kept=()):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn(says, r.stderr)
         self.assertIn("File too large (EFBIG)", r.stderr)
         self.assertNotIn("parse error", r.stderr)
         self.assertEqual(read_bytes(old), before)
-        self.assertOnly(self.dir, ["results.json"])
+        self.assertOnly(self.dir, ["results.json", *kept])
 
     def test_family_output_too_large_names_efbig(self):
         old, before = make_old_results(self.dir)
@@ -95,7 +95,9 @@ class FileSizeLimit(TempDirCase):
         old, before = make_old_results(self.dir)
         r = run_limited([*self.ARGS, "--out", old], fsize=6144)
         self.assertIn("coroutines: ok", r.stderr)  # the family's output fitted; the results file did not
-        self.check(r, old, before, "could not write the results")
+        # The family that finished stays kept for --resume, and the last line says how.
+        self.check(r, old, before, "could not write the results", kept=["results.json.resume"])
+        self.assertIn("--resume", r.stderr.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

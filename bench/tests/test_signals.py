@@ -23,11 +23,7 @@ HYBRID = ["--profile", "quick", "--runtimes", "process_loops"]
 class Interrupted(TempDirCase):
     def interrupt(self, sig, args=LONG, first="[1/2] processes:"):
         out, before = make_old_results(self.dir)
-        err = self.path("..", os.path.basename(self.dir) + ".stderr")
-        self.addCleanup(lambda: os.path.exists(err) and os.unlink(err))
-        with open(err, "w") as e:
-            p = start(*args, "--out", out, stdout=subprocess.DEVNULL, stderr=e)
-        self.addCleanup(kill_session, p.pid)
+        p, err = self.start_logged(*args, "--out", out)
         wait_for_line(err, first, 60)
         time.sleep(1.5)  # well inside the family: task processes exist now
         family = [pid for pid in processes_running(BIN) if pid != p.pid and os.getsid(pid) == p.pid]
@@ -75,11 +71,7 @@ class Interrupted(TempDirCase):
         # SIGKILL cannot be caught: the children go by PR_SET_PDEATHSIG, and
         # the family takes its process group (its forked tasks) with it.
         out, before = make_old_results(self.dir)
-        err = self.path("..", os.path.basename(self.dir) + ".kill.stderr")
-        self.addCleanup(lambda: os.path.exists(err) and os.unlink(err))
-        with open(err, "w") as e:
-            p = start(*LONG, "--out", out, stdout=subprocess.DEVNULL, stderr=e)
-        self.addCleanup(kill_session, p.pid)
+        p, err = self.start_logged(*LONG, "--out", out, tag="kill")
         wait_for_line(err, "[1/2] processes:", 60)
         time.sleep(1.5)
         p.kill()
