@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 import tables
-from cobench_results import fmt, human
+from cobench_results import VERDICT_MIN_N, fmt, human, not_judged, smallest_n, thin
 from tables import natural, params_text
 
 # Thresholds (the report prints them beside the sections that use them).
@@ -386,6 +386,21 @@ class Cell:
     def value(self, runtime):
         return next((p.counters[self.metric] for rt, p in self.ranked if rt == runtime), None)
 
+    @property
+    def n(self):
+        """The smallest n among the ranked points (the winner rests on all of them); references,
+        never ranked, do not count."""
+        return smallest_n(p for _, p in self.ranked)
+
+    @property
+    def judged(self):
+        """False where the ranked points have fewer than VERDICT_MIN_N repetitions."""
+        return not thin(self.n)
+
+    def shown(self):
+        """text(), or 'not judged: n = 2 (reading: coroutines 1.20×)' where the cell is not judged."""
+        return self.text() if self.judged else f"{not_judged(self.n)} (reading: {self.text()})"
+
     def text(self):
         if not self.ranked:
             return "– (no runtime)"
@@ -478,7 +493,7 @@ def map_table(r, metric):
             if c is None:
                 row.append("– (not measured)")
                 continue
-            text = c.text()
+            text = c.shown()
             if c.reference:
                 text += "; " + "; ".join(f"{rt} {t}" for rt, t in c.reference)
             row.append(text)
@@ -497,6 +512,11 @@ def map_table(r, metric):
         notes.append(f"⚑ client-bound (client_cpu_frac ≥ {MAP_CLIENT_SATURATED:g} for the winner or the "
                      f"runner-up): {'; '.join(sat)}. There the client, not the server, set the rate; the "
                      "winner is not decided by the server.")
+    thin_cells = [c for c in cells.values() if c.ranked and not c.judged]
+    if thin_cells:
+        notes.append(f"not judged: n = k: a cell whose runtimes have fewer than {VERDICT_MIN_N} repetitions "
+                     f"({len(thin_cells)} of {len(cells)} here) names no winner; the reading in parentheses is "
+                     "what its numbers would say, not a verdict.")
     return ["", *[f"conns:{n}" for n in ns]], rows, notes
 
 
