@@ -657,19 +657,25 @@ def _pitfall_effect(no, yes):
 
 
 def pitfall_sentences(r):
-    hit, spared = {}, {}
+    """Where the pitfall showed and where not, per variant; a pair with fewer than VERDICT_MIN_N
+    repetitions on a side is not judged (its numbers are named)."""
+    hit, spared, short = {}, {}, {}
     c = "timer_late_max_us"
     for (rt, variant), by in pitfall_pairs(r).items():
         no, yes = by.get("no"), by.get("yes")
         if no is None or yes is None or c not in no.counters or c not in yes.counters or yes.counters[c] <= 0:
             continue
         f = no.counters[c] / yes.counters[c]
+        n = smallest_n([no, yes])
+        text = f"{rt} ({human(no.counters[c], 'us')} → {human(yes.counters[c], 'us')}"
+        if thin(n):
+            short.setdefault(variant, []).append((f"{text}, n = {n})", n))
+            continue
         target = hit if f >= PITFALL_FIX_FACTOR and not no.overlaps(yes, c) else spared
-        target.setdefault(variant, []).append(f"{rt} ({human(no.counters[c], 'us')} → "
-                                              f"{human(yes.counters[c], 'us')})")
+        target.setdefault(variant, []).append(text + ")")
     own = {rt.name for rt in r.runtime_list if rt.kind in ("thread", "process")}
     out = []
-    for variant in sorted(set(hit) | set(spared), key=natural):
+    for variant in sorted(set(hit) | set(spared) | set(short), key=natural):
         if variant in hit:
             odd = [t.split(" (")[0] for t in hit[variant] if t.split(" (")[0] in own]
             out.append(f"{variant}: offloading the call cut the timers' max lateness at least "
@@ -684,6 +690,10 @@ def pitfall_sentences(r):
                        f"{PITFALL_FIX_FACTOR:g}×, or inside the spread) on {', '.join(spared[variant])}: "
                        "the blocking call blocked only its own task, or the runtime had other threads to "
                        "run the timers.")
+        if variant in short:
+            out.append(f"{variant}: {not_judged(min(n for _, n in short[variant]))} (fewer than {VERDICT_MIN_N} "
+                       f"repetitions, no verdict on the pitfall) on {', '.join(t for t, _ in short[variant])} "
+                       "(without offload → with it).")
     return out
 
 
