@@ -651,6 +651,9 @@ def _pitfall_effect(no, yes):
     if c not in no.counters or c not in yes.counters or yes.counters[c] <= 0:
         return f"– (no {c} above 0 in both)"
     f = no.counters[c] / yes.counters[c]
+    n = smallest_n([no, yes])
+    if thin(n):
+        return f"×{f:.2f} ({not_judged(n)})"
     if no.overlaps(yes, c):
         return f"×{f:.2f} (ranges overlap)"
     return f"×{f:.1f}" + (" (the pitfall)" if f >= PITFALL_FIX_FACTOR else "")
