@@ -156,6 +156,7 @@ class WrittenReport(unittest.TestCase):
     FILES = ()
     REPORT = "report.md"
     PREVIOUS = {}
+    FIVE = False    # True: the report is drawn from five() copies of FILES (same medians, judged)
 
     @classmethod
     def setUpClass(cls):
@@ -166,7 +167,11 @@ class WrittenReport(unittest.TestCase):
             (cls.dir / rel).parent.mkdir(parents=True, exist_ok=True)
             (cls.dir / rel).write_bytes(data)
         md = cls.dir / "rep" / cls.REPORT
-        cls.proc = run_report(*cls.FILES, "--out-dir", cls.out, "--report", md)
+        files = cls.FILES
+        if cls.FIVE:
+            (cls.dir / "five").mkdir()
+            files = [five_file(f, cls.dir / "five") for f in files]
+        cls.proc = run_report(*files, "--out-dir", cls.out, "--report", md)
         cls.md = md.read_text(encoding="utf-8")
         cls.html = md.with_suffix(".html").read_text(encoding="utf-8")
 
