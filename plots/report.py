@@ -105,7 +105,7 @@ def thin_file_note(r):
     if n is None or n >= cr.VERDICT_MIN_N:
         return None
     profile = r.context.get("cobench_profile", "unknown")
-    return (f"**Not judged at n = {n}:** every entry of this file has at most {n} repetition"
+    return (f"**Not judged at n {'=' if n == 1 else '≤'} {n}:** every entry of this file has at most {n} repetition"
             f"{'s' if n != 1 else ''} (profile {profile}), and a verdict needs n ≥ {cr.VERDICT_MIN_N}: the "
             f"verdicts below are not judged at that n. The full profile ({cr.VERDICT_MIN_N} repetitions, "
             f"`cobench --profile full`) judges them. Where the evidence gives a reading, it is what these "
