@@ -329,7 +329,7 @@ def decision_map(r, c, roles, rec):
                              for _, q in cell.ranked]) for k in few + many}
     by_side, reading, judged_n, thin_n, counted = [], [], [], [], [0, 0]
     for name, group, judge in groups:
-        verdicts, every = [], []
+        verdicts, every, deciding, short = [], [], 0, 0
         for k in group:
             if cells[k].client_bound:
                 v, text = UNDECIDED, f"{_cell_name(cells[k])}: client-bound ({cells[k].text()}): not judged"
@@ -337,33 +337,37 @@ def decision_map(r, c, roles, rec):
                 v, text = judge(k)
                 if thin(cell_n[k]):
                     thin_n.append(cell_n[k])
+                    short += 1
                     every.append(v)
                     c.evidence.append(f"{name}, {text} ({not_judged(cell_n[k])}; reading {v}, not a verdict)")
                     continue
+                deciding += 1
                 if cell_n[k] is not None:
                     judged_n.append(cell_n[k])
             verdicts.append(v)
             every.append(v)
             c.evidence.append(f"{name}, {text} ({v})")
-        counted[0] += len(verdicts)
-        counted[1] += len(group)
-        by_side.append(sides(verdicts) if verdicts else NOT_JUDGED if group else UNDECIDED)
+        counted[0] += deciding
+        counted[1] += deciding + short
+        # A side whose every deciding cell is short of repetitions is not judged (client-bound
+        # cells decide nothing either way).
+        by_side.append(NOT_JUDGED if short and not deciding else sides(verdicts) if group else UNDECIDED)
         reading.append(sides(every) if every else UNDECIDED)
     c.evidence.append(f"few fast tasks fine on threads: {by_side[0]}; many slow tasks favour light tasks: "
                       f"{by_side[1]}")
     if thin_n:
-        c.evidence.append(f"{counted[0]} of {counted[1]} cells judged; {len(thin_n)} not judged (n < "
-                          f"{VERDICT_MIN_N}: as few as n = {min(thin_n)}); each side is combined over its "
-                          f"judged cells by the rule above")
+        c.evidence.append(f"{counted[0]} of {counted[1]} deciding cells judged (client-bound cells decide "
+                          f"nothing); {len(thin_n)} not judged (n < {VERDICT_MIN_N}: as few as n = "
+                          f"{min(thin_n)}); each side is combined over its judged cells by the rule above")
     c.apart, c.n = True, min(judged_n) if judged_n else min(thin_n, default=None)
     if NOT_JUDGED in by_side:
         # A side without a judged cell: the claim, which needs both sides, is not judged.
         c.n, c.verdict, c.reading = min(thin_n), NOT_JUDGED, _two_sides(reading)
-        c.evidence.append(f"{not_judged(c.n)}: "
-                          + " and ".join(side for side, v in zip(("few fast", "many slow"), by_side)
-                                         if v == NOT_JUDGED)
-                          + f" has no cell with n ≥ {VERDICT_MIN_N}, and the claim needs both sides; from "
-                          f"every cell's numbers it would read {c.reading}, which is not a verdict")
+        short = [side for side, v in zip(("few fast", "many slow"), by_side) if v == NOT_JUDGED]
+        c.evidence.append(f"{not_judged(c.n)}: " + " and ".join(short)
+                          + f" {'has' if len(short) == 1 else 'have'} no deciding cell with n ≥ {VERDICT_MIN_N}, "
+                          f"and the claim needs both sides; from every cell's numbers it would read "
+                          f"{c.reading}, which is not a verdict")
     else:
         c.verdict = _two_sides(by_side)
     refs = sorted({f"{rt} {t}" for k in many for rt, t in cells[k].reference})

@@ -15,6 +15,7 @@ import capacity
 import claims
 import cobench_results
 import io_workloads
+import reactor_backends
 import report
 import yardstick
 from doc import Doc
@@ -138,11 +139,12 @@ class DecisionMapTest(unittest.TestCase):
         e = judged(with_reps(read("io.json"), 3, only=r"^slow_io/.*upstream:100ms/"))["e"]
         self.assertEqual(e.verdict, claims.CONFIRMED)
         text = "\n".join(e.evidence)
-        self.assertRegex(text, r"\d+ of \d+ cells judged; \d+ not judged \(n < 5: as few as n = 3\)")
+        self.assertRegex(text, r"\d+ of \d+ deciding cells judged \(client-bound cells decide nothing\); "
+                               r"\d+ not judged \(n < 5: as few as n = 3\)")
         # Every many-slow cell thin: that side, and so the claim, is not judged.
         e = judged(with_reps(read("io.json"), 3, only=r"^slow_io/.*upstream:(1|10|100)ms/conns:(1000|10000)"))["e"]
         self.assertEqual(e.verdict_text(), "not judged: n = 3")
-        self.assertIn("many slow has no cell with n ≥ 5", "\n".join(e.evidence))
+        self.assertIn("many slow has no deciding cell with n ≥ 5", "\n".join(e.evidence))
 
 
 class YardstickTest(unittest.TestCase):
@@ -201,6 +203,23 @@ class CapacityTest(unittest.TestCase):
         mixed = self.lines(with_reps(doc, 3, only=r"^skynet/pool/"))
         self.assertEqual([line for line in mixed if "not judged" in line],
                          [line for line in mixed if line.startswith("- pool: ")][-1:])
+
+
+class BackendsTargetTest(unittest.TestCase):
+    def target(self, doc):
+        r = parse(doc)
+        return reactor_backends.target(r, reactor_backends.families(r)[0])
+
+    def test_judged_at_five_partly_and_not_at_three(self):
+        doc = read("backends.json")
+        self.assertEqual(self.target(with_reps(doc, 5))[0], "met")
+        verdict, sentence = self.target(with_reps(doc, 3, only=r"^echo/[^/]+/conns:1000$"))
+        self.assertEqual(verdict, "met")
+        self.assertIn("conns:1000 ×0.70 (not judged: n = 3, reading met)", sentence)
+        self.assertIn("Judged on 1 of 2 connection counts measured", sentence)
+        verdict, sentence = self.target(with_reps(doc, 3))
+        self.assertEqual(verdict, "not judged")
+        self.assertIn("**not judged**: n = 3", sentence)
 
 
 class PitfallTest(unittest.TestCase):
