@@ -9,7 +9,7 @@ from the numbers. The presentation entries of max_tasks and cpu_bound list them 
 """
 
 import tables
-from cobench_results import fmt
+from cobench_results import VERDICT_MIN_N, fmt, not_judged, thin
 
 
 def walls_section(doc, r, level=2):
@@ -120,14 +120,20 @@ def _oversubscribed(pts, cpus):
 
 
 def _best_lines(r, workload, task_workers):
-    """Where each curve peaks, and how far that is from the ideal."""
+    """Where each curve peaks, and how far that is from the ideal; a curve whose points have fewer
+    than VERDICT_MIN_N repetitions is not judged against the ideal (its numbers are still given)."""
     w = tables.worker_curves(r, workload, task_workers)
     out = []
     for label, pts in w["curves"].items():
         k, s = max(pts, key=lambda t: t[1])
-        line = f"{label}: best {s:.2f}× at K = {k}"
+        line = f"best {s:.2f}× at K = {k}"
         if w["cpus"]:
             line += f", {s / min(k, w['cpus']):.0%} of the ideal {min(k, w['cpus'])}×"
             line += _oversubscribed(pts, w["cpus"])
-        out.append(line)
+        n = w["n"].get(label)
+        out.append(f"{label}: {not_judged(n)} (from these numbers: {line}; not a verdict)" if thin(n)
+                   else f"{label}: {line}")
+    if any(thin(n) for n in w["n"].values()):
+        out.append(f"not judged: n = k: a curve whose points have fewer than {VERDICT_MIN_N} repetitions is "
+                   "not judged against the ideal (cobench_results.verdict_n).")
     return out

@@ -532,6 +532,8 @@ def decision_map_panel(metric, title):
                     lines = ["–"]
                 if c.saturated:
                     lines.append("⚑ client")
+                if c.ranked and not c.judged:
+                    lines.append(f"not judged: n={c.n}")
                 for rt, text in c.reference:
                     if "would win" in text:
                         lines.append(f"{rt}: {text.replace('would win by ', 'wins ')}")
@@ -557,6 +559,11 @@ def decision_map_panel(metric, title):
         if sat:
             notes.append(f"{title}: ⚑ client-bound (client_cpu_frac ≥ {io_workloads.MAP_CLIENT_SATURATED:g}) "
                          f"at {', '.join(sat)}: the client set the rate there")
+        thin = [c for c in cells.values() if c.ranked and not c.judged]
+        if thin:
+            notes.append(f"{title}: {len(thin)} of {len(cells)} cells have fewer than "
+                         f"{io_workloads.VERDICT_MIN_N} repetitions (marked not judged: n=k): their colour is "
+                         "the reading of their numbers, not a verdict")
         draw.notes = notes
         return draw
     return prepare

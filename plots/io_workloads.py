@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 import tables
-from cobench_results import fmt, human
+from cobench_results import VERDICT_MIN_N, fmt, human, not_judged, smallest_n, thin
 from tables import natural, params_text
 
 # Thresholds (the report prints them beside the sections that use them).
@@ -386,6 +386,21 @@ class Cell:
     def value(self, runtime):
         return next((p.counters[self.metric] for rt, p in self.ranked if rt == runtime), None)
 
+    @property
+    def n(self):
+        """The smallest n among the ranked points (the winner rests on all of them); references,
+        never ranked, do not count."""
+        return smallest_n(p for _, p in self.ranked)
+
+    @property
+    def judged(self):
+        """False where the ranked points have fewer than VERDICT_MIN_N repetitions."""
+        return not thin(self.n)
+
+    def shown(self):
+        """text(), or 'not judged: n = 2 (reading: coroutines 1.20×)' where the cell is not judged."""
+        return self.text() if self.judged else f"{not_judged(self.n)} (reading: {self.text()})"
+
     def text(self):
         if not self.ranked:
             return "– (no runtime)"
@@ -478,7 +493,7 @@ def map_table(r, metric):
             if c is None:
                 row.append("– (not measured)")
                 continue
-            text = c.text()
+            text = c.shown()
             if c.reference:
                 text += "; " + "; ".join(f"{rt} {t}" for rt, t in c.reference)
             row.append(text)
@@ -497,6 +512,11 @@ def map_table(r, metric):
         notes.append(f"⚑ client-bound (client_cpu_frac ≥ {MAP_CLIENT_SATURATED:g} for the winner or the "
                      f"runner-up): {'; '.join(sat)}. There the client, not the server, set the rate; the "
                      "winner is not decided by the server.")
+    thin_cells = [c for c in cells.values() if c.ranked and not c.judged]
+    if thin_cells:
+        notes.append(f"not judged: n = k: a cell whose runtimes have fewer than {VERDICT_MIN_N} repetitions "
+                     f"({len(thin_cells)} of {len(cells)} here) names no winner; the reading in parentheses is "
+                     "what its numbers would say, not a verdict.")
     return ["", *[f"conns:{n}" for n in ns]], rows, notes
 
 
@@ -631,25 +651,34 @@ def _pitfall_effect(no, yes):
     if c not in no.counters or c not in yes.counters or yes.counters[c] <= 0:
         return f"– (no {c} above 0 in both)"
     f = no.counters[c] / yes.counters[c]
+    n = smallest_n([no, yes])
+    if thin(n):
+        return f"×{f:.2f} ({not_judged(n)})"
     if no.overlaps(yes, c):
         return f"×{f:.2f} (ranges overlap)"
     return f"×{f:.1f}" + (" (the pitfall)" if f >= PITFALL_FIX_FACTOR else "")
 
 
 def pitfall_sentences(r):
-    hit, spared = {}, {}
+    """Where the pitfall showed and where not, per variant; a pair with fewer than VERDICT_MIN_N
+    repetitions on a side is not judged (its numbers are named)."""
+    hit, spared, short = {}, {}, {}
     c = "timer_late_max_us"
     for (rt, variant), by in pitfall_pairs(r).items():
         no, yes = by.get("no"), by.get("yes")
         if no is None or yes is None or c not in no.counters or c not in yes.counters or yes.counters[c] <= 0:
             continue
         f = no.counters[c] / yes.counters[c]
+        n = smallest_n([no, yes])
+        text = f"{rt} ({human(no.counters[c], 'us')} → {human(yes.counters[c], 'us')}"
+        if thin(n):
+            short.setdefault(variant, []).append((f"{text}, n = {n})", n))
+            continue
         target = hit if f >= PITFALL_FIX_FACTOR and not no.overlaps(yes, c) else spared
-        target.setdefault(variant, []).append(f"{rt} ({human(no.counters[c], 'us')} → "
-                                              f"{human(yes.counters[c], 'us')})")
+        target.setdefault(variant, []).append(text + ")")
     own = {rt.name for rt in r.runtime_list if rt.kind in ("thread", "process")}
     out = []
-    for variant in sorted(set(hit) | set(spared), key=natural):
+    for variant in sorted(set(hit) | set(spared) | set(short), key=natural):
         if variant in hit:
             odd = [t.split(" (")[0] for t in hit[variant] if t.split(" (")[0] in own]
             out.append(f"{variant}: offloading the call cut the timers' max lateness at least "
@@ -664,6 +693,10 @@ def pitfall_sentences(r):
                        f"{PITFALL_FIX_FACTOR:g}×, or inside the spread) on {', '.join(spared[variant])}: "
                        "the blocking call blocked only its own task, or the runtime had other threads to "
                        "run the timers.")
+        if variant in short:
+            out.append(f"{variant}: {not_judged(min(n for _, n in short[variant]))} (fewer than {VERDICT_MIN_N} "
+                       f"repetitions, no verdict on the pitfall) on {', '.join(t for t, _ in short[variant])} "
+                       "(without offload → with it).")
     return out
 
 

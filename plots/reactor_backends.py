@@ -14,7 +14,8 @@ harness as "<runtime> unavailable: <why>" for every pair: the section says so wi
 and the target is not judged.
 
 Every verdict is computed: a ratio variant / epoll per point (the counter's direction from the
-file), indistinguishable when the min–max ranges overlap (as elsewhere in the report).
+file), indistinguishable when the min–max ranges overlap (as elsewhere in the report). A point with
+fewer than VERDICT_MIN_N repetitions on a side decides nothing ("not judged: n = k", its reading shown).
 """
 
 import re
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 
 import io_workloads
 import tables
-from cobench_results import fmt
+from cobench_results import VERDICT_MIN_N, fmt, not_judged, smallest_n, thin
 from tables import natural, params_text
 
 BASE = "epoll"
@@ -45,6 +46,7 @@ THRESHOLDS = [
 ]
 
 SYSCALLS = "syscalls_per_op"
+NOT_JUDGED = "not judged"
 # The workloads compared, in report order, with the counters shown (the first one decides the verdict).
 GROUPS = (
     ("ping_pong", ("switch_ns",)),
@@ -173,12 +175,25 @@ def ratios(r, fam, backend):
 
 # ---- verdicts ------------------------------------------------------------------------------------
 
-def picture(workload, rs, backend):
-    """(changes: bool or None, sentence) for one workload group on its first counter."""
+def picture(workload, rs, backend, judge_all=False):
+    """(changes: bool or None, sentence) for one workload group on its first counter; points with
+    fewer than VERDICT_MIN_N repetitions on a side are left out (judge_all: every point counts)."""
     main = next(c for w, cs in GROUPS if w == workload for c in cs[:1])
     rs = [x for x in rs if x.counter == main]
     if not rs:
         return None, f"{workload}: not compared on {main}"
+    # Points with fewer than VERDICT_MIN_N repetitions on a side are not judged; the rest decide.
+    short = [] if judge_all else [x for x in rs if thin(smallest_n([x.base, x.other]))]
+    if short:
+        n = min(smallest_n([x.base, x.other]) for x in short)
+        if len(short) == len(rs):
+            changes, said = picture(workload, rs, backend, judge_all=True)
+            return None, (f"{workload}: {backend} **{NOT_JUDGED}**: n = {n} (fewer than {VERDICT_MIN_N} "
+                          f"repetitions at every point; from these numbers: {said[len(workload) + 2:]} Not a "
+                          "verdict.)")
+        changes, said = picture(workload, [x for x in rs if x not in short], backend, judge_all=True)
+        return changes, (said + f" Judged on {len(rs) - len(short)} of {len(rs)} point(s): the other "
+                         f"{len(short)} have fewer than {VERDICT_MIN_N} repetitions (as few as n = {n}).")
     better = [params_text(x.params) for x in rs if x.kind == "better"]
     worse = [params_text(x.params) for x in rs if x.kind == "worse"]
     lo, hi = f"×{min(x.ratio for x in rs):.2f}", f"×{max(x.ratio for x in rs):.2f}"
@@ -225,18 +240,32 @@ def target(r, fam, counter="server_cpu_ns_per_req"):
             verdict = "indistinguishable"
         else:
             verdict = "met" if x <= TARGET else "not met"
+        n = smallest_n([a, b])
+        if thin(n):   # too few repetitions: the reading is shown, the point decides nothing
+            verdict = f"{not_judged(n)}, reading {verdict}"
         judged.append((conns, verdict, x, ra and rb))
-    done = [j for j in judged if j[2] is not None]
+    measured = [j for j in judged if j[2] is not None]
+    done = [j for j in measured if not j[1].startswith(NOT_JUDGED)]
+    detail = "; ".join(f"conns:{c} ×{x:.2f} ({v})" if x is not None else f"conns:{c} not measured"
+                       for c, v, x, _ in judged)
+    if measured and not done:
+        n = min(smallest_n([mine[k], theirs[k]]) for k in mine if k in theirs
+                and mine[k].params.get("conns") in TARGET_CONNS)
+        return "not judged", (f"Target (server CPU per request at conns {', '.join(map(str, TARGET_CONNS))} at "
+                              f"most {TARGET:g}× epoll's): **not judged**: n = {n}: every point measured has "
+                              f"fewer than {VERDICT_MIN_N} repetitions ({rt} over {fam.base}, echo closed loop, "
+                              f"from these numbers, not a verdict: {detail}).")
     if not done:
         return "not judged", (f"Target: **not judged**: echo at conns {', '.join(map(str, TARGET_CONNS))} was "
                               f"not measured on both {fam.base} and {rt}.")
     verdicts = {v for _, v, _, _ in done}
     overall = ("not met" if "not met" in verdicts else "indistinguishable" if "indistinguishable" in verdicts
                else "met")
-    detail = "; ".join(f"conns:{c} ×{x:.2f} ({v})" if x is not None else f"conns:{c} not measured"
-                       for c, v, x, _ in judged)
     n1 = (" From n = 1 repetitions: no spread was measured, so a single run decides."
           if any(rng is None for _, _, _, rng in done) else "")
+    if len(done) < len(measured):
+        n1 += (f" Judged on {len(done)} of {len(measured)} connection counts measured: the others have fewer "
+               f"than {VERDICT_MIN_N} repetitions.")
     return overall, (f"Target (server CPU per request at conns {', '.join(map(str, TARGET_CONNS))} at most "
                      f"{TARGET:g}× epoll's, from this run): **{overall}** ({rt} over {fam.base}, echo closed "
                      f"loop: {detail}). A connection count is indistinguishable when {rt}'s min–max range "

@@ -93,13 +93,32 @@ def run_conditions(r):
     return rows, warnings
 
 
+def verdict_word(c):
+    """'**confirmed**', or '**not judged**: n = 3' where its inputs have too few repetitions."""
+    return f"**{c.verdict}**" + (f": n = {c.n}" if c.thin else "")
+
+
+def thin_file_note(r):
+    """One sentence where every entry of the file has fewer repetitions than a verdict needs (a
+    quick or test profile run), else None."""
+    n = max((p.repetitions for p in r.points() if p.workload not in cr.LIMIT_PROBES), default=None)
+    if n is None or n >= cr.VERDICT_MIN_N:
+        return None
+    profile = r.context.get("cobench_profile", "unknown")
+    return (f"**Not judged at n {'=' if n == 1 else '≤'} {n}:** every entry of this file has at most {n} repetition"
+            f"{'s' if n != 1 else ''} (profile {profile}), and a verdict needs n ≥ {cr.VERDICT_MIN_N}: the "
+            f"verdicts below are not judged at that n. The full profile ({cr.VERDICT_MIN_N} repetitions, "
+            f"`cobench --profile full`) judges them. Where the evidence gives a reading, it is what these "
+            f"numbers would say, not a verdict.")
+
+
 def verdicts_text(c):
     """'**confirmed**', or with several row sets 'in C++: **confirmed**; in CPython 3.11: **mixed**'
     and whether the verdict changes with the language."""
     if not c.also:
-        return f"**{c.verdict}**"
+        return verdict_word(c)
     both = sum(judged.verdict not in (claims.NOT_MEASURED, claims.NOT_JUDGED) for _, judged in c.judgements())
-    return ("; ".join(f"in {language}: **{judged.verdict}**" for language, judged in c.judgements())
+    return ("; ".join(f"in {language}: {verdict_word(judged)}" for language, judged in c.judgements())
             + ("" if both < 2 else " (changes with the language)" if c.differs() else " (unchanged by the language)"))
 
 
@@ -118,7 +137,9 @@ def statistics_lines(r):
              "where they appear.",
              *([line] if (line := cr.other_load.summary(r.entries, r.loaded)) else []),
              "Two runtimes whose min–max ranges overlap are called indistinguishable: the difference "
-             "is inside the run-to-run spread, and no verdict counts it as a win."]
+             "is inside the run-to-run spread, and no verdict counts it as a win.",
+             f"Repetitions a verdict needs (VERDICT_MIN_N = {cr.VERDICT_MIN_N}, "
+             f"`plots/cobench_results/verdict_n.py`): {cr.VERDICT_N_RULE}."]
     for n in sorted(counts):
         if n < 2:
             lines.append(f"What n = {n} allows: no spread and no significance test; a difference between "
@@ -187,6 +208,9 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
               + ", each by the same rule from its own rows alone (a yardstick stands for the model kind "
                 "its entry declares). A claim whose verdict changes with the language is marked so.")
         doc.bullets([f"{label}: {line}" for label, line in languages])
+    note = thin_file_note(r)
+    if note:
+        doc.p(note)
     doc.table(["claim", "verdict"], [[f"({c.key}) {c.statement}", verdicts_text(c)] for c in claim_list])
     doc.p("Thresholds (named constants in `plots/claims/records.py` and, for the sections that judge, in "
           "their modules: " + ", ".join(f"`plots/{name}.py`" for name, _, _ in THRESHOLD_MODULES) + "):")
@@ -199,7 +223,7 @@ def build_report(r, claim_list, charts, skipped, image_src, svg_href=None, compa
         for language, judged in c.judgements():
             if language is not None:
                 doc.h(4, f"({c.key}) in {language}")
-                doc.p(f"Verdict in {language}: **{judged.verdict}**")
+                doc.p(f"Verdict in {language}: {verdict_word(judged)}")
             doc.p(f"Rule: {judged.rule}" if judged is c or judged.rule != c.rule else
                   f"Rule: as in {c.language}, on the {language} rows alone.")
             doc.bullets(judged.evidence)
@@ -446,7 +470,8 @@ def run(args):
         return EXIT_FAILURE
     md_path = args.report.with_suffix(".md")
     print(f"wrote {md_path}, {md_path.with_suffix('.html')} and {n_charts * 2} charts in {args.out_dir}")
-    print("claims: " + ", ".join(f"({c.key}) {c.verdict}" + "".join(f"; {o.language} {o.verdict}" for o in c.also)
+    print("claims: " + ", ".join(f"({c.key}) {c.verdict_text()}" + "".join(f"; {o.language} {o.verdict_text()}"
+                                                                         for o in c.also)
                                  for c in claim_list))
     if results.failed() or results.failed_families():
         print("report.py: the results record failed benchmarks or runtime families; "

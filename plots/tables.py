@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 import cobench_results as cr
-from cobench_results import fmt, fmt_range, held, human
+from cobench_results import fmt, fmt_range, held, human, smallest_n
 
 # Counters that are not results: the divisor, the worker count, the run conditions every
 # entry records (the other load beside it and steal; the report states them apart), and
@@ -401,7 +401,8 @@ def _sweep_points(r, workload):
 def worker_curves(r, workload, task_workers=False):
     """The worker sweep of one workload (cpu_bound or skynet), or None without sweep entries:
     {"curves": {label: [(K, speed-up)]}, "runtime": {label: runtime}, "ideal": [(K, min(K, CPUs))]
-    (empty when the CPU count is unknown), "cpus": CPUs or None, "fixed": {label: params text}}.
+    (empty when the CPU count is unknown), "cpus": CPUs or None, "fixed": {label: params text},
+    "n": {label: the smallest n among the curve's points (verdict_n.py)}}.
     Each sized_workers runtime's curve holds its other params at their most common value; for
     cpu_bound, the multi-core runtimes with one worker per task (not sized_workers: processes,
     threads) add their tasks:N speed-ups as the curve K = N where task_workers is set (a workload
@@ -409,14 +410,14 @@ def worker_curves(r, workload, task_workers=False):
     pts = _sweep_points(r, workload)
     if not pts:
         return None
-    curves, runtime_of, fixed = {}, {}, {}
+    curves, runtime_of, fixed, ns = {}, {}, {}, {}
     for rt in sorted({p.runtime for p in pts}, key=r.order_key):
         mine = [p for p in pts if p.runtime == rt]
         others = _most_common(params_text({k: v for k, v in p.params.items() if k != "workers"})
                               for p in mine)
-        chosen = sorted(((p.params["workers"], p.counters["speedup"]) for p in mine
-                         if params_text({k: v for k, v in p.params.items() if k != "workers"}) == others))
-        curves[rt], runtime_of[rt], fixed[rt] = chosen, rt, others
+        held_at = [p for p in mine if params_text({k: v for k, v in p.params.items() if k != "workers"}) == others]
+        chosen = sorted((p.params["workers"], p.counters["speedup"]) for p in held_at)
+        curves[rt], runtime_of[rt], fixed[rt], ns[rt] = chosen, rt, others, smallest_n(held_at)
     if task_workers:
         swept = set(curves)
         for rt in r.runtime_list:
@@ -426,9 +427,12 @@ def worker_curves(r, workload, task_workers=False):
             if by_n:
                 label = f"{rt.name} (a worker a task: K = tasks)"
                 curves[label], runtime_of[label], fixed[label] = sorted(by_n.items()), rt.name, "K = tasks"
+                # Its speed-ups are its tasks:N points against its tasks:1 point (Results.speedups).
+                ns[label] = smallest_n(r.points(workload, rt.name, where=lambda p: "workers" not in p.params
+                                                and p.params.get("tasks") in set(by_n) | {1}))
     cpus = r.worker_cpus()
     ks = sorted({k for c in curves.values() for k, _ in c})
-    return {"curves": curves, "runtime": runtime_of, "fixed": fixed, "cpus": cpus,
+    return {"curves": curves, "runtime": runtime_of, "fixed": fixed, "cpus": cpus, "n": ns,
             "ideal": [(k, min(k, cpus)) for k in ks] if cpus else []}
 
 

@@ -13,7 +13,8 @@ Targets (the named constants below; every verdict computed from the numbers):
 
 Per point: met (ratio ≤ target, ranges apart), missed (above), tie (the min–max ranges of the
 repetitions overlap: inside the run-to-run spread), not judged (a side not measured, the
-generator behind its schedule, so the rate was not offered, or rates that differ), each with why.
+generator behind its schedule, so the rate was not offered, or rates that differ, or fewer than
+VERDICT_MIN_N repetitions on a side: "n = k", with the ratio it would rest on), each with why.
 
 Where the time goes: context.profiles["echo/RT/conns:C"] (bench/where_time_goes.sh: perf on the
 server at saturation; its top symbols by self time, kernel and user shares), shown for the loop and
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import io_workloads
 import reactor_backends
 import rowsets
-from cobench_results import fmt, human
+from cobench_results import VERDICT_MIN_N, fmt, human, smallest_n, thin
 from tables import natural, params_text
 
 ASIO_TARGET = 1.0             # our loop's server CPU per request over the reference's: at most this
@@ -95,6 +96,7 @@ class Verdict:
     lo: float = None    # the ratio's range over the repetitions: ours lo / theirs hi ...
     hi: float = None    # ... ours hi / theirs lo
     why: str = ""
+    n: int = None       # where not judged for too few repetitions: the smallest n of the two points
 
     def text(self):
         if self.word == NOT_JUDGED:
@@ -115,6 +117,12 @@ def judge(a, b, counter, target):
     lo, hi = (ra[0] / rb[1], ra[1] / rb[0]) if ra and rb and rb[0] > 0 else (None, None)
     ratio = va / vb
     word = TIE if a.overlaps(b, counter) else MET if ratio <= target else MISSED
+    n = smallest_n([a, b])
+    if thin(n):
+        spread = f" ({lo:.2f}–{hi:.2f})" if lo is not None else ""
+        return Verdict(NOT_JUDGED, ratio, lo, hi, n=n,
+                       why=f"n = {n}, below the {VERDICT_MIN_N} repetitions a target point needs; from these "
+                           f"numbers: ×{ratio:.2f}{spread}, {word}: not a verdict")
     return Verdict(word, ratio, lo, hi)
 
 
@@ -214,12 +222,20 @@ def _where(row):
 
 
 def summary(name, verdicts, where):
-    """One sentence: the target's verdict and how many points each way."""
+    """One sentence: the target's verdict and how many points each way. A point with too few
+    repetitions (Verdict.n) is not judged; the target is judged on the others, and where every
+    measured point is so, says "not judged: n = k"."""
     word = overall(verdicts)
+    thin_ns = [v.n for v in verdicts if v.n is not None]
+    said = f"**{word}**" + (f": n = {min(thin_ns)}" if word == NOT_JUDGED and thin_ns else "")
     counts = {w: [where[i] for i, v in enumerate(verdicts) if v.word == w] for w in (MET, MISSED, TIE, NOT_JUDGED)}
     parts = [f"{w} at {len(counts[w])}" + (f" ({', '.join(counts[w])})" if w != MET else "")
              for w in (MISSED, MET, TIE, NOT_JUDGED) if counts[w]]
-    return f"Target \"{name}\": **{word}**. Of {len(verdicts)} points: " + "; ".join(parts) + "."
+    if thin_ns:
+        rest = len(verdicts) - len(counts[NOT_JUDGED])
+        parts.append(f"{len(thin_ns)} of those not judged for fewer than {VERDICT_MIN_N} repetitions (as few "
+                     f"as n = {min(thin_ns)})" + (f", so the target rests on the other {rest}" if rest else ""))
+    return f"Target \"{name}\": {said}. Of {len(verdicts)} points: " + "; ".join(parts) + "."
 
 
 # ---- where the time goes --------------------------------------------------------------------------
@@ -384,7 +400,8 @@ def section(doc, r, level=2):
           + f" offered, at {', '.join(map(str, TARGET_CONNS))} connections; system calls per request at "
             f"most {possessive(ref)}. A point is **{MET}** or **{MISSED}** by its ratio, a **{TIE}** where the "
             f"min–max ranges of the repetitions overlap, **{NOT_JUDGED}** (with why) where a side was not "
-            "measured or the generator could not offer the rate.")
+            f"measured, the generator could not offer the rate, or a side has fewer than {VERDICT_MIN_N} "
+            "repetitions (n = k).")
     rows = cpu_rows(r, ours, ref)
     syscalls = syscall_rows(r, ours, ref)
     doc.p(summary(f"server CPU/request ≤ {ASIO_TARGET:.1f}× {ref}", [x.verdict for x in rows],

@@ -5,14 +5,17 @@ A Record says which rule decides the claim, which runtimes it compares (Kinds: b
 file declares, never by name), which entries it reads (Entries: a workload and its params) and its
 thresholds. evaluate() does what every claim shares: it states the rule with the thresholds and
 the runtimes chosen, refuses a file without traits when the claim needs them (NOT_JUDGED), names
-the runtimes a pair of kinds stands for, and hands the rest to the record's rule.
+the runtimes a pair of kinds stands for, and hands the rest to the record's rule. It records the
+points the rule reads (Results.reads) and, where the smallest n among them is below VERDICT_MIN_N,
+makes the verdict NOT_JUDGED with its reading kept (verdicts.thin_verdict), unless the rule judged its
+parts apart (claim.apart) and set claim.n itself (decision_map).
 """
 
 from dataclasses import dataclass, field
 
 import io_workloads
 
-from .verdicts import NO_TRAITS, NOT_JUDGED, NOT_MEASURED, Claim
+from .verdicts import NO_TRAITS, NOT_JUDGED, NOT_MEASURED, Claim, thin_verdict
 
 
 def is_num(v):
@@ -61,7 +64,7 @@ class Entries:
                 and (self.over is None or is_num(p.params.get(self.over))))
 
     def points(self, r, runtime=None):
-        return [p for p in r.points(self.workload, runtime) if self.matches(p)]
+        return r.points(self.workload, runtime, where=self.matches)
 
     def point(self, r, runtime, x=None):
         """The first of a runtime's points (at `over` = x when given), or None."""
@@ -119,7 +122,10 @@ def evaluate(record, r):
         c.evidence.append("compared: " + " vs ".join(f"{found[role][0]} ({k.describe()})"
                                                      for role, k in pair.items()))
     roles = {role: names[0] if role in pair else names for role, names in found.items()}
-    record.rule(r, c, roles, record)
+    with r.reads() as seen:
+        record.rule(r, c, roles, record)
+    if not c.apart:   # a rule that judges its parts apart (decision_map) has set c.n itself
+        thin_verdict(c, seen.n, seen.points)
     return c
 
 

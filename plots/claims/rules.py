@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import io_workloads
 import tables
-from cobench_results import fmt, held
+from cobench_results import VERDICT_MIN_N, fmt, held, not_judged, smallest_n, thin
 
 from .engine import Entries, is_num
-from .verdicts import (CONFIRMED, INDISTINGUISHABLE, MIXED, NOT_MEASURED, REFUTED, UNDECIDED,
+from .verdicts import (CONFIRMED, INDISTINGUISHABLE, MIXED, NOT_JUDGED, NOT_MEASURED, REFUTED, UNDECIDED,
                        agreement, ahead_behind, combine, grade, overlap_note, sides)
 
 EVERY, LARGEST = "every", "largest"
@@ -290,6 +290,16 @@ def _many_slow(cell, cpu, roles, th):
                                f"{cpu_text}: inside the spread")
 
 
+def _two_sides(by_side):
+    """Claim (e) from its two sides: equal → that; one confirmed and the other undecided or level →
+    the other; otherwise mixed."""
+    if by_side[0] == by_side[1]:
+        return by_side[0]
+    if CONFIRMED in by_side and (UNDECIDED in by_side or INDISTINGUISHABLE in by_side):
+        return next(s for s in by_side if s != CONFIRMED)
+    return MIXED
+
+
 def decision_map(r, c, roles, rec):
     """The decision map (io_workloads.decision_map) on the record's two counters: the few-fast cells
     say whether threads are fine, the many-slow cells whether light tasks are favoured."""
@@ -313,25 +323,53 @@ def decision_map(r, c, roles, rec):
         if not group:
             c.evidence.append(f"{name}: no cell of this run's grid is in that range (a profile with a "
                               f"smaller grid, e.g. the test profile): that side is not judged")
-    by_side = []
+    # A cell whose ranked points (and, for many slow, the server-CPU cell that breaks a tie) have
+    # fewer than VERDICT_MIN_N repetitions is not judged; each side is combined over its judged cells.
+    cell_n = {k: smallest_n([q for cell in (cells[k], cpu.get(k) if k in many else None) if cell is not None
+                             for _, q in cell.ranked]) for k in few + many}
+    by_side, reading, judged_n, thin_n, counted = [], [], [], [], [0, 0]
     for name, group, judge in groups:
-        verdicts = []
+        verdicts, every, deciding, short = [], [], 0, 0
         for k in group:
             if cells[k].client_bound:
                 v, text = UNDECIDED, f"{_cell_name(cells[k])}: client-bound ({cells[k].text()}): not judged"
             else:
                 v, text = judge(k)
+                if thin(cell_n[k]):
+                    thin_n.append(cell_n[k])
+                    short += 1
+                    every.append(v)
+                    c.evidence.append(f"{name}, {text} ({not_judged(cell_n[k])}; reading {v}, not a verdict)")
+                    continue
+                deciding += 1
+                if cell_n[k] is not None:
+                    judged_n.append(cell_n[k])
             verdicts.append(v)
+            every.append(v)
             c.evidence.append(f"{name}, {text} ({v})")
-        by_side.append(sides(verdicts) if group else UNDECIDED)
+        counted[0] += deciding
+        counted[1] += deciding + short
+        # A side whose every deciding cell is short of repetitions is not judged (client-bound
+        # cells decide nothing either way).
+        by_side.append(NOT_JUDGED if short and not deciding else sides(verdicts) if group else UNDECIDED)
+        reading.append(sides(every) if every else UNDECIDED)
     c.evidence.append(f"few fast tasks fine on threads: {by_side[0]}; many slow tasks favour light tasks: "
                       f"{by_side[1]}")
-    if by_side[0] == by_side[1]:
-        c.verdict = by_side[0]
-    elif CONFIRMED in by_side and (UNDECIDED in by_side or INDISTINGUISHABLE in by_side):
-        c.verdict = next(s for s in by_side if s != CONFIRMED)
+    if thin_n:
+        c.evidence.append(f"{counted[0]} of {counted[1]} deciding cells judged (client-bound cells decide "
+                          f"nothing); {len(thin_n)} not judged (n < {VERDICT_MIN_N}: as few as n = "
+                          f"{min(thin_n)}); each side is combined over its judged cells by the rule above")
+    c.apart, c.n = True, min(judged_n) if judged_n else min(thin_n, default=None)
+    if NOT_JUDGED in by_side:
+        # A side without a judged cell: the claim, which needs both sides, is not judged.
+        c.n, c.verdict, c.reading = min(thin_n), NOT_JUDGED, _two_sides(reading)
+        short = [side for side, v in zip(("few fast", "many slow"), by_side) if v == NOT_JUDGED]
+        c.evidence.append(f"{not_judged(c.n)}: " + " and ".join(short)
+                          + f" {'has' if len(short) == 1 else 'have'} no deciding cell with n ≥ {VERDICT_MIN_N}, "
+                          f"and the claim needs both sides; from every cell's numbers it would read "
+                          f"{c.reading}, which is not a verdict")
     else:
-        c.verdict = MIXED
+        c.verdict = _two_sides(by_side)
     refs = sorted({f"{rt} {t}" for k in many for rt, t in cells[k].reference})
     if refs:
         c.evidence.append("yardstick (not judged) in the many-slow cells: " + "; ".join(refs))

@@ -6,11 +6,13 @@ out of several differ on purpose, and each rule names the one it means:
 - agreement: yes/no tests (a point agrees or not); all, none or some;
 - sides: the cells of one side of claim (e); a side favoured somewhere and level elsewhere is mixed;
 - ahead_behind: the points of one hybrid measure; ahead somewhere and behind nowhere confirms.
+thin_verdict() turns a verdict whose inputs have too few repetitions (cobench_results.verdict_n) into
+NOT_JUDGED, keeping what the numbers would say as its reading.
 """
 
 from dataclasses import dataclass, field
 
-from cobench_results import fmt
+from cobench_results import fmt, not_judged, thin
 
 CONFIRMED, REFUTED, MIXED = "confirmed", "refuted", "mixed"
 UNDECIDED, NOT_MEASURED, NOT_JUDGED = "undecided", "not measured", "not judged"
@@ -32,6 +34,18 @@ class Claim:
     evidence: list = field(default_factory=list)
     language: str = None   # the row set judged ("C++", "CPython 3.11") where the file has several
     also: list = field(default_factory=list)   # the same claim judged on each other row set's rows
+    n: int = None          # the smallest n among the entries the verdict read (verdict_n.py); None: none
+    reading: str = None    # where not judged for too few repetitions: what the numbers would say
+    apart: bool = False    # the rule judged its parts apart by their n (decision_map), not the engine
+
+    @property
+    def thin(self):
+        """True when the claim is not judged for too few repetitions."""
+        return self.verdict == NOT_JUDGED and thin(self.n)
+
+    def verdict_text(self):
+        """'confirmed', or 'not judged: n = 3' where the inputs have too few repetitions."""
+        return not_judged(self.n) if self.thin else self.verdict
 
     def judgements(self):
         """[(language, Claim)]: this one, then the other row sets'; [(None, self)] with one set."""
@@ -101,3 +115,19 @@ def overlap_note(a, b, counter, who_a, who_b):
     return (f" — {INDISTINGUISHABLE}: the ranges of the repetitions overlap ({who_a} "
             f"{_spread(a, counter)}; {who_b} {_spread(b, counter)}), so the difference is inside the "
             f"run-to-run spread and counts for neither")
+
+
+def thin_verdict(c, n, points=()):
+    """Where n (the smallest n among the claim's inputs) is below VERDICT_MIN_N: the verdict becomes
+    NOT_JUDGED and the evidence says so, with what the numbers would say (c.reading) and the
+    entries that are short; the numbers stay in the evidence. Returns True when it did."""
+    from cobench_results import VERDICT_MIN_N, verdict_n
+    c.n = n
+    if not thin(n) or c.verdict in (NOT_MEASURED, NOT_JUDGED):
+        return False
+    c.reading, c.verdict = c.verdict, NOT_JUDGED
+    short = verdict_n.thin_points(points)
+    c.evidence.append(f"{not_judged(n)}: the entries this verdict reads have fewer than {VERDICT_MIN_N} "
+                      f"repetitions" + (f" ({short})" if short else "") + f"; from these numbers it would "
+                      f"read {c.reading}, which is not a verdict")
+    return True

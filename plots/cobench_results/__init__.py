@@ -25,6 +25,8 @@ Results (see results.py)
     other load (other_load.py): .loaded, the entries measured beside other work (other_load_frac
         above LOADED_THRESHOLD), left out of .entries and so of every view below;
         .lost_to_load(workload, runtime, params=None); other_load.rows/summary for the report
+    verdicts (verdict_n.py): VERDICT_MIN_N repetitions a verdict needs, LIMIT_PROBES that do not count,
+        .reads() records the points a rule reads; not_judged(n), smallest_n(points), thin(n)
     views: .points() .series() .value() .speedups() .cpu_count() .failed()
         .successful() .failed_families() .is_instruction_counts, and .samples()
         (one value per repetition, for the gate)
@@ -47,6 +49,8 @@ from . import other_load
 from .other_load import LOADED_RULE, LOADED_THRESHOLD, OTHER_LOAD
 from .results import WARMUP_RULE, Entry, Point, Results, Samples, warmup_outlier
 from .runtimes import Runtime
+from . import verdict_n
+from .verdict_n import LIMIT_PROBES, VERDICT_MIN_N, VERDICT_N_RULE, not_judged, smallest_n, thin
 from .text import count, fmt, fmt_range, held, human, si
 
 __all__ = [
@@ -55,4 +59,5 @@ __all__ = [
     "SCHEMA_VERSION", "ResultsError", "load", "parse", "read_json",
     "parse_name", "Entry", "Point", "Results", "Samples", "Runtime", "count", "fmt", "fmt_range", "held", "human", "si",
     "WARMUP_RULE", "warmup_outlier", "other_load", "LOADED_RULE", "LOADED_THRESHOLD", "OTHER_LOAD",
+    "verdict_n", "LIMIT_PROBES", "VERDICT_MIN_N", "VERDICT_N_RULE", "not_judged", "smallest_n", "thin",
 ]

@@ -2,11 +2,13 @@
 and the two views the tools need (folded points for charts and claims; raw
 samples per repetition for the regression gate)."""
 
+import contextlib
 import statistics
 from dataclasses import dataclass, field
 
 from . import counters as _counters
 from . import other_load as _other_load
+from .verdict_n import Reads
 from .counters import INSTRUCTIONS
 
 _TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
@@ -120,6 +122,7 @@ class Results:
     runtime_list: list = field(default_factory=list)   # Runtime, display order
     loaded: list = field(default_factory=list)   # entries measured beside other work, not in entries
     _points: list = field(default=None, repr=False)
+    _reading: list = field(default_factory=list, init=False, repr=False, compare=False)   # open Reads
 
     # ---- runtimes ---------------------------------------------------------
 
@@ -223,12 +226,34 @@ class Results:
                                    sorted(p.params.items(), key=str)))
         return points
 
-    def points(self, workload=None, runtime=None):
+    def _all(self, workload=None, runtime=None):
         if self._points is None:
             self._points = self._fold()
         return [p for p in self._points
                 if (workload is None or p.workload == workload)
                 and (runtime is None or p.runtime == runtime)]
+
+    def _noted(self, points):
+        for reads in self._reading:
+            reads.note(points)
+        return points
+
+    def points(self, workload=None, runtime=None, where=None):
+        """The folded points of a workload and/or runtime (and where(point) true, if given); each one
+        returned is noted by every open reads()."""
+        pts = self._all(workload, runtime)
+        return self._noted([p for p in pts if where(p)] if where is not None else pts)
+
+    @contextlib.contextmanager
+    def reads(self):
+        """with r.reads() as seen: the points handed out inside the block (points(), value(),
+        series(), speedups()) are in seen.points, the smallest n over them in seen.n (verdict_n.py)."""
+        seen = Reads()
+        self._reading.append(seen)
+        try:
+            yield seen
+        finally:
+            self._reading.remove(seen)
 
     def series(self, workload, counter, x_param, where=None):
         """{runtime: [(x, y, (min, max) or None)]} sorted by x, runtimes in display order;
@@ -246,9 +271,10 @@ class Results:
         return dict(sorted(out.items(), key=lambda kv: self.order_key(kv[0])))
 
     def value(self, workload, runtime, counter, **params):
-        for p in self.points(workload, runtime):
+        for p in self._all(workload, runtime):
             if all(p.params.get(k) == v for k, v in params.items()):   # v None: param absent
                 if counter in p.counters:
+                    self._noted([p])
                     return p.counters[counter]
         return None
 
@@ -267,10 +293,11 @@ class Results:
         where the speedup counter is absent. Entries of the worker sweep (a workers param) are
         left out: their speed-up is against workers:1, not tasks:1."""
         out = {}
-        for p in self.points("cpu_bound"):
+        for p in self._all("cpu_bound"):
             tasks = p.params.get("tasks")
             if not _is_number(tasks) or "workers" in p.params:
                 continue
+            self._noted([p])   # the worker sweep's points are not read here
             s = p.counters.get("speedup")
             if s is None:
                 base = self.value("cpu_bound", p.runtime, "items_per_second", tasks=1)

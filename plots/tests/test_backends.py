@@ -15,6 +15,7 @@ import reactor_backends
 import report
 from doc import Doc
 from fixture_files import FIXTURES, maker, parse, read
+from fixture_files import five_parse as judged   # at five repetitions (the same medians): judged
 
 MAKE = maker("make_backends")
 
@@ -67,7 +68,7 @@ class FamilyTest(unittest.TestCase):
 
 class SectionTest(unittest.TestCase):
     def test_section_renders_every_workload_and_ratio(self):
-        text = section_text(parse(doc()))
+        text = section_text(judged(doc()))
         self.assertIn("Reactor backends: epoll, poll, io_uring", text)
         for w in ("ping_pong", "pipe_pong", "echo", "idle_conns", "slow_io", "blocking_pitfall"):
             self.assertIn(f"### Backends: {w}", text)
@@ -79,7 +80,7 @@ class SectionTest(unittest.TestCase):
         self.assertIn("another I/O backend of the same loop", text)
 
     def test_ratio_and_spread(self):
-        r = parse(doc())
+        r = judged(doc())
         fam = reactor_backends.families(r)[0]
         rs = {reactor_backends.tables.params_text(x.params): x
               for x in reactor_backends.ratios(r, fam, "io_uring")["echo"] if x.counter == "server_cpu_ns_per_req"}
@@ -95,7 +96,7 @@ class SectionTest(unittest.TestCase):
         self.assertEqual(poll["conns:10"].kind, "level")   # 0.98 with overlapping ranges
 
     def test_target_met(self):
-        r = parse(doc())
+        r = judged(doc())
         verdict, sentence = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "met")
         self.assertIn("**met**", section_text(r))
@@ -103,7 +104,7 @@ class SectionTest(unittest.TestCase):
         self.assertIn("echo: io_uring **changes the picture**", section_text(r))
 
     def test_verdict_flips_when_the_numbers_flip(self):
-        r = parse(MAKE.build_backends(uring_factor=1.6))    # io_uring 1.12× epoll at 100 and 1000
+        r = judged(MAKE.build_backends(uring_factor=1.6))    # io_uring 1.12× epoll at 100 and 1000
         verdict, _ = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "not met")
         text = section_text(r)
@@ -111,7 +112,7 @@ class SectionTest(unittest.TestCase):
         self.assertIn("Where the time goes", text)      # the measured account, when the target is missed
         self.assertIn("system calls per request (the loop's count) 3.40 → 0.300", text)
         self.assertIn("Fewer system calls, yet as much or more system CPU", text)
-        r = parse(MAKE.build_backends(uring_factor=1 / 0.7))   # io_uring = epoll at 100 and 1000
+        r = judged(MAKE.build_backends(uring_factor=1 / 0.7))   # io_uring = epoll at 100 and 1000
         verdict, _ = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "not met")
         text = section_text(r)
@@ -120,20 +121,22 @@ class SectionTest(unittest.TestCase):
 
     def test_target_indistinguishable_inside_the_spread(self):
         # io_uring at 0.8× epoll: its range overlaps the target line's
-        r = parse(MAKE.build_backends(uring_factor=0.8 / 0.7))
+        r = judged(MAKE.build_backends(uring_factor=0.8 / 0.7))
         verdict, _ = reactor_backends.target(r, reactor_backends.families(r)[0])
         self.assertEqual(verdict, "indistinguishable")
 
     def test_single_repetition_says_so(self):
+        # One repetition: no target point is judged; the reading is shown, not as a verdict.
         d = doc()
         d["benchmarks"] = [e for e in d["benchmarks"] if e.get("repetition_index", 0) == 0]
         r = parse(d)
         verdict, sentence = reactor_backends.target(r, reactor_backends.families(r)[0])
-        self.assertEqual(verdict, "met")
-        self.assertIn("n = 1", sentence)
+        self.assertEqual(verdict, "not judged")
+        self.assertIn("**not judged**: n = 1", sentence)
+        self.assertIn("conns:100 ×0.70 (not judged: n = 1, reading met)", sentence)
 
     def test_unavailable_reason_shows(self):
-        r = parse(doc("backends_unavailable.json"))
+        r = judged(doc("backends_unavailable.json"))
         self.assertEqual(reactor_backends.unavailable(r, MAKE.URING), MAKE.UNAVAILABLE)
         text = section_text(r)
         self.assertIn(MAKE.UNAVAILABLE, text)
@@ -145,7 +148,7 @@ class SectionTest(unittest.TestCase):
         self.assertEqual(verdict, "not judged")
 
     def test_poll_idle_verdict(self):
-        text = section_text(parse(doc()))
+        text = section_text(judged(doc()))
         self.assertIn("idle_conns: poll **changes the picture**", text)
         self.assertIn("idle_conns: io_uring **does not change the picture**", text)
 

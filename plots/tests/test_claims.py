@@ -14,6 +14,7 @@ from pathlib import Path
 
 import claims
 import cobench_results
+from fixture_files import five_load, five_parse
 from claims import engine, records, rules
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -25,7 +26,8 @@ def fixture(name):
 
 
 def judged(doc):
-    return claims.evaluate_all(cobench_results.parse(copy.deepcopy(doc), "test"))
+    """The claims of a document at five repetitions (fixture_files.five: the same medians)."""
+    return claims.evaluate_all(five_parse(doc))
 
 
 def renamed(doc, names):
@@ -97,7 +99,7 @@ class EngineTest(unittest.TestCase):
             entries=(rules.Factor("ping_pong", "switch_ns", {"pin": "cross"}, unit="ns"),),
             thresholds={"confirm": 1000.0, "refute": 1.0},
             text="ping_pong pin:cross; confirmed at ≥ {confirm:g}, refuted below {refute:g}")
-        (c,) = engine.evaluate_all(cobench_results.load(FIXTURES / "good.json"), (cross,))
+        (c,) = engine.evaluate_all(five_load(FIXTURES / "good.json"), (cross,))
         self.assertEqual(c.rule, "ping_pong pin:cross; confirmed at ≥ 1000, refuted below 1")
         self.assertEqual(c.evidence[0], "compared: threads (kind thread) vs coroutines (kind coroutine)")
         self.assertTrue(c.evidence[1].startswith("ping_pong pin:cross: threads "), c.evidence)
@@ -119,7 +121,7 @@ class EngineTest(unittest.TestCase):
         self.assertNotIn("process_loops", claims.Kinds({}, unlike={"kind": "hybrid"}).select(r))
 
     def test_entries_select_by_params(self):
-        r = cobench_results.load(FIXTURES / "good.json")
+        r = five_load(FIXTURES / "good.json")
         same = claims.Entries("ping_pong", "switch_ns", {"pin": "same"})
         self.assertTrue(same.points(r))
         self.assertTrue(all(p.params["pin"] == "same" for p in same.points(r)))

@@ -20,6 +20,7 @@ import headline
 import io_workloads
 import report
 from fixture_files import FIXTURES, maker, parse, read
+from fixture_files import five_parse as judged   # at five repetitions (the same medians): judged
 
 MAKE_IO = maker("make_io")
 
@@ -241,7 +242,7 @@ class DecisionMapTest(unittest.TestCase):
 
 class ClaimETest(unittest.TestCase):
     def test_confirmed_from_the_map(self):
-        c = claim(parse(doc()), "e")
+        c = claim(judged(doc()), "e")
         self.assertEqual(c.verdict, claims.CONFIRMED)
         text = "\n".join(c.evidence)
         self.assertIn("few fast, upstream 0 µs/conns:10: threads wins", text)
@@ -249,7 +250,7 @@ class ClaimETest(unittest.TestCase):
         self.assertIn("light runtimes: fibers, coroutines, fibers_mt, process_loops, thread_loops", text)
 
     def test_flips_with_the_numbers(self):
-        c = claim(parse(MAKE_IO.build_io(flip=True)), "e")
+        c = claim(judged(MAKE_IO.build_io(flip=True)), "e")
         self.assertEqual(c.verdict, claims.REFUTED)
         text = "\n".join(c.evidence)
         self.assertIn("favours a thread per task", text)
@@ -262,7 +263,7 @@ class ClaimETest(unittest.TestCase):
                 thr = next(e["req_per_s"] for e in d["benchmarks"]
                            if e["run_name"] == f"slow_io/coroutines/upstream:{label}/conns:{n}")
                 set_counters(d, f"slow_io/threads/upstream:{label}/conns:{n}", req_per_s=thr * 0.3)
-        self.assertEqual(claim(parse(d), "e").verdict, claims.MIXED)
+        self.assertEqual(claim(judged(d), "e").verdict, claims.MIXED)
 
     def test_client_bound_cells_decide_nothing(self):
         d = doc()
@@ -272,7 +273,7 @@ class ClaimETest(unittest.TestCase):
                 e["client_cpu_frac"] = 0.97
             if e["run_name"].startswith("slow_io/") and "/conns:10000" in e["run_name"]:
                 e["client_cpu_frac"] = 0.97
-        c = claim(parse(d), "e")
+        c = claim(judged(d), "e")
         self.assertEqual(c.verdict, claims.UNDECIDED)
         self.assertIn("client-bound", "\n".join(c.evidence))
 
@@ -280,26 +281,26 @@ class ClaimETest(unittest.TestCase):
         d = doc()
         d["benchmarks"] = [e for e in d["benchmarks"] if not e["run_name"].startswith("slow_io/")
                            or "/conns:1000" not in e["run_name"]]   # conns:1000 and conns:10000 gone
-        c = claim(parse(d), "e")
+        c = claim(judged(d), "e")
         self.assertEqual(c.verdict, claims.UNDECIDED)
         self.assertIn("many slow: no cell", "\n".join(c.evidence))
 
     def test_without_slow_io_falls_back_to_echo(self):
         d = doc()
         d["benchmarks"] = [e for e in d["benchmarks"] if not e["run_name"].startswith("slow_io/")]
-        c = claim(parse(d), "e")
+        c = claim(judged(d), "e")
         self.assertIn("no slow_io entries", c.evidence[0])
         self.assertIn("echo", c.rule)
 
     def test_reference_is_not_a_light_runtime(self):
-        r = parse(doc())
+        r = judged(doc())
         self.assertNotIn("asio", claims.light_runtimes(r))
         self.assertEqual(claims.per_task_runtimes(r), ["processes", "threads"])
 
 
 class PitfallTest(unittest.TestCase):
     def test_table_and_sentences(self):
-        r = parse(doc())
+        r = judged(doc())
         header, rows, _ = io_workloads.pitfall_table(r)
         row = next(dict(zip(header, row)) for row in rows if row[:2] == ["coroutines", "block:read/timers:50"])
         self.assertEqual(row["late max, no offload"], "20.3 ms")
@@ -313,7 +314,7 @@ class PitfallTest(unittest.TestCase):
     def test_a_thread_per_task_that_looks_hit_is_called_the_machine(self):
         d = doc()
         set_counters(d, "blocking_pitfall/threads/block:read/offload:no/timers:50", timer_late_max_us=45000.0)
-        hit = next(s for s in io_workloads.pitfall_sentences(parse(d))
+        hit = next(s for s in io_workloads.pitfall_sentences(judged(d))
                    if s.startswith("block:read/timers:50: offloading"))
         self.assertIn("threads (45.0 ms", hit)
         self.assertIn("threads give every task its own thread or process", hit)
@@ -325,7 +326,7 @@ class PitfallTest(unittest.TestCase):
         for e in d["benchmarks"]:
             if e["run_name"] == "blocking_pitfall/fibers/block:read/offload:no/timers:50":
                 e["run_name"] = e["name"] = "blocking_pitfall/fibers/block:read/offload:no/timers:50/burst:2"
-        header, rows, notes = io_workloads.pitfall_table(parse(d))
+        header, rows, notes = io_workloads.pitfall_table(judged(d))
         variants = {(row[0], row[1]) for row in rows}
         self.assertIn(("fibers", "block:read/timers:50/burst:2"), variants)
         self.assertTrue(any("burst" in n for n in notes))
@@ -333,7 +334,7 @@ class PitfallTest(unittest.TestCase):
         self.assertTrue(row[5].startswith("– ("))
 
     def test_chart(self):
-        rendered, _ = render(parse(doc()), "blocking_pitfall")
+        rendered, _ = render(judged(doc()), "blocking_pitfall")
         self.assertIn("blocking_pitfall", [c.name for c in rendered])
 
 

@@ -24,7 +24,7 @@ import claims
 import cobench_results
 import report
 from cobench_results import atomic
-from fixture_files import PreviousOutputs, WrittenReport, run_report, snapshot
+from fixture_files import PreviousOutputs, WrittenReport, five_load, five_parse, run_report, snapshot
 from presentation import builtin
 
 HERE = Path(__file__).resolve().parent
@@ -61,7 +61,7 @@ def set_counter(doc, workload, runtime, counter, value, label=None, **params):
 
 
 def verdict(doc, key):
-    results = cobench_results.parse(copy.deepcopy(doc), "test")
+    results = five_parse(doc)   # at five repetitions (the same medians): judged
     return next(c for c in claims.evaluate_all(results) if c.key == key)
 
 
@@ -102,7 +102,7 @@ class ParsingTest(unittest.TestCase):
 
 class ClaimsTest(unittest.TestCase):
     def test_good_fixture_verdicts(self):
-        got = {c.key: c.verdict for c in claims.evaluate_all(cobench_results.load(GOOD))}
+        got = {c.key: c.verdict for c in claims.evaluate_all(five_load(GOOD))}
         self.assertEqual(got, {"a": "confirmed", "b": "confirmed", "c": "mixed", "d": "confirmed",
                                "e": "confirmed", "f": "not measured", "g": "confirmed"})
 
@@ -183,7 +183,7 @@ class ClaimsTest(unittest.TestCase):
         doc = good_doc()
         for pin in ("same", "cross"):
             set_counter(doc, "ping_pong", "coroutines", "switch_ns", 5000.0, pin=pin)
-        r = cobench_results.parse(doc, "test")
+        r = five_parse(doc)
         md = report.build_report(r, claims.evaluate_all(r), [], [], lambda c: "").markdown(lambda c: "")
         self.assertIn("| (a) Switching between coroutines costs far less than switching between threads. "
                       "| **mixed** |", md)   # ping_pong refuted, yield_ring still confirmed
@@ -234,6 +234,7 @@ class ChartsTest(unittest.TestCase):
 
 class GoodRunTest(WrittenReport):
     FILES = (GOOD,)
+    FIVE = True
 
     def test_exit_status(self):
         # The fixture records a failed benchmark and a crashed family: written, but status 3.
@@ -419,7 +420,7 @@ class SchemaOneTest(unittest.TestCase):
         self.assertIsNone(r.counter("client_cpu_frac").better)
 
     def test_claims_needing_traits_say_so(self):
-        got = {c.key: c for c in claims.evaluate_all(cobench_results.load(GOOD_SCHEMA1))}
+        got = {c.key: c for c in claims.evaluate_all(five_load(GOOD_SCHEMA1))}
         for key in "abdefg":
             self.assertEqual(got[key].verdict, claims.NOT_JUDGED, key)
             self.assertIn("declares no runtime traits", " ".join(got[key].evidence))

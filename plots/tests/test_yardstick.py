@@ -19,7 +19,7 @@ import charts
 import report
 import yardstick
 from doc import Doc
-from fixture_files import maker, parse
+from fixture_files import five, maker, parse
 from presentation import registry
 
 MAKE = maker("make_yardstick")
@@ -29,7 +29,8 @@ SCRIPT = REPO / "bench" / "where_time_goes.sh"
 
 
 def results(**changes):
-    return parse(MAKE.build(**changes))
+    """The fixture at five repetitions (fixture_files.five: the same medians), so its points are judged."""
+    return parse(five(MAKE.build(**changes)))
 
 
 def words(r):
@@ -60,8 +61,12 @@ class VerdictTest(unittest.TestCase):
         self.assertLess(row.verdict.lo, row.verdict.ratio)
         self.assertGreater(row.verdict.hi, row.verdict.ratio)
         self.assertIn("**missed**: ×1.27 (", row.verdict.text())
-        one = next(x for x in yardstick.cpu_rows(results(), OURS, ASIO) if x.rate == 50000 and x.conns == 10)
-        self.assertIn("no spread (n=1)", one.verdict.text())
+        # A point of one repetition is not judged; its ratio is still shown.
+        raw = parse(MAKE.build())
+        one = next(x for x in yardstick.cpu_rows(raw, OURS, ASIO) if x.rate == 50000 and x.conns == 10)
+        self.assertEqual(one.verdict.word, yardstick.NOT_JUDGED)
+        self.assertIn("**not judged**: n = 1, below the 5 repetitions", one.verdict.text())
+        self.assertIn(f"×{one.verdict.ratio:.2f}", one.verdict.text())
 
     def test_overall_follows_the_numbers(self):
         self.assertEqual(yardstick.overall([x.verdict for x in yardstick.cpu_rows(results(), OURS, ASIO)]), "missed")
