@@ -92,11 +92,12 @@ struct blocking_pitfall {
     };
 
     // Quick: 4 entries a runtime of about 0.13 s each (two calls in 120 ms).
-    // Full: K = 10 and 100, 600 ms runs with six calls, 3 repetitions.
+    // Full: K = 10 and 100, 400 ms runs with four calls, 5 repetitions (the
+    // report's pitfall sentences are verdicts: they need n >= 5).
     static std::vector<params> sizes(profile p, const runtime_traits&) {
         using v = std::vector<std::size_t>;
         const v ks = by_profile<v>(p, {4}, {10}, {10, 100});
-        const std::uint64_t run = by_profile<std::uint64_t>(p, 80, 120, 600);
+        const std::uint64_t run = by_profile<std::uint64_t>(p, 80, 120, 400);
         const std::uint64_t every = by_profile<std::uint64_t>(p, 80, 60, 100);
         std::vector<params> out;
         for (auto k : ks)
@@ -110,7 +111,6 @@ struct blocking_pitfall {
     static std::size_t tasks(const params& p) { return p.timers + 1; }
     // Each run is one timed pass; the full profile's repetitions give spread.
     static std::uint64_t iterations(const params&) { return 1; }
-    static int max_repetitions(const params&) { return 3; }
     static run_options options(const params&) {
         run_options o;
         o.parks = true;
