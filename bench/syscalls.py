@@ -10,7 +10,7 @@ entries to that run's results file.
 
     plots/python.sh bench/syscalls.py RESULTS.json [--profile quick|full|test]
                     [--bin-dir DIR] [--conns C,C,..] [--requests N]
-                    [--tracer auto|strace|perf]
+                    [--repetitions N] [--tracer auto|strace|perf]
 
 Per server and connection count: the server starts, the generator (not
 traced) connects every connection and waits for its go byte; once the server
@@ -29,7 +29,10 @@ nor its accepts. Per request served:
 as entries echo_syscalls/asio/conns:C ("reference": true, as the yardstick's
 benchmark entries) and echo_syscalls/coroutines/conns:C, with the counters'
 units and directions in context.counters and the tool in the entry's
-"tracer" field. Entries of an earlier run of this script are replaced.
+"tracer" field, one a repetition (--repetitions: 5 in the full profile, where
+the report's syscall target reads them and needs n >= 5; else 1), each
+server and connection count measured anew. Entries of an earlier run of this
+script are replaced.
 
 The tracer: `perf stat` over the syscall tracepoints where perf may count
 them here (root, or kernel.perf_event_paranoid and tracefs permissions that
@@ -367,11 +370,11 @@ def measure(which, conns, requests, bins, tracer_kind):
         server.stop()
 
 
-def entry(which, label, conns, m, tracer_kind):
+def entry(which, label, conns, m, tracer_kind, rep=0, reps=1):
     name = f"{WORKLOAD}/{which}/conns:{conns}"
     ms = m["seconds"] * 1e3
-    e = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1, "repetitions": 1,
-         "repetition_index": 0, "real_time": ms, "cpu_time": ms, "time_unit": "ms",
+    e = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1, "repetitions": reps,
+         "repetition_index": rep, "real_time": ms, "cpu_time": ms, "time_unit": "ms",
          "label": f"{label}, counted by {TRACERS[tracer_kind.name]}",
          **per_request(m["calls"], m["requests"])}
     e["tracer"] = tracer_kind.name
@@ -430,10 +433,15 @@ def main(argv):
                     "(default: beside $COBENCH_BIN, else build/)")
     ap.add_argument("--conns", help="connection counts, comma-separated (default by profile)")
     ap.add_argument("--requests", type=int, help="requests per connection (default by profile and count)")
+    ap.add_argument("--repetitions", type=int, help="measurements of each server and count (default: 5 in "
+                    "the full profile, else 1)")
     ap.add_argument("--tracer", default="auto", choices=("strace", "perf", "auto"),
                     help="auto (default: perf where it may count here, else strace), strace, or perf (perf stat "
                     "over the syscall tracepoints: the server is not stopped per call)")
     a = ap.parse_args(argv)
+    reps = a.repetitions if a.repetitions is not None else (5 if a.profile == "full" else 1)
+    if reps < 1:
+        raise SystemExit(f"syscalls: --repetitions must be at least 1, not {reps}")
     sizes = dict(SIZES[a.profile])
     if a.conns:
         cs = [int(c) for c in a.conns.split(",")]
@@ -466,12 +474,16 @@ def main(argv):
                 why = "the results' context.runtimes has no single coroutine loop over epoll (io_backend \"epoll\")"
             if why is None:
                 try:
-                    m = measure(which, conns, requests, bins, tracer_kind)
-                    entries.append(entry(which, label, conns, m, tracer_kind))
-                    e = entries[-1]
-                    print(f"syscalls: {e['name']}: {e['syscalls_per_req']:.2f} syscalls/req "
-                          f"(epoll_ctl {e['epoll_ctl_per_req']:.2f}, epoll_wait {e['epoll_wait_per_req']:.2f}, "
-                          f"io {e['io_per_req']:.2f}; {m['requests']} requests)", file=sys.stderr)
+                    mine = []
+                    for rep in range(reps):
+                        m = measure(which, conns, requests, bins, tracer_kind)
+                        mine.append(entry(which, label, conns, m, tracer_kind, rep, reps))
+                        e = mine[-1]
+                        print(f"syscalls: {e['name']}{f' ({rep + 1}/{reps})' if reps > 1 else ''}: "
+                              f"{e['syscalls_per_req']:.2f} syscalls/req (epoll_ctl {e['epoll_ctl_per_req']:.2f}, "
+                              f"epoll_wait {e['epoll_wait_per_req']:.2f}, io {e['io_per_req']:.2f}; "
+                              f"{m['requests']} requests)", file=sys.stderr)
+                    entries.extend(mine)
                     continue
                 except (Skip, OSError, subprocess.SubprocessError, ValueError) as e:
                     why = f"{which}: {e}"

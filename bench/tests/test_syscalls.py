@@ -2,7 +2,8 @@
 each), with strace and with perf stat, it adds
 echo_syscalls/<asio|coroutines>/conns:2 entries with the four counters and
 the tool, the yardstick's marked as a reference, the counters' units in
-context.counters; a second run replaces them. A tool that cannot count here
+context.counters; a second run replaces them; --repetitions N makes N
+entries a server, each with its repetition index. A tool that cannot count here
 (perf without permission, strace that may not attach) declares them: the
 test is then skipped with that reason. With neither tool on PATH the
 entries are declared, naming strace. An unreadable results file exits 2 and
@@ -35,9 +36,9 @@ def load(path):
         return json.load(f)
 
 
-def run_script(results, env=None, tracer="auto"):
+def run_script(results, env=None, tracer="auto", extra=()):
     return subprocess.run(["bash", SCRIPT, results, "--profile", "test", "--bin-dir", os.path.dirname(BIN),
-                           "--tracer", tracer],
+                           "--tracer", tracer, *extra],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
 
 
@@ -83,6 +84,27 @@ class SyscallsScript(TempDirCase):
         again = [b["name"] for b in doc["benchmarks"] if b["name"].startswith("echo_syscalls/")]
         self.assertEqual(sorted(again), sorted(set(again)))
         self.assertEqual(len([d for d in doc["declared"] if d["workload"] == "echo_syscalls"]), len(declared))
+
+    def test_repetitions_are_entries_of_their_own(self):
+        """--repetitions 3: three measurements a server, each an entry with its index, so that the
+        report folds them (n = 3) as it folds a benchmark's repetitions; bad counts exit 2."""
+        path = os.path.join(self.dir, "results.json")
+        minimal_results(path)
+        r = run_script(path, extra=("--repetitions", "3"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = load(path)
+        declared = [d for d in doc["declared"] if d["workload"] == "echo_syscalls"]
+        if declared:
+            self.skipTest(f"declared here: {declared[0]['reason']}")
+        for s in SERVERS:
+            reps = [b for b in doc["benchmarks"] if b["name"] == f"echo_syscalls/{s}/conns:2"]
+            self.assertEqual(sorted(b["repetition_index"] for b in reps), [0, 1, 2])
+            self.assertEqual({b["repetitions"] for b in reps}, {3})
+        before = read_bytes(path)
+        r = run_script(path, extra=("--repetitions", "0"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--repetitions must be at least 1", r.stderr)
+        self.assertEqual(read_bytes(path), before)
 
     def test_without_a_tracer_declares(self):
         path = os.path.join(self.dir, "results.json")
