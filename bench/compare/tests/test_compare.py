@@ -161,6 +161,26 @@ class Catches(Base):
         _, _, _, rows = self.run_compare(base, cand)
         self.assertEqual(list(rows), [("spawn/coroutines/tasks:1000", "instructions_per_op")])
 
+    def test_entries_measured_beside_other_work(self):
+        """Instruction counts do not depend on other load: a loaded entry is still compared. A
+        wall-clock file whose entries were all measured beside other work is compared on them,
+        and the output says so, rather than refused as having no benchmark."""
+        name = "spawn/coroutines/tasks:1000"
+        base = results(entries(name, {"instructions_per_op": [2000.0], "other_load_frac": [0.5]}))
+        cand = results(entries(name, {"instructions_per_op": [2200.0], "other_load_frac": [0.5]}))
+        code, out, _, rows = self.run_compare(base, cand)
+        self.assertEqual(code, 1, out)
+        self.assertEqual(rows[(name, "instructions_per_op")].verdict, "regressed")
+        self.assertNotIn("beside other work", out)
+        rng = random.Random(7)
+        key = ("ping_pong/threads/pin:cross", "switch_ns")
+        base = results(entries(key[0], {"switch_ns": noisy(rng, 2000, 0.10, 10), "other_load_frac": [0.0] * 10}))
+        cand = results(entries(key[0], {"switch_ns": noisy(rng, 2600, 0.10, 10), "other_load_frac": [0.6] * 10}))
+        code, out, _, rows = self.run_compare(base, cand)
+        self.assertEqual(code, 0, out)
+        self.assertEqual(rows[key].verdict, "warning", out)
+        self.assertIn("every entry was measured beside other work", out)
+
     def test_wallclock_plus_thirty_percent(self):
         for seed in range(5):
             rng = random.Random(100 + seed)
