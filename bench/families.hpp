@@ -28,7 +28,10 @@ std::vector<planned_pair> planned_pairs(profile p);
 
 // Registers the benchmarks of one runtime whose name matches `filter` (a
 // regular expression searched in the name; empty: all); returns how many.
-std::size_t register_family(const std::string& runtime, profile p, const std::string& filter, int repetitions);
+// quiet_wait (--quiet-wait): how long a run measured beside other work waits
+// for quiet before it is measured again (0: it is not).
+std::size_t register_family(const std::string& runtime, profile p, const std::string& filter, int repetitions,
+                            double quiet_wait);
 
 // Runs one benchmark once with callgrind instrumentation around the run; returns
 // its operation count (the divisor of instructions_per_op). Throws if unknown.

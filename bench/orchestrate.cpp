@@ -80,7 +80,7 @@ void say_estimate(const options& o, const std::vector<planned_pair>& planned, co
 
 int run_family(const options& o) {
     become_supervised_child(o.supervisor);
-    if (register_family(o.family, o.prof, o.filter.pattern(), o.repetitions) == 0) return 0;
+    if (register_family(o.family, o.prof, o.filter.pattern(), o.repetitions, o.quiet_wait) == 0) return 0;
     std::vector<std::string> args{"cobench", "--benchmark_out=/dev/null", "--benchmark_out_format=json",
                                   "--benchmark_repetitions=" + std::to_string(o.repetitions)};
     for (auto& f : o.gbench_flags) args.push_back(f);
@@ -126,6 +126,7 @@ int run_benchmarks(const options& o) {
         const std::string part = target.scratch(fam + ".json");
         std::vector<std::string> args{exe, "--family", fam, "--family-out", part, "--profile",
                                       std::string(profile_name(o.prof)), "--repetitions", std::to_string(o.repetitions),
+                                      "--quiet-wait", std::to_string(o.quiet_wait),
                                       "--supervisor", std::to_string(::getpid())};
         if (!o.filter.empty()) args.insert(args.end(), {"--filter", exact_names_pattern(names)});
         for (auto& f : o.gbench_flags) args.push_back(f);

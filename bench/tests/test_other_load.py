@@ -1,7 +1,7 @@
 """Other load, measured per entry: a spinning child of this test (not of the run) shows up in
 every long enough entry's other_load_frac and the loading layer leaves those entries out; the
 run's own processes (the echo server's tasks, the load generator it spawns) do not; --quiet-wait
-says what it waited for.
+says what it waited for; a disturbed one-run repetition is measured again.
 
 Behaviour, not speed, on a 2-core VM shared with other work: thresholds are generous, and the
 quiet-machine test skips itself when the machine is not quiet before and after the run.
@@ -95,6 +95,30 @@ class OtherLoad(TempDirCase):
         self.assertRegex(r.stderr, r"before threads: the machine was not quiet after 1\.\d s")
         # Before the family's own line, so that the family starts as soon as its line is out.
         self.assertLess(r.stderr.index("before threads:"), r.stderr.index("[1/2] threads:"))
+
+    def test_a_disturbed_run_is_measured_again(self):
+        """A repetition that is one run (echo) and read other load is measured again, twice at most,
+        each time after a wait for quiet (--quiet-wait bounds it); with the spinners never stopping,
+        both tries are spent, each entry says so (remeasured = 2), and it is still marked."""
+        with Spinners():
+            res, r = self.echo_run("--quiet-wait", "0.3")
+        entries = [e for e in res.entries + res.loaded if e.run_type == "iteration"]
+        self.assertEqual(len(entries), 4, [e.name for e in entries])
+        for e in entries:
+            self.assertEqual(e.counters["remeasured"], 2, e.name)
+            self.assertGreater(e.counters["other_load_frac"], 0.15, e.name)
+        self.assertRegex(r.stderr, r"before measuring again a run of echo/threads/conns:2 that other work disturbed")
+        self.assertEqual(res.context["counters"]["remeasured"], {"unit": "runs", "better": "none"})
+
+    def test_an_undisturbed_run_is_measured_once(self):
+        before = machine_load()
+        if before > 0.05:
+            self.skipTest(f"the machine is not quiet ({before:.0%} busy before the run)")
+        res, _ = self.echo_run("--quiet-wait", "0.3")
+        if machine_load() > 0.05:
+            self.skipTest("the machine was not quiet after the run")
+        for e in (e for e in res.entries if e.run_type == "iteration"):
+            self.assertEqual(e.counters["remeasured"], 0, e.name)
 
     def test_the_test_profile_does_not_wait(self):
         with Spinners():
