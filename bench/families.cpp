@@ -1,6 +1,7 @@
 #include "families.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -47,9 +48,26 @@ struct usage {
 // then falls below its 5 repetitions. On a quiet 2-CPU VM such runs
 // followed another entry's teardown (thousands of sockets closed by the
 // kernel after the entry ended); the counter `remeasured` says how many
-// runs of the repetition were measured again.
+// runs of the repetition were measured again. On a machine that stays busy
+// this would only add waits: once a family has waited out the bound this
+// many times without the machine becoming quiet, it measures nothing again
+// (and says so once); each wait is at most 2 s.
 double remeasure_wait_s = 0;
 constexpr int max_remeasures = 2;
+constexpr int max_fruitless_waits = 3;
+int fruitless_waits = 0;
+
+// Waits for quiet before a run is measured again; false when this family
+// has given up on quiet (see above).
+bool settle_before_remeasure(const std::string& name) {
+    if (fruitless_waits >= max_fruitless_waits) return false;
+    const double bound = std::min(remeasure_wait_s, 2.0);
+    if (wait_until_quiet(bound, "measuring again a run of " + name + " that other work disturbed") >= bound &&
+        ++fruitless_waits == max_fruitless_waits)
+        std::fprintf(stderr, "cobench: the machine stayed busy through %d waits; this family measures no run again\n",
+                     max_fruitless_waits);
+    return true;
+}
 
 template <class R, class W>
 void bench_pair(benchmark::State& st, const typename W::params& p) {
@@ -70,9 +88,8 @@ void bench_pair(benchmark::State& st, const typename W::params& p) {
             }
             if (!r.error.empty() || !one_run || remeasured >= max_remeasures || remeasure_wait_s <= 0) break;
             if (const load_reading now = load.read(); !now.ok || now.other_load_frac <= other_load_threshold) break;
+            if (!settle_before_remeasure(bench_name<W>(R::traits.name, p))) break;
             ++remeasured;
-            (void)wait_until_quiet(remeasure_wait_s, "measuring again a run of " + bench_name<W>(R::traits.name, p) +
-                                                        " that other work disturbed");
             m = measurement{};
             load = load_window(::getppid());
             u0 = usage::now();
