@@ -45,10 +45,11 @@ struct usage {
 // measured again, at most max_remeasures times, after waiting up to this
 // many seconds for the machine to be quiet (--quiet-wait; 0: never). The
 // report would leave such a repetition out, and an entry a verdict reads
-// then falls below its 5 repetitions. On a quiet 2-CPU VM such runs
-// followed another entry's teardown (thousands of sockets closed by the
-// kernel after the entry ended); the counter `remeasured` says how many
-// runs of the repetition were measured again. On a machine that stays busy
+// then falls below its 5 repetitions. Even on a quiet machine a run can
+// share it with work its own process tree no longer accounts for (the
+// kernel still closing a previous entry's thousands of sockets, say); the
+// counter `remeasured` says how many runs of the repetition were measured
+// again. On a machine that stays busy
 // this would only add waits: once a family has waited out the bound this
 // many times without the machine becoming quiet, it measures nothing again
 // (and says so once); each wait is at most 2 s.
