@@ -14,8 +14,15 @@ from cobench_util import (BIN, TempDirCase, load, needs_bin, parent_of, processe
                           wait_for_line, wait_gone)
 
 # Three cheap families, run in this order, no wait for a quiet machine; three repetitions make each
-# take a second or two, time enough to interrupt the run between its first family and its end.
-THREE = ["--profile", "test", "--quiet-wait", "0", "--repetitions", "3", "--runtimes", "threads,coroutines,fibers"]
+# take about a second, time enough to interrupt the run between its first family and its end.
+# timer_fanout, blocking_pitfall, slow_io and the idle workloads are left out: in the ASan build a
+# whole fibers family stops at timer_fanout with a stack-buffer-underflow reported inside
+# boost.context, on a fiber stack that earlier workloads used (a reused stack ASan was not told
+# about), which fails the run before the test can interrupt it.
+WORKLOADS = "^(ping_pong|pipe_pong|yield_ring|spawn|skynet|cpu_bound|producer_consumer|lost_updates|bounded_fanout|" \
+            "pipeline|echo)/"
+THREE = ["--profile", "test", "--quiet-wait", "0", "--repetitions", "3", "--filter", WORKLOADS,
+         "--runtimes", "threads,coroutines,fibers"]
 FIRST = "[1/3] threads: ok"
 
 
